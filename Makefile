@@ -1,0 +1,39 @@
+# Broadsheet. `make build` and `make test` set everything up themselves (Python 3.11+ and make only).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+RAW     ?= raw
+OUT     ?= dist
+CONFIG  ?= dataset.toml
+WORKERS ?=
+STRICT  ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup build test lint schema clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Broadsheet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+setup: $(STAMP)  ## create .venv with the pinned dependencies
+
+build: $(STAMP)  ## build the dataset from $(RAW) into $(OUT)
+	$(BIN)/python -m builder --config $(CONFIG) build --raw $(RAW) --out $(OUT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(STRICT),--strict)
+
+test: $(STAMP)  ## run the whole test suite (slow scale tests included)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+schema: $(STAMP)  ## rewrite schema/article.schema.json after changing the model
+	$(BIN)/python -m builder schema
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,145 @@
+"""`build()`: the library entry point that turns a folder of raw files into a release folder.
+
+Phases: read every file in parallel (rows spill to per-file parts), decide duplicates once
+over the key columns, write each language/month partition's shards in parallel, then the
+accounting tables, manifest and card, and swap the finished folder in atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from builder.accounting import Accounting
+from builder.config import Config
+from builder.dedup import plan_dedup
+from builder.errors import StrictModeError
+from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
+from builder.pipeline import REJECT_SCHEMA, FileResult, FileTask, process_file
+from builder.pool import LocalPool
+from builder.progress import Progress
+from builder.release import staged
+from builder.sources import discover, file_sha256
+from builder.writers.card import basic_body, render_card
+from builder.writers.manifest import build_manifest, input_fingerprint, write_manifest
+from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
+from schema import hf_features
+from schema.derive import json_schema_text
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    manifest: dict
+    accounting: Accounting
+
+
+def build(
+    config: Config,
+    raw: Path,
+    out: Path,
+    workers: int = 1,
+    strict: bool = False,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Build `raw` into the release folder `out`; the previous `out` stays until the new one is complete."""
+    sources = discover(raw)
+    today = today or dt.datetime.now(dt.UTC).date()
+    progress = progress or Progress(len(sources))
+    with staged(out) as stage, LocalPool(workers) as pool:
+        work = stage / ".work"
+        work.mkdir()
+        tasks = (
+            FileTask(i, s, work, today, config.build.min_words, config.build.max_record_bytes)
+            for i, s in enumerate(sources)
+        )
+        results: list[FileResult] = []
+        for result in pool.imap_unordered(process_file, tasks):
+            results.append(result)
+            progress.update(result.records, sum(result.rejects.values()))
+        progress.finish()
+        results.sort(key=lambda r: r.index)
+        accounting = _account(results)
+
+        progress.note("deduplicating")
+        parts = [p for r in results for p in r.parts]
+        plan = plan_dedup(work, parts)
+        accounting.duplicates.update(plan.duplicates["reason"].to_pylist())
+        accounting.rows -= len(plan.duplicates)
+
+        progress.note("writing shards")
+        shards = _write_shards(config, parts, plan.dropped, work, stage, pool)
+        files = {s.path: {"sha256": s.sha256, "size": s.size, "rows": s.rows, "nbytes": s.nbytes} for s in shards}
+        files |= _write_accounting_tables(results, plan.duplicates, work, stage)
+
+        if not accounting.balanced:
+            raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")  # a bug, not bad input
+        if strict and accounting.rejected:
+            raise StrictModeError(
+                f"--strict: {accounting.rejected} record(s) rejected "
+                f"({', '.join(f'{k}: {v}' for k, v in sorted(accounting.rejects.items()))}); "
+                "the previous release was left in place"
+            )
+        fingerprint = input_fingerprint([(r.rel, r.sha256) for r in results])
+        manifest = build_manifest(config, accounting, files, fingerprint, len(results))
+        write_manifest(manifest, stage / MANIFEST_FILE)
+        (stage / JSON_SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
+        (stage / CARD_FILE).write_text(render_card(config, manifest, basic_body(config, manifest)), encoding="utf-8")
+        shutil.rmtree(work)
+    return BuildReport(out, manifest, accounting)
+
+
+def _account(results: list[FileResult]) -> Accounting:
+    acc = Accounting()
+    for r in results:
+        if not r.supported:
+            acc.skipped_files.append(r.rel)
+            continue
+        acc.files += 1
+        acc.records_read += r.records
+        acc.rows += r.rows
+        acc.rejects.update(r.rejects)
+    return acc
+
+
+def _write_shards(config: Config, parts: list[str], dropped: dict, work: Path, stage: Path, pool: LocalPool) -> list[ShardInfo]:
+    by_partition: dict[str, list[str]] = defaultdict(list)
+    for part in parts:
+        by_partition[part.removeprefix("parts/").rsplit("/", 1)[0]].append(part)
+    metadata = {b"huggingface": json.dumps({"info": {"features": hf_features().to_dict()}}).encode()}
+    tasks = [
+        PartitionTask(
+            partition=partition,
+            parts=sorted(members),
+            dropped={p: dropped[p] for p in members if p in dropped},
+            work_dir=work,
+            out_dir=stage,
+            schema_metadata=metadata,
+            max_shard_bytes=config.build.max_shard_bytes,
+            max_row_group_bytes=config.build.max_row_group_bytes,
+        )
+        for partition, members in sorted(by_partition.items())
+    ]
+    return sorted((s for shards in pool.imap_unordered(write_partition, tasks) for s in shards), key=lambda s: s.path)
+
+
+def _write_accounting_tables(results: list[FileResult], duplicates: pa.Table, work: Path, stage: Path) -> dict[str, dict]:
+    """Rejects and duplicates as Parquet, outside data/, ordered by where they came from."""
+    reject_parts = [pq.read_table(work / r.rejects_part, schema=REJECT_SCHEMA) for r in results if r.rejects_part]
+    rejects = pa.concat_tables(reject_parts) if reject_parts else REJECT_SCHEMA.empty_table()
+    rejects = rejects.sort_by([("source_path", "ascending"), ("source_record", "ascending")])
+    entries = {}
+    for rel, table in ((REJECTS_FILE, rejects), (DUPLICATES_FILE, duplicates)):
+        path = stage / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_table(table, path, row_group_rows=100_000)
+        entries[rel] = {"sha256": file_sha256(path), "size": path.stat().st_size, "rows": len(table)}
+    return entries

@@ -1,0 +1,63 @@
+"""Command line: a thin layer over `builder.build` (and, later, publishing); see `--help`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from builder.config import DEFAULT_CONFIG, load_config
+from builder.errors import BroadsheetError
+from builder.pool import default_workers
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from builder.build import build
+
+    config = load_config(args.config)
+    report = build(config, args.raw, args.out, workers=args.workers, strict=args.strict)
+    files = report.manifest["files"]
+    shards = sum(1 for p in files if p.startswith("data/"))
+    print(report.accounting.table())
+    print(f"release: {report.out}  ({shards} shard(s), version {config.dataset.version})")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from schema.derive import JSON_SCHEMA_PATH, json_schema_text
+
+    JSON_SCHEMA_PATH.write_text(json_schema_text(), encoding="utf-8")
+    print(f"wrote {JSON_SCHEMA_PATH}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m builder", description="Build and publish a news-article dataset.")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="dataset config file (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build raw files into a release folder")
+    b.add_argument("--raw", type=Path, default=Path("raw"), help="input folder (default: %(default)s)")
+    b.add_argument("--out", type=Path, default=Path("dist"), help="release folder (default: %(default)s)")
+    b.add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: all cores, %(default)s)")
+    b.add_argument("--strict", action="store_true", help="fail, keeping the previous release, if any record is rejected")
+    b.set_defaults(func=_cmd_build)
+
+    s = sub.add_parser("schema", help="rewrite schema/article.schema.json from the model")
+    s.set_defaults(func=_cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except BroadsheetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; the previous release was left in place", file=sys.stderr)
+        return 130

@@ -1,0 +1,104 @@
+"""Finding raw files and opening them, with .gz and .zst decompressed transparently."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+from builder.errors import InputError
+
+COMPRESSIONS = (".gz", ".zst")
+
+
+class CorruptFileError(Exception):
+    """A compressed stream that ends early or is damaged."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One raw file: where it is, and its path relative to the input root (its provenance name)."""
+
+    path: Path
+    rel: str
+
+    @property
+    def format_suffix(self) -> str:
+        """The suffix that says the format, under any compression suffix: 'a.jsonl.gz' -> '.jsonl'."""
+        name = self.path.name.lower()
+        for comp in COMPRESSIONS:
+            if name.endswith(comp):
+                name = name[: -len(comp)]
+        return Path(name).suffix
+
+
+def discover(root: Path) -> list[Source]:
+    """All non-hidden files under root, in a stable order (sorted relative paths)."""
+    if not root.exists():
+        raise InputError(f"{root}: input folder does not exist (pass --raw DIR)")
+    if not root.is_dir():
+        raise InputError(f"{root}: input is not a folder (pass --raw DIR)")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise InputError(f"{root}: input folder is not readable (check its permissions)")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise_unreadable):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith("."):
+                path = Path(dirpath, name)
+                found.append(Source(path, path.relative_to(root).as_posix()))
+    return sorted(found, key=lambda s: s.rel)
+
+
+def _raise_unreadable(err: OSError) -> None:
+    raise InputError(f"{err.filename}: cannot list input folder: {err.strerror}")
+
+
+def open_decompressed(path: Path) -> BinaryIO:
+    """A binary stream of the file's content, decompressed by suffix."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    if name.endswith(".zst"):
+        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+        return io.BufferedReader(raw)
+    return open(path, "rb")
+
+
+def read_limited(path: Path, limit: int) -> bytes | None:
+    """The decompressed content, or None when it exceeds `limit` bytes (read stops there)."""
+    try:
+        with open_decompressed(path) as stream:
+            data = stream.read(limit + 1)
+    except (EOFError, gzip.BadGzipFile, zstandard.ZstdError, OSError) as exc:
+        raise CorruptFileError(describe_corruption(exc)) from exc
+    return None if len(data) > limit else data
+
+
+def iter_lines(path: Path) -> Iterator[bytes]:
+    """Lines of the decompressed content, without their line ending; corruption raises mid-stream."""
+    try:
+        with open_decompressed(path) as stream:
+            for line in stream:
+                yield line.rstrip(b"\r\n")
+    except (EOFError, gzip.BadGzipFile, zstandard.ZstdError, OSError) as exc:
+        raise CorruptFileError(describe_corruption(exc)) from exc
+
+
+def describe_corruption(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "compressed stream ends early (truncated file)"
+    return f"compressed stream is damaged: {exc}"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of the file as stored on disk (compressed bytes included), for the input fingerprint."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -1,0 +1,1 @@
+"""Writers of the release folder: Parquet shards, accounting tables, manifest and card."""

@@ -1,0 +1,47 @@
+"""`manifest.json`: what a release contains and how it was made, with hashes to check it by."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+import builder
+from builder.accounting import Accounting
+from builder.config import Config
+from schema import SCHEMA_VERSION
+
+MANIFEST_FORMAT = 1
+
+
+def input_fingerprint(files: list[tuple[str, str]]) -> str:
+    """sha256 over the sorted (relative path, sha256 of the stored bytes) of every input file."""
+    digest = hashlib.sha256()
+    for rel, sha in sorted(files):
+        digest.update(f"{rel}\t{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def build_manifest(
+    config: Config, accounting: Accounting, files: dict[str, dict], fingerprint: str, input_files: int
+) -> dict:
+    """The manifest as a dict; `files` maps release paths to {sha256, size, rows, ...}."""
+    return {
+        "manifest_format": MANIFEST_FORMAT,
+        "dataset": {"name": config.dataset.name, "repo_id": config.dataset.repo_id, "version": config.dataset.version},
+        "versions": {"builder": builder.__version__, "pyarrow": pa.__version__, "schema": SCHEMA_VERSION},
+        "input": {"fingerprint": fingerprint, "files": input_files},
+        "build_settings": config.build.model_dump(),
+        "accounting": accounting.to_dict(),
+        "files": dict(sorted(files.items())),
+    }
+
+
+def write_manifest(manifest: dict, path: Path) -> None:
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_manifest(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))

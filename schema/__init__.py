@@ -1,0 +1,14 @@
+"""The published record model: the one definition every other schema is derived from."""
+
+from schema.article import SCHEMA_VERSION, Article, DatePrecision
+from schema.derive import arrow_schema, field_table, hf_features, json_schema
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Article",
+    "DatePrecision",
+    "arrow_schema",
+    "field_table",
+    "hf_features",
+    "json_schema",
+]

@@ -1,0 +1,72 @@
+"""Schemas derived from `Article`: Arrow for the shards, Features for `datasets`, JSON Schema for tools."""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from enum import Enum
+from functools import cache
+from pathlib import Path
+
+import pyarrow as pa
+
+from schema.article import SCHEMA_VERSION, Article
+
+JSON_SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
+
+_SCALARS: dict[type, pa.DataType] = {str: pa.string(), int: pa.int64(), bool: pa.bool_(), float: pa.float64()}
+
+
+def _arrow_type(annotation: object) -> tuple[pa.DataType, bool]:
+    """Map a field annotation to (Arrow type, nullable)."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        (inner,) = [a for a in args if a is not type(None)]
+        return _arrow_type(inner)[0], True
+    if typing.get_origin(annotation) is list:
+        item, _ = _arrow_type(args[0])
+        return pa.list_(pa.field("item", item, nullable=False)), False
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return pa.string(), False
+    if annotation in _SCALARS:
+        return _SCALARS[annotation], False
+    raise TypeError(f"no Arrow mapping for annotation {annotation!r}; extend schema.derive._SCALARS")
+
+
+@cache
+def arrow_schema() -> pa.Schema:
+    """Arrow schema of the Parquet shards, in model field order, with descriptions as field metadata."""
+    fields = []
+    for name, info in Article.model_fields.items():
+        dtype, nullable = _arrow_type(info.annotation)
+        fields.append(pa.field(name, dtype, nullable=nullable, metadata={"description": info.description}))
+    return pa.schema(fields, metadata={"broadsheet.schema_version": SCHEMA_VERSION})
+
+
+def hf_features():
+    """`datasets.Features` of the published rows (imported lazily: `datasets` is slow to import)."""
+    from datasets import Features
+
+    return Features.from_arrow_schema(arrow_schema())
+
+
+def json_schema() -> dict:
+    """JSON Schema of one record, as committed in `schema/article.schema.json`."""
+    body = Article.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "version": SCHEMA_VERSION, **body}
+
+
+def json_schema_text() -> str:
+    """The committed file's exact text; `python -m builder schema` rewrites it."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def field_table() -> list[tuple[str, str, str]]:
+    """(field, type, description) rows for documentation, e.g. the dataset card."""
+    rows = []
+    for field in arrow_schema():
+        type_name = str(field.type).replace("list<item: string not null>", "list<string>")
+        rows.append((field.name, type_name + (" (nullable)" if field.nullable else ""), field.metadata[b"description"].decode()))
+    return rows
+
