@@ -23,25 +23,43 @@ _FTFY = ftfy.TextFixerConfig(
     normalization="NFC",
     explain=False,
 )
-# Controls other than tab and newline (NUL, C0, DEL, C1), and the non-characters U+FFFE/U+FFFF.
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\u2028\u2029]")
+# C0 controls other than tab and newline, and DEL. C1 controls are kept for ftfy, which reads
+# them as the Windows-1252 characters they usually are ('\x85' -> '…'); leftovers go after it.
+_C0 = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
-_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SPACE_RUNS = re.compile("[ \t]+")
 _TRAILING = re.compile("[ \t]+$", re.MULTILINE)
 _LEADING = re.compile("^[ \t]+", re.MULTILINE)
 _BLANK_RUNS = re.compile("\n{3,}")
+_MAX_PASSES = 4
 
 
-def normalize_text(text: str) -> str:
-    """The normalized form of an article body or title; idempotent and letter-preserving."""
-    text = ftfy.fix_text(text, _FTFY)
+def _tidy(text: str, controls: re.Pattern) -> str:
+    """The whitespace and control-character rules."""
     text = _LINE_BREAKS.sub("\n", text)
-    text = _CONTROLS.sub("", text)
+    text = controls.sub("", text)
     text = _SPACE_RUNS.sub(" ", text)
     text = _TRAILING.sub("", text)
     text = _LEADING.sub("", text)
     text = _BLANK_RUNS.sub("\n\n", text)
-    return unicodedata.normalize("NFC", text.strip("\n "))
+    return unicodedata.normalize("NFC", text.strip("\n"))
+
+
+def normalize_text(text: str) -> str:
+    """The normalized form of an article body or title; idempotent and letter-preserving.
+
+    Removing a control character can bring two characters together that ftfy then reads as
+    mojibake, so ftfy and the tidy rules repeat until the text stops changing (almost always
+    after the first pass).
+    """
+    text = _tidy(text, _C0)
+    for _ in range(_MAX_PASSES):
+        fixed = _tidy(ftfy.fix_text(text, _FTFY), _CONTROLS)
+        if fixed == text:
+            break
+        text = fixed
+    return text
 
 
 def normalize_inline(value: str | None) -> str | None:

@@ -1,0 +1,117 @@
+"""Helpers shared by the build tests: configs, fixture files, builds and reading releases back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import zstandard
+
+from builder.build import BuildReport, build
+from builder.config import Config
+from builder.progress import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "raw" / "000_9cb97b3017c7590a.txt"
+TODAY = dt.date(2026, 11, 26)
+
+CONFIG_TOML = """\
+[dataset]
+name = "test-news"
+repo_id = "test-org/test-news"
+version = "1.0.0"
+license = "cc-by-4.0"
+languages = ["en", "it"]
+description = "Test articles."
+
+[build]
+min_words = {min_words}
+"""
+
+ITALIAN = (
+    "Il consiglio comunale ha approvato ieri sera il nuovo piano per la mobilità sostenibile, "
+    "che prevede piste ciclabili, più autobus elettrici e una zona a traffico limitato nel centro storico. "
+    "Secondo l’assessore, i lavori cominceranno entro l’estate e dureranno circa due anni."
+)
+ENGLISH = (
+    "The city council approved a new plan for sustainable transport last night, with more cycle lanes, "
+    "electric buses and a limited traffic zone in the historic centre. According to the councillor, "
+    "work will start by the summer and last about two years."
+)
+
+
+def make_config(tmp_path: Path, min_words: int = 5) -> Path:
+    path = tmp_path / "dataset.toml"
+    path.write_text(CONFIG_TOML.format(min_words=min_words), encoding="utf-8")
+    return path
+
+
+def config(min_words: int = 5) -> Config:
+    return Config.model_validate(
+        {
+            "dataset": {
+                "name": "test-news",
+                "repo_id": "test-org/test-news",
+                "version": "1.0.0",
+                "license": "cc-by-4.0",
+                "languages": ["en", "it"],
+                "description": "Test articles.",
+            },
+            "build": {"min_words": min_words},
+        }
+    )
+
+
+def seed_text(date: str, body: str) -> str:
+    return f" date {date} {body}"
+
+
+def write(path: Path, content: str | bytes, encoding: str = "utf-8") -> Path:
+    """Write a fixture file; '.gz' and '.zst' names are compressed."""
+    data = content.encode(encoding) if isinstance(content, str) else content
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    elif path.name.endswith(".zst"):
+        data = zstandard.ZstdCompressor().compress(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def jsonl(records: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def run_build(raw: Path, out: Path, workers: int = 1, min_words: int = 5, **kw) -> BuildReport:
+    return build(config(min_words), raw, out, workers=workers, today=TODAY, progress=Progress(0, _Null()), **kw)
+
+
+class _Null:
+    def write(self, _s: str) -> None: ...
+    def flush(self) -> None: ...
+    def isatty(self) -> bool:
+        return False
+
+
+def rows(release: Path) -> list[dict]:
+    """All published rows, ordered by id."""
+    table = pads.dataset(release / "data", format="parquet").to_table()
+    return table.sort_by("id").to_pylist()
+
+
+def rejects(release: Path) -> list[dict]:
+    return pq.read_table(release / "accounting" / "rejects.parquet").to_pylist()
+
+
+def duplicates(release: Path) -> list[dict]:
+    return pq.read_table(release / "accounting" / "duplicates.parquet").to_pylist()
+
+
+def shard_bytes(release: Path) -> dict[str, bytes]:
+    return {p.relative_to(release).as_posix(): p.read_bytes() for p in sorted(release.rglob("*.parquet"))}
+
+

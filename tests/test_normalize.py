@@ -1,0 +1,83 @@
+"""Normalization rules, one by one, and the properties that hold for any text."""
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from builder.steps.normalize import normalize_inline, normalize_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("e\u0301te\u0301", "été"),  # NFC
+        ("l\u00c3\u00a9t\u00c3\u00a9 arriv\u00c3\u00a9", "lété arrivé"),  # mojibake repaired
+        ("a\r\nb\rc", "a\nb\nc"),  # one newline convention
+        ("a\u2028b", "a\nb"),
+        ("a\x00b\x07c\x1b\x7fd\x8de", "abcde"),  # controls and NUL removed
+        ("wait\x85 what\x93s", "wait… what“s"),  # C1 controls read as the Windows-1252 they are
+        ("a    b\t\tc", "a b c"),  # runs of spaces collapsed inside lines
+        ("end   \nnext\t", "end\nnext"),  # trailing spaces stripped
+        ("a\n\n\n\n\nb", "a\n\nb"),  # at most one blank line between paragraphs
+        ("a\n   \n\t\nb", "a\n\nb"),  # whitespace-only lines are blank lines
+        ("\n\n  body  \n\n", "body"),  # surrounding blank lines and spaces go
+    ],
+)
+def test_rule(raw, expected):
+    assert normalize_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "l’azienda “citata” «guillemets» 'single' \"double\"",
+        "àèéìòù ÀÉ ñ ß ø č ř",
+        "６月12日の歴史的な ﬁne",  # full-width digits and ligatures stay as written
+        "Un troisième Français\u00a0: oui",  # non-breaking space is typography, not a space run
+        "&amp; &lt;tag&gt;",  # entities in plain text are text
+    ],
+)
+def test_wording_is_untouched(kept):
+    assert normalize_text(kept) == kept
+
+
+def test_inline_fields_fold_newlines():
+    assert normalize_inline("  Titolo\n\nsu due righe ") == "Titolo su due righe"
+    assert normalize_inline(" \n ") is None
+    assert normalize_inline(None) is None
+
+
+texts = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
+    max_size=300,
+)
+paragraphish = st.lists(
+    st.one_of(texts, st.sampled_from(["\n", "\r\n", "\n\n\n", "  ", "\t", "\x00", "’", "é", "e\u0301"])),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(texts, paragraphish))
+def test_idempotent(text):
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+def letters(text: str) -> list[str]:
+    return [ch for ch in unicodedata.normalize("NFC", text) if unicodedata.category(ch).startswith("L")]
+
+
+# Letters outside the Latin-1/Windows-1252 range cannot form mojibake, which is the one thing
+# normalization is allowed to rewrite; for them no letter may be lost, added or reordered.
+non_mojibake_letters = st.characters(
+    categories=("L", "Zs", "Cc", "P", "N", "M"), exclude_characters="\u00c2\u00c3\u00e2\u00c5\u00ce\u00cf"
+).filter(lambda ch: ord(ch) > 0x24F or ch.isascii())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=non_mojibake_letters, max_size=300))
+def test_loses_no_letters(text):
+    assert letters(normalize_text(text)) == letters(text)

@@ -1,0 +1,82 @@
+"""The pydantic model is the single source of truth; every other schema must follow it."""
+
+import json
+
+import pyarrow as pa
+import pytest
+from pydantic import ValidationError
+
+from schema import Article, arrow_schema, field_table, hf_features, json_schema
+from schema.derive import JSON_SCHEMA_PATH, json_schema_text
+
+VALID = {
+    "id": "0" * 32,
+    "title": None,
+    "text": "Corpo.",
+    "date": "2021-02",
+    "date_precision": "month",
+    "language": "it",
+    "url": None,
+    "domain": None,
+    "authors": [],
+    "source_path": "a.txt",
+    "source_record": 1,
+    "source_sha256": "a" * 64,
+    "num_words": 1,
+    "num_chars": 6,
+    "text_sha256": "b" * 64,
+}
+
+
+def test_committed_json_schema_is_current():
+    assert JSON_SCHEMA_PATH.read_text(encoding="utf-8") == json_schema_text(), (
+        "schema/article.schema.json is stale: run `make schema` and commit it"
+    )
+
+
+def test_arrow_schema_follows_model_field_order_and_nullability():
+    schema = arrow_schema()
+    assert schema.names == list(Article.model_fields)
+    assert schema.field("title").nullable and schema.field("date").nullable
+    assert not schema.field("text").nullable and not schema.field("id").nullable
+    assert schema.field("authors").type == pa.list_(pa.field("item", pa.string(), nullable=False))
+    assert schema.field("source_record").type == pa.int64()
+
+
+def test_hf_features_derive_from_arrow():
+    features = hf_features()
+    assert list(features) == list(Article.model_fields)
+    assert features.arrow_schema.names == arrow_schema().names
+
+
+def test_every_field_has_a_description_everywhere():
+    js = json_schema()
+    for name, info in Article.model_fields.items():
+        assert info.description, name
+        assert js["properties"][name]["description"] == info.description
+    assert [row[0] for row in field_table()] == list(Article.model_fields)
+    assert all(row[2] for row in field_table())
+
+
+def test_json_schema_carries_version_and_is_json():
+    assert json.loads(json_schema_text())["version"] == json_schema()["version"]
+
+
+def test_valid_record_round_trips():
+    assert Article(**VALID).model_dump()["date"] == "2021-02"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"date": "2021-02-01", "date_precision": "month"}, "does not have month precision"),
+        ({"date": "2021-02", "date_precision": None}, "both be set"),
+        ({"date": None, "date_precision": "day"}, "both be set"),
+        ({"language": "ita"}, "pattern"),
+        ({"text": ""}, "at least 1 character"),
+        ({"extra": 1}, "Extra inputs"),
+    ],
+)
+def test_model_refuses_inconsistent_records(change, message):
+    with pytest.raises(ValidationError, match=message):
+        Article(**{**VALID, **change})
