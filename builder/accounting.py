@@ -13,7 +13,9 @@ class Accounting:
     rows: int = 0
     rejects: Counter = field(default_factory=Counter)
     duplicates: Counter = field(default_factory=Counter)
-    skipped_files: list[str] = field(default_factory=list)  # files whose type is not an input format
+    skipped_files: list[str] = field(
+        default_factory=list
+    )  # files whose type is not an input format
 
     @property
     def rejected(self) -> int:
@@ -41,7 +43,11 @@ class Accounting:
 
     def table(self) -> str:
         """The end-of-build summary, as plain aligned text."""
-        lines = [("files read", self.files), ("records read", self.records_read), ("rows written", self.rows)]
+        lines = [
+            ("files read", self.files),
+            ("records read", self.records_read),
+            ("rows written", self.rows),
+        ]
         lines.append(("rejected", self.rejected))
         lines += [(f"  {reason}", n) for reason, n in sorted(self.rejects.items())]
         lines.append(("duplicates", self.duplicated))
@@ -51,5 +57,7 @@ class Accounting:
         width = max(len(label) for label, _ in lines)
         out = [f"{label:<{width}}  {n:>10,}" for label, n in lines]
         check = "ok" if self.balanced else "MISMATCH"
-        out.append(f"{'check':<{width}}  {check:>10}  (records read = rows + rejected + duplicates)")
+        out.append(
+            f"{'check':<{width}}  {check:>10}  (records read = rows + rejected + duplicates)"
+        )
         return "\n".join(out)

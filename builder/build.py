@@ -68,6 +68,12 @@ def build(
         progress.finish()
         results.sort(key=lambda r: r.index)
         accounting = _account(results)
+        if strict and accounting.rejected:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(accounting.rejects.items()))
+            raise StrictModeError(
+                f"--strict: {accounting.rejected} record(s) rejected ({reasons}); "
+                "the previous release was left in place"
+            )
 
         progress.note("deduplicating")
         parts = [p for r in results for p in r.parts]
@@ -77,22 +83,23 @@ def build(
 
         progress.note("writing shards")
         shards = _write_shards(config, parts, plan.dropped, work, stage, pool)
-        files = {s.path: {"sha256": s.sha256, "size": s.size, "rows": s.rows, "nbytes": s.nbytes} for s in shards}
+        files = {
+            s.path: {"sha256": s.sha256, "size": s.size, "rows": s.rows, "nbytes": s.nbytes}
+            for s in shards
+        }
         files |= _write_accounting_tables(results, plan.duplicates, work, stage)
 
         if not accounting.balanced:
-            raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")  # a bug, not bad input
-        if strict and accounting.rejected:
-            raise StrictModeError(
-                f"--strict: {accounting.rejected} record(s) rejected "
-                f"({', '.join(f'{k}: {v}' for k, v in sorted(accounting.rejects.items()))}); "
-                "the previous release was left in place"
-            )
+            raise RuntimeError(
+                f"accounting does not balance: {accounting.to_dict()}"
+            )  # a bug, not bad input
         fingerprint = input_fingerprint([(r.rel, r.sha256) for r in results])
         manifest = build_manifest(config, accounting, files, fingerprint, len(results))
         write_manifest(manifest, stage / MANIFEST_FILE)
         (stage / JSON_SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
-        (stage / CARD_FILE).write_text(render_card(config, manifest, basic_body(config, manifest)), encoding="utf-8")
+        (stage / CARD_FILE).write_text(
+            render_card(config, manifest, basic_body(config, manifest)), encoding="utf-8"
+        )
         shutil.rmtree(work)
     return BuildReport(out, manifest, accounting)
 
@@ -110,11 +117,15 @@ def _account(results: list[FileResult]) -> Accounting:
     return acc
 
 
-def _write_shards(config: Config, parts: list[str], dropped: dict, work: Path, stage: Path, pool: LocalPool) -> list[ShardInfo]:
+def _write_shards(
+    config: Config, parts: list[str], dropped: dict, work: Path, stage: Path, pool: LocalPool
+) -> list[ShardInfo]:
     by_partition: dict[str, list[str]] = defaultdict(list)
     for part in parts:
         by_partition[part.removeprefix("parts/").rsplit("/", 1)[0]].append(part)
-    metadata = {b"huggingface": json.dumps({"info": {"features": hf_features().to_dict()}}).encode()}
+    metadata = {
+        b"huggingface": json.dumps({"info": {"features": hf_features().to_dict()}}).encode()
+    }
     tasks = [
         PartitionTask(
             partition=partition,
@@ -128,12 +139,21 @@ def _write_shards(config: Config, parts: list[str], dropped: dict, work: Path, s
         )
         for partition, members in sorted(by_partition.items())
     ]
-    return sorted((s for shards in pool.imap_unordered(write_partition, tasks) for s in shards), key=lambda s: s.path)
+    return sorted(
+        (s for shards in pool.imap_unordered(write_partition, tasks) for s in shards),
+        key=lambda s: s.path,
+    )
 
 
-def _write_accounting_tables(results: list[FileResult], duplicates: pa.Table, work: Path, stage: Path) -> dict[str, dict]:
+def _write_accounting_tables(
+    results: list[FileResult], duplicates: pa.Table, work: Path, stage: Path
+) -> dict[str, dict]:
     """Rejects and duplicates as Parquet, outside data/, ordered by where they came from."""
-    reject_parts = [pq.read_table(work / r.rejects_part, schema=REJECT_SCHEMA) for r in results if r.rejects_part]
+    reject_parts = [
+        pq.read_table(work / r.rejects_part, schema=REJECT_SCHEMA)
+        for r in results
+        if r.rejects_part
+    ]
     rejects = pa.concat_tables(reject_parts) if reject_parts else REJECT_SCHEMA.empty_table()
     rejects = rejects.sort_by([("source_path", "ascending"), ("source_record", "ascending")])
     entries = {}
@@ -141,5 +161,9 @@ def _write_accounting_tables(results: list[FileResult], duplicates: pa.Table, wo
         path = stage / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         write_table(table, path, row_group_rows=100_000)
-        entries[rel] = {"sha256": file_sha256(path), "size": path.stat().st_size, "rows": len(table)}
+        entries[rel] = {
+            "sha256": file_sha256(path),
+            "size": path.stat().st_size,
+            "rows": len(table),
+        }
     return entries

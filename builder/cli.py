@@ -32,15 +32,35 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m builder", description="Build and publish a news-article dataset.")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="dataset config file (default: %(default)s)")
+    p = argparse.ArgumentParser(
+        prog="python -m builder", description="Build and publish a news-article dataset."
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        help="dataset config file (default: %(default)s)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="build raw files into a release folder")
-    b.add_argument("--raw", type=Path, default=Path("raw"), help="input folder (default: %(default)s)")
-    b.add_argument("--out", type=Path, default=Path("dist"), help="release folder (default: %(default)s)")
-    b.add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: all cores, %(default)s)")
-    b.add_argument("--strict", action="store_true", help="fail, keeping the previous release, if any record is rejected")
+    b.add_argument(
+        "--raw", type=Path, default=Path("raw"), help="input folder (default: %(default)s)"
+    )
+    b.add_argument(
+        "--out", type=Path, default=Path("dist"), help="release folder (default: %(default)s)"
+    )
+    b.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="worker processes (default: all cores, %(default)s)",
+    )
+    b.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail, keeping the previous release, if any record is rejected",
+    )
     b.set_defaults(func=_cmd_build)
 
     s = sub.add_parser("schema", help="rewrite schema/article.schema.json from the model")

@@ -23,24 +23,37 @@ class DatasetSection(_Strict):
     version: str = Field(
         pattern=r"^\d+\.\d+\.\d+$", description="Semver of the release; published as tag 'vX.Y.Z'."
     )
-    license: str = Field(description="SPDX-style license id understood by the Hub, e.g. 'cc-by-4.0'.")
+    license: str = Field(
+        description="SPDX-style license id understood by the Hub, e.g. 'cc-by-4.0'."
+    )
     languages: list[str] = Field(description="ISO 639-1 codes the dataset is expected to contain.")
     description: str = Field(description="One paragraph on what the dataset is, shown in the card.")
     pretty_name: str | None = Field(default=None, description="Display name; defaults to `name`.")
     private: bool = Field(default=False, description="Create the Hub repository as private.")
-    citation: str | None = Field(default=None, description="BibTeX for the card's citation section.")
+    citation: str | None = Field(
+        default=None, description="BibTeX for the card's citation section."
+    )
 
 
 class BuildSection(_Strict):
-    min_words: int = Field(default=25, ge=0, description="Reject articles with fewer words (too_short).")
+    min_words: int = Field(
+        default=25, ge=0, description="Reject articles with fewer words (too_short)."
+    )
     max_record_bytes: int = Field(
-        default=16 * MiB, gt=0, description="Reject records whose raw bytes exceed this (too_large)."
+        default=16 * MiB,
+        gt=0,
+        description="Reject records whose raw bytes exceed this (too_large).",
     )
     max_shard_bytes: int = Field(
-        default=512 * MiB, gt=0, description="Cut a new shard when a file's uncompressed rows reach this."
+        default=512 * MiB,
+        gt=0,
+        description="Cut a new shard when a file's uncompressed rows reach this.",
     )
     max_row_group_bytes: int = Field(
-        default=128 * MiB, gt=0, le=128 * MiB, description="Uncompressed bytes per Parquet row group."
+        default=128 * MiB,
+        gt=0,
+        le=128 * MiB,
+        description="Uncompressed bytes per Parquet row group.",
     )
 
 
@@ -54,7 +67,9 @@ def load_config(path: Path = DEFAULT_CONFIG) -> Config:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (pass --config or create dataset.toml)") from None
+        raise ConfigError(
+            f"{path}: config file not found (pass --config or create dataset.toml)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -39,7 +39,9 @@ def _decode(data: bytes, declared: str | None) -> str:
             try:
                 return data.decode(encoding)
             except UnicodeDecodeError as exc:
-                raise UndecodableError(f"byte-order mark says {encoding} but {exc.reason}") from None
+                raise UndecodableError(
+                    f"byte-order mark says {encoding} but {exc.reason}"
+                ) from None
     if declared:
         try:
             return data.decode(declared)

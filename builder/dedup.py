@@ -47,13 +47,25 @@ def plan_dedup(work_dir: Path, parts: list[str]) -> DedupPlan:
     tables = []
     for number, part in enumerate(parts):
         t = pq.read_table(work_dir / part, columns=KEY_COLUMNS)
-        tables.append(t.append_column("_part", pa.repeat(number, len(t))).append_column("_row", pa.array(np.arange(len(t)))))
+        tables.append(
+            t.append_column("_part", pa.repeat(number, len(t))).append_column(
+                "_row", pa.array(np.arange(len(t)))
+            )
+        )
     if not tables:
         return DedupPlan({}, DUPLICATE_SCHEMA.empty_table())
-    keys = pa.concat_tables(tables).sort_by([("source_path", "ascending"), ("source_record", "ascending")])
+    keys = pa.concat_tables(tables).sort_by(
+        [("source_path", "ascending"), ("source_record", "ascending")]
+    )
 
     same_text = ~_first_of(keys["text_sha256"])
-    kept_id_by_text = dict(zip(keys.filter(~same_text)["text_sha256"].to_pylist(), keys.filter(~same_text)["id"].to_pylist(), strict=True))
+    kept_id_by_text = dict(
+        zip(
+            keys.filter(~same_text)["text_sha256"].to_pylist(),
+            keys.filter(~same_text)["id"].to_pylist(),
+            strict=True,
+        )
+    )
     survivors = keys.filter(~same_text)
     same_id = ~_first_of(survivors["id"])
 
@@ -61,12 +73,18 @@ def plan_dedup(work_dir: Path, parts: list[str]) -> DedupPlan:
     id_dups = survivors.filter(same_id)
     duplicates = pa.concat_tables(
         [
-            _duplicate_rows(text_dups, DuplicateReason.SAME_TEXT, [kept_id_by_text[h] for h in text_dups["text_sha256"].to_pylist()]),
+            _duplicate_rows(
+                text_dups,
+                DuplicateReason.SAME_TEXT,
+                [kept_id_by_text[h] for h in text_dups["text_sha256"].to_pylist()],
+            ),
             _duplicate_rows(id_dups, DuplicateReason.SAME_ID, id_dups["id"].to_pylist()),
         ]
     ).sort_by([("source_path", "ascending"), ("source_record", "ascending")])
 
-    dropped_rows = pa.concat_tables([text_dups.select(["_part", "_row"]), id_dups.select(["_part", "_row"])])
+    dropped_rows = pa.concat_tables(
+        [text_dups.select(["_part", "_row"]), id_dups.select(["_part", "_row"])]
+    )
     dropped: dict[str, np.ndarray] = {}
     for number in pc.unique(dropped_rows["_part"]).to_pylist():
         rows = dropped_rows.filter(pc.equal(dropped_rows["_part"], number))["_row"].to_numpy()

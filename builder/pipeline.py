@@ -70,7 +70,9 @@ class _PartSink:
         self.buffered = 0
 
     def add(self, article: Article) -> None:
-        self.buffers.setdefault(partition_dir(article.language, article.date), []).append(article.model_dump())
+        self.buffers.setdefault(partition_dir(article.language, article.date), []).append(
+            article.model_dump()
+        )
         self.buffered += 1
         if self.buffered >= SPILL_ROWS:
             self.flush()
@@ -94,7 +96,9 @@ class _PartSink:
 def process_file(task: FileTask) -> FileResult:
     """Read, normalize, date, detect language and validate every record of one file."""
     source = task.source
-    result = FileResult(task.index, source.rel, source.path.stat().st_size, file_sha256(source.path))
+    result = FileResult(
+        task.index, source.rel, source.path.stat().st_size, file_sha256(source.path)
+    )
     reader_cls = reader_for(source)
     if reader_cls is None:
         result.supported = False
@@ -119,7 +123,13 @@ def process_file(task: FileTask) -> FileResult:
         path = task.work_dir / result.rejects_part
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = [
-            {"source_path": r.source_path, "source_record": r.source_record, "reason": r.reason.value, "detail": r.detail, "excerpt": r.excerpt}
+            {
+                "source_path": r.source_path,
+                "source_record": r.source_record,
+                "reason": r.reason.value,
+                "detail": r.detail,
+                "excerpt": r.excerpt,
+            }
             for r in rejects
         ]
         pq.write_table(pa.Table.from_pylist(rows, schema=REJECT_SCHEMA), path, compression="lz4")

@@ -31,7 +31,9 @@ class LocalPool:
 
     def __enter__(self) -> LocalPool:
         if self.workers > 1:
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -8,7 +8,9 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total_files: int, stream: TextIO | None = None, interval: float | None = None):
+    def __init__(
+        self, total_files: int, stream: TextIO | None = None, interval: float | None = None
+    ):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.interval = interval if interval is not None else (0.2 if self.tty else 5.0)

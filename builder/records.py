@@ -60,4 +60,6 @@ def excerpt(text: str | bytes) -> str:
     """A short, printable beginning of the record, so a reject can be found and judged."""
     if isinstance(text, bytes):
         text = text[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in text[:EXCERPT_CHARS])
+    return "".join(
+        ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in text[:EXCERPT_CHARS]
+    )

@@ -67,7 +67,7 @@ def open_decompressed(path: Path) -> BinaryIO:
     if name.endswith(".gz"):
         return gzip.open(path, "rb")
     if name.endswith(".zst"):
-        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115 (the caller closes it)
         return io.BufferedReader(raw)
     return open(path, "rb")
 

@@ -49,7 +49,9 @@ class Article(BaseModel):
             ),
         ),
     ]
-    title: Annotated[str | None, Field(description="Headline, normalized; null when the source has none.")]
+    title: Annotated[
+        str | None, Field(description="Headline, normalized; null when the source has none.")
+    ]
     text: Annotated[
         str,
         Field(
@@ -70,7 +72,9 @@ class Article(BaseModel):
     ]
     date_precision: Annotated[
         DatePrecision | None,
-        Field(description="Precision of `date`: 'year', 'month' or 'day'; null when `date` is null."),
+        Field(
+            description="Precision of `date`: 'year', 'month' or 'day'; null when `date` is null."
+        ),
     ]
     language: Annotated[
         str,
@@ -124,13 +128,17 @@ class Article(BaseModel):
     num_chars: Annotated[int, Field(ge=0, description="Unicode code points in `text`.")]
     text_sha256: Annotated[
         str,
-        Field(pattern=SHA256_HEX, description="sha256 of `text` in UTF-8; equal texts are duplicates."),
+        Field(
+            pattern=SHA256_HEX, description="sha256 of `text` in UTF-8; equal texts are duplicates."
+        ),
     ]
 
     @model_validator(mode="after")
     def _date_matches_precision(self) -> Article:
         if (self.date is None) != (self.date_precision is None):
             raise ValueError("date and date_precision must both be set or both be null")
-        if self.date is not None and not DATE_PATTERNS[DatePrecision(self.date_precision)].match(self.date):
+        if self.date is not None and not DATE_PATTERNS[DatePrecision(self.date_precision)].match(
+            self.date
+        ):
             raise ValueError(f"date {self.date!r} does not have {self.date_precision} precision")
         return self

@@ -15,7 +15,12 @@ from schema.article import SCHEMA_VERSION, Article
 
 JSON_SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
 
-_SCALARS: dict[type, pa.DataType] = {str: pa.string(), int: pa.int64(), bool: pa.bool_(), float: pa.float64()}
+_SCALARS: dict[type, pa.DataType] = {
+    str: pa.string(),
+    int: pa.int64(),
+    bool: pa.bool_(),
+    float: pa.float64(),
+}
 
 
 def _arrow_type(annotation: object) -> tuple[pa.DataType, bool]:
@@ -31,7 +36,9 @@ def _arrow_type(annotation: object) -> tuple[pa.DataType, bool]:
         return pa.string(), False
     if annotation in _SCALARS:
         return _SCALARS[annotation], False
-    raise TypeError(f"no Arrow mapping for annotation {annotation!r}; extend schema.derive._SCALARS")
+    raise TypeError(
+        f"no Arrow mapping for annotation {annotation!r}; extend schema.derive._SCALARS"
+    )
 
 
 @cache
@@ -40,7 +47,9 @@ def arrow_schema() -> pa.Schema:
     fields = []
     for name, info in Article.model_fields.items():
         dtype, nullable = _arrow_type(info.annotation)
-        fields.append(pa.field(name, dtype, nullable=nullable, metadata={"description": info.description}))
+        fields.append(
+            pa.field(name, dtype, nullable=nullable, metadata={"description": info.description})
+        )
     return pa.schema(fields, metadata={"broadsheet.schema_version": SCHEMA_VERSION})
 
 
@@ -54,7 +63,11 @@ def hf_features():
 def json_schema() -> dict:
     """JSON Schema of one record, as committed in `schema/article.schema.json`."""
     body = Article.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "version": SCHEMA_VERSION, **body}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "version": SCHEMA_VERSION,
+        **body,
+    }
 
 
 def json_schema_text() -> str:
@@ -67,6 +80,11 @@ def field_table() -> list[tuple[str, str, str]]:
     rows = []
     for field in arrow_schema():
         type_name = str(field.type).replace("list<item: string not null>", "list<string>")
-        rows.append((field.name, type_name + (" (nullable)" if field.nullable else ""), field.metadata[b"description"].decode()))
+        rows.append(
+            (
+                field.name,
+                type_name + (" (nullable)" if field.nullable else ""),
+                field.metadata[b"description"].decode(),
+            )
+        )
     return rows
-

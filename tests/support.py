@@ -87,7 +87,15 @@ def jsonl(records: list[dict]) -> str:
 
 
 def run_build(raw: Path, out: Path, workers: int = 1, min_words: int = 5, **kw) -> BuildReport:
-    return build(config(min_words), raw, out, workers=workers, today=TODAY, progress=Progress(0, _Null()), **kw)
+    return build(
+        config(min_words),
+        raw,
+        out,
+        workers=workers,
+        today=TODAY,
+        progress=Progress(0, _Null()),
+        **kw,
+    )
 
 
 class _Null:
@@ -112,6 +120,7 @@ def duplicates(release: Path) -> list[dict]:
 
 
 def shard_bytes(release: Path) -> dict[str, bytes]:
-    return {p.relative_to(release).as_posix(): p.read_bytes() for p in sorted(release.rglob("*.parquet"))}
-
-
+    return {
+        p.relative_to(release).as_posix(): p.read_bytes()
+        for p in sorted(release.rglob("*.parquet"))
+    }

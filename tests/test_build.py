@@ -78,12 +78,36 @@ def make_bad_inputs(raw):
             path.write_bytes(path.read_bytes()[:100])
         else:
             write(raw / name, content)
-    write(raw / "cp1252.txt", seed_text("2021-03", "Le café d’été à Besançon: élèves, théâtre, déjà vu, naïve façon. " * 4), "cp1252")
-    write(raw / "latin1.txt", seed_text("2021-03", "Über Größe und Maß: schöne Grüße aus München, Köln und Düsseldorf. " * 4), "latin-1")
+    write(
+        raw / "cp1252.txt",
+        seed_text(
+            "2021-03", "Le café d’été à Besançon: élèves, théâtre, déjà vu, naïve façon. " * 4
+        ),
+        "cp1252",
+    )
+    write(
+        raw / "latin1.txt",
+        seed_text(
+            "2021-03", "Über Größe und Maß: schöne Grüße aus München, Köln und Düsseldorf. " * 4
+        ),
+        "latin-1",
+    )
     write(raw / "bom.txt", "\ufeff" + seed_text("2021-04", ITALIAN + " Con BOM."))
-    write(raw / "nul.txt", seed_text("2021-04", ENGLISH.replace("council", "coun\x00cil") + " With NUL."))
-    good = {"maintext": ENGLISH, "date_publish": "2021-05-02 08:00:00", "url": "https://example.com/1"}
-    write(raw / "crawl.jsonl", jsonl([good]) + '{"maintext": "broken\n' + jsonl([{**good, "url": "https://example.com/2", "maintext": ITALIAN}]))
+    write(
+        raw / "nul.txt",
+        seed_text("2021-04", ENGLISH.replace("council", "coun\x00cil") + " With NUL."),
+    )
+    good = {
+        "maintext": ENGLISH,
+        "date_publish": "2021-05-02 08:00:00",
+        "url": "https://example.com/1",
+    }
+    write(
+        raw / "crawl.jsonl",
+        jsonl([good])
+        + '{"maintext": "broken\n'
+        + jsonl([{**good, "url": "https://example.com/2", "maintext": ITALIAN}]),
+    )
     write(raw / "notes.tsv", "not\tan\tarticle\n")
 
 
@@ -96,14 +120,25 @@ def test_bad_input_is_rejected_with_reasons_and_nothing_is_lost(tmp_path):
     for name, (_, reason) in BAD_INPUTS.items():
         assert by_path[name]["reason"] == reason, name
         assert by_path[name]["detail"]
-    assert by_path["crawl.jsonl"]["reason"] == "parse_error" and by_path["crawl.jsonl"]["source_record"] == 2
+    assert (
+        by_path["crawl.jsonl"]["reason"] == "parse_error"
+        and by_path["crawl.jsonl"]["source_record"] == 2
+    )
 
     published = {r["source_path"]: r for r in rows(report.out)}
     assert "Le café d’été à Besançon" in published["cp1252.txt"]["text"]
     assert "schöne Grüße aus München" in published["latin1.txt"]["text"]
-    assert published["bom.txt"]["text"].startswith("Il consiglio") and published["bom.txt"]["date"] == "2021-04"
-    assert "coun\x00cil" not in published["nul.txt"]["text"] and "council" in published["nul.txt"]["text"]
-    assert sorted(r["source_record"] for r in rows(report.out) if r["source_path"] == "crawl.jsonl") == [1, 3]
+    assert (
+        published["bom.txt"]["text"].startswith("Il consiglio")
+        and published["bom.txt"]["date"] == "2021-04"
+    )
+    assert (
+        "coun\x00cil" not in published["nul.txt"]["text"]
+        and "council" in published["nul.txt"]["text"]
+    )
+    assert sorted(
+        r["source_record"] for r in rows(report.out) if r["source_path"] == "crawl.jsonl"
+    ) == [1, 3]
 
     acc = report.manifest["accounting"]
     assert acc["records_read"] == acc["rows"] + acc["rejected"] + acc["duplicates"] == 15
@@ -114,14 +149,29 @@ def test_bad_input_is_rejected_with_reasons_and_nothing_is_lost(tmp_path):
 def test_exact_duplicates_keep_the_first_copy_by_path(tmp_path):
     raw = tmp_path / "raw"
     write(raw / "b.txt", seed_text("2021-02", ENGLISH))
-    write(raw / "a.txt", seed_text("2021-02", "  " + ENGLISH.replace(". ", ".   ")))  # same after normalization
-    write(raw / "c.jsonl", jsonl([{"text": ITALIAN, "url": "https://x.org/1"}, {"text": ENGLISH + " More.", "url": "https://x.org/1"}]))
+    write(
+        raw / "a.txt", seed_text("2021-02", "  " + ENGLISH.replace(". ", ".   "))
+    )  # same after normalization
+    write(
+        raw / "c.jsonl",
+        jsonl(
+            [
+                {"text": ITALIAN, "url": "https://x.org/1"},
+                {"text": ENGLISH + " More.", "url": "https://x.org/1"},
+            ]
+        ),
+    )
     report = run_build(raw, tmp_path / "dist")
     kept = rows(report.out)
     assert sorted(r["source_path"] for r in kept) == ["a.txt", "c.jsonl"]
     dups = {d["source_path"]: d for d in duplicates(report.out)}
     a_id = next(r["id"] for r in kept if r["source_path"] == "a.txt")
-    assert dups["b.txt"] == {"source_path": "b.txt", "source_record": 1, "reason": "same_text", "duplicate_of": a_id}
+    assert dups["b.txt"] == {
+        "source_path": "b.txt",
+        "source_record": 1,
+        "reason": "same_text",
+        "duplicate_of": a_id,
+    }
     assert dups["c.jsonl"]["reason"] == "same_id" and dups["c.jsonl"]["source_record"] == 2
     assert report.manifest["accounting"]["duplicates_by_reason"] == {"same_id": 1, "same_text": 1}
 
@@ -130,8 +180,18 @@ def many_articles(raw, months=("2021-01", "2021-02", "2021-03"), per_month=12):
     for month in months:
         for i in range(per_month):
             lang_text = ITALIAN if i % 3 else ENGLISH
-            write(raw / month / f"{i:03d}.txt", seed_text(month, f"{lang_text} Numero {i} del {month}."))
-        records = [{"maintext": f"{ENGLISH} Record {j} of {month}.", "date_publish": f"{month}-0{1 + j % 9}", "url": f"https://n.example/{month}/{j}"} for j in range(15)]
+            write(
+                raw / month / f"{i:03d}.txt",
+                seed_text(month, f"{lang_text} Numero {i} del {month}."),
+            )
+        records = [
+            {
+                "maintext": f"{ENGLISH} Record {j} of {month}.",
+                "date_publish": f"{month}-0{1 + j % 9}",
+                "url": f"https://n.example/{month}/{j}",
+            }
+            for j in range(15)
+        ]
         write(raw / f"crawl-{month}.jsonl.zst", jsonl(records))
 
 
@@ -154,13 +214,22 @@ def test_a_new_month_leaves_existing_shards_byte_identical(tmp_path):
     after = shard_bytes(run_build(raw, tmp_path / "v2").out)
     data_before = {p: b for p, b in before.items() if p.startswith("data/")}
     assert all(after[p] == b for p, b in data_before.items())
-    assert set(after) - set(before) == {"data/en/2021-03/0000.parquet", "data/it/2021-03/0000.parquet"}
+    assert set(after) - set(before) == {
+        "data/en/2021-03/0000.parquet",
+        "data/it/2021-03/0000.parquet",
+    }
 
 
 def test_shards_and_row_groups_are_bounded_and_named_stably(tmp_path):
     raw = tmp_path / "raw"
     many_articles(raw, months=("2021-01",), per_month=30)
-    cfg = config().model_copy(update={"build": config().build.model_copy(update={"max_shard_bytes": 8_000, "max_row_group_bytes": 3_000})})
+    cfg = config().model_copy(
+        update={
+            "build": config().build.model_copy(
+                update={"max_shard_bytes": 8_000, "max_row_group_bytes": 3_000}
+            )
+        }
+    )
     report = build(cfg, raw, tmp_path / "dist", today=TODAY)
     shards = sorted(p for p in report.manifest["files"] if p.startswith("data/en/2021-01/"))
     assert shards[:2] == ["data/en/2021-01/0000.parquet", "data/en/2021-01/0001.parquet"]

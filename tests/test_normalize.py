@@ -54,7 +54,9 @@ texts = st.text(
     max_size=300,
 )
 paragraphish = st.lists(
-    st.one_of(texts, st.sampled_from(["\n", "\r\n", "\n\n\n", "  ", "\t", "\x00", "’", "é", "e\u0301"])),
+    st.one_of(
+        texts, st.sampled_from(["\n", "\r\n", "\n\n\n", "  ", "\t", "\x00", "’", "é", "e\u0301"])
+    ),
     max_size=30,
 ).map("".join)
 
@@ -67,13 +69,16 @@ def test_idempotent(text):
 
 
 def letters(text: str) -> list[str]:
-    return [ch for ch in unicodedata.normalize("NFC", text) if unicodedata.category(ch).startswith("L")]
+    return [
+        ch for ch in unicodedata.normalize("NFC", text) if unicodedata.category(ch).startswith("L")
+    ]
 
 
 # Letters outside the Latin-1/Windows-1252 range cannot form mojibake, which is the one thing
 # normalization is allowed to rewrite; for them no letter may be lost, added or reordered.
 non_mojibake_letters = st.characters(
-    categories=("L", "Zs", "Cc", "P", "N", "M"), exclude_characters="\u00c2\u00c3\u00e2\u00c5\u00ce\u00cf"
+    categories=("L", "Zs", "Cc", "P", "N", "M"),
+    exclude_characters="\u00c2\u00c3\u00e2\u00c5\u00ce\u00cf",
 ).filter(lambda ch: ord(ch) > 0x24F or ch.isascii())
 
 

@@ -15,7 +15,10 @@ from builder.steps.dates import DateError, is_after, parse_date
 from builder.steps.language import declared_language, detect_language
 from tests.support import ENGLISH, ITALIAN, jsonl, write
 
-LATIN = "Le cinéma français célèbre l’été: élèves, théâtre, café, déjà vu, naïve façon, Noël à Besançon. " * 3
+LATIN = (
+    "Le cinéma français célèbre l’été: élèves, théâtre, café, déjà vu, naïve façon, Noël à Besançon. "
+    * 3
+)
 
 
 def read(path, root, max_record_bytes=1 << 20):
@@ -51,7 +54,10 @@ def test_text_reader_keeps_provenance(tmp_path):
 def test_compressed_and_case_insensitive(tmp_path, name):
     (draft,) = read(write(tmp_path / name, "date 2020 " + ENGLISH), tmp_path)
     assert draft.text == ENGLISH
-    assert draft.source_sha256 == __import__("hashlib").sha256(("date 2020 " + ENGLISH).encode()).hexdigest()
+    assert (
+        draft.source_sha256
+        == __import__("hashlib").sha256(("date 2020 " + ENGLISH).encode()).hexdigest()
+    )
 
 
 def test_truncated_gzip_is_corrupt_file(tmp_path):
@@ -88,14 +94,25 @@ TRAFILATURA = {
 def test_news_please_mapping(tmp_path):
     (d,) = read(write(tmp_path / "np.json", json.dumps(NEWS_PLEASE)), tmp_path)
     assert (d.title, d.text, d.date, d.language, d.url, d.domain) == (
-        "Titolo", ITALIAN, "2021-02-03 10:00:00", "it", "https://example.it/a", "example.it"
+        "Titolo",
+        ITALIAN,
+        "2021-02-03 10:00:00",
+        "it",
+        "https://example.it/a",
+        "example.it",
     )
     assert d.authors == ["Anna Rossi", "Luca Bianchi"]
 
 
 def test_trafilatura_mapping(tmp_path):
     (d,) = read(write(tmp_path / "t.json", json.dumps(TRAFILATURA)), tmp_path)
-    assert (d.title, d.text, d.date, d.url, d.domain) == ("Title", ENGLISH, "2021-02-03", "https://example.com/a", "example.com")
+    assert (d.title, d.text, d.date, d.url, d.domain) == (
+        "Title",
+        ENGLISH,
+        "2021-02-03",
+        "https://example.com/a",
+        "example.com",
+    )
     assert d.authors == ["Jane Doe", "John Roe"]
     assert d.language is None
 
@@ -110,7 +127,12 @@ def test_jsonl_bad_line_rejects_that_record_only(tmp_path):
     content = jsonl([NEWS_PLEASE]) + "{not json\n\n" + jsonl([TRAFILATURA, {"title": "no body"}])
     items = read(write(tmp_path / "a.jsonl.gz", content), tmp_path)
     assert [type(i).__name__ for i in items] == ["Draft", "Reject", "Draft", "Reject"]
-    assert [i.source_record for i in items] == [1, 2, 4, 5]  # line numbers; the blank line is skipped
+    assert [i.source_record for i in items] == [
+        1,
+        2,
+        4,
+        5,
+    ]  # line numbers; the blank line is skipped
     assert items[1].reason == RejectReason.PARSE_ERROR and "{not json" in items[1].excerpt
     assert items[3].reason == RejectReason.NO_TEXT
 

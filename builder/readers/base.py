@@ -27,7 +27,12 @@ def whole_file(source: Source, limit: int) -> tuple[bytes, str, str] | Reject:
     except CorruptFileError as exc:
         return Reject(source.rel, 1, RejectReason.CORRUPT_FILE, str(exc))
     if data is None:
-        return Reject(source.rel, 1, RejectReason.TOO_LARGE, f"file is over {limit} bytes (build.max_record_bytes)")
+        return Reject(
+            source.rel,
+            1,
+            RejectReason.TOO_LARGE,
+            f"file is over {limit} bytes (build.max_record_bytes)",
+        )
     try:
         text = decode(data)
     except UndecodableError as exc:

@@ -62,11 +62,23 @@ def _authors(value: Any) -> list[str]:
 def to_draft(record: Any, source_rel: str, position: int, sha256: str) -> Draft | Reject:
     """Map one parsed crawler record to a Draft using FIELD_KEYS."""
     if not isinstance(record, dict):
-        return Reject(source_rel, position, RejectReason.PARSE_ERROR, f"expected a JSON object, got {type(record).__name__}", excerpt(json.dumps(record)[:400]))
+        return Reject(
+            source_rel,
+            position,
+            RejectReason.PARSE_ERROR,
+            f"expected a JSON object, got {type(record).__name__}",
+            excerpt(json.dumps(record)[:400]),
+        )
     text = _first(record, "text")
     if not isinstance(text, str):
         keys = ", ".join(FIELD_KEYS["text"])
-        return Reject(source_rel, position, RejectReason.NO_TEXT, f"record has no text field ({keys})", excerpt(json.dumps(record, ensure_ascii=False)[:400]))
+        return Reject(
+            source_rel,
+            position,
+            RejectReason.NO_TEXT,
+            f"record has no text field ({keys})",
+            excerpt(json.dumps(record, ensure_ascii=False)[:400]),
+        )
     return Draft(
         source_path=source_rel,
         source_record=position,
@@ -93,7 +105,9 @@ class JsonReader(Reader):
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield Reject(source.rel, 1, RejectReason.PARSE_ERROR, f"invalid JSON: {exc}", excerpt(text))
+            yield Reject(
+                source.rel, 1, RejectReason.PARSE_ERROR, f"invalid JSON: {exc}", excerpt(text)
+            )
             return
         records = parsed if isinstance(parsed, list) else [parsed]
         for position, record in enumerate(records, start=1):
@@ -111,15 +125,28 @@ class JsonLinesReader(Reader):
                     continue
                 yield self._record(source, line_no, line)
         except CorruptFileError as exc:
-            yield Reject(source.rel, line_no + 1, RejectReason.CORRUPT_FILE, f"{exc}; lines from {line_no + 1} on are lost")
+            yield Reject(
+                source.rel,
+                line_no + 1,
+                RejectReason.CORRUPT_FILE,
+                f"{exc}; lines from {line_no + 1} on are lost",
+            )
 
     def _record(self, source: Source, line_no: int, line: bytes) -> Draft | Reject:
         if len(line) > self.max_record_bytes:
-            return Reject(source.rel, line_no, RejectReason.TOO_LARGE, f"line is over {self.max_record_bytes} bytes (build.max_record_bytes)", excerpt(line))
+            return Reject(
+                source.rel,
+                line_no,
+                RejectReason.TOO_LARGE,
+                f"line is over {self.max_record_bytes} bytes (build.max_record_bytes)",
+                excerpt(line),
+            )
         try:
             record = json.loads(decode(line))
         except UndecodableError as exc:
             return Reject(source.rel, line_no, RejectReason.UNDECODABLE, str(exc), excerpt(line))
         except json.JSONDecodeError as exc:
-            return Reject(source.rel, line_no, RejectReason.PARSE_ERROR, f"invalid JSON: {exc}", excerpt(line))
+            return Reject(
+                source.rel, line_no, RejectReason.PARSE_ERROR, f"invalid JSON: {exc}", excerpt(line)
+            )
         return to_draft(record, source.rel, line_no, hashlib.sha256(line).hexdigest())

@@ -33,4 +33,6 @@ class TextReader(Reader):
             return
         _, sha256, text = got
         date, body = split_header(text)
-        yield Draft(source_path=source.rel, source_record=1, source_sha256=sha256, text=body, date=date)
+        yield Draft(
+            source_path=source.rel, source_record=1, source_sha256=sha256, text=body, date=date
+        )

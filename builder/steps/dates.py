@@ -14,7 +14,9 @@ from builder.steps import Step
 from schema import DatePrecision
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+_TIMESTAMP = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 class DateError(ValueError):
@@ -60,6 +62,8 @@ class ParseDate(Step):
         except DateError as exc:
             return Reject.of(draft, RejectReason.BAD_DATE, str(exc))
         if is_after(draft.date, self.today):
-            return Reject.of(draft, RejectReason.FUTURE_DATE, f"{draft.date} is after the build day {self.today}")
+            return Reject.of(
+                draft, RejectReason.FUTURE_DATE, f"{draft.date} is after the build day {self.today}"
+            )
         draft.date_precision = precision.value
         return draft

@@ -45,7 +45,11 @@ class Validate(Step):
     def process(self, draft: Draft) -> Article | Reject:
         num_words = count_words(draft.text)
         if num_words < self.min_words:
-            return Reject.of(draft, RejectReason.TOO_SHORT, f"{num_words} words, fewer than build.min_words={self.min_words}")
+            return Reject.of(
+                draft,
+                RejectReason.TOO_SHORT,
+                f"{num_words} words, fewer than build.min_words={self.min_words}",
+            )
         try:
             return Article(
                 id=article_id(draft.url, draft.source_path, draft.source_record),

@@ -17,11 +17,20 @@ from schema import field_table, hf_features
 
 SPLIT = "train"
 DEFAULT_CONFIG = "default"
-_SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
+_SIZE_CATEGORIES = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+]
 
 
 def shard_entries(manifest: dict) -> dict[str, dict]:
-    return {path: info for path, info in manifest["files"].items() if path.startswith(f"{DATA_DIR}/")}
+    return {
+        path: info for path, info in manifest["files"].items() if path.startswith(f"{DATA_DIR}/")
+    }
 
 
 def languages_of(manifest: dict) -> list[str]:
@@ -37,7 +46,9 @@ def config_splits(manifest: dict) -> dict[str, dict[str, int]]:
     totals: dict[str, Counter] = {DEFAULT_CONFIG: Counter()}
     for path, info in shard_entries(manifest).items():
         for name in (DEFAULT_CONFIG, path.split("/")[1]):
-            totals.setdefault(name, Counter()).update({"rows": info["rows"], "nbytes": info["nbytes"], "size": info["size"]})
+            totals.setdefault(name, Counter()).update(
+                {"rows": info["rows"], "nbytes": info["nbytes"], "size": info["size"]}
+            )
     return {name: dict(t) for name, t in totals.items()}
 
 
@@ -45,14 +56,29 @@ def card_metadata(config: Config, manifest: dict) -> dict:
     """The YAML header, as a plain dict in a stable key order."""
     languages = languages_of(manifest)
     splits = config_splits(manifest)
-    configs = [{"config_name": DEFAULT_CONFIG, "data_files": [{"split": SPLIT, "path": ALL_SHARDS_GLOB}], "default": True}]
-    configs += [{"config_name": lang, "data_files": [{"split": SPLIT, "path": language_glob(lang)}]} for lang in languages]
+    configs = [
+        {
+            "config_name": DEFAULT_CONFIG,
+            "data_files": [{"split": SPLIT, "path": ALL_SHARDS_GLOB}],
+            "default": True,
+        }
+    ]
+    configs += [
+        {"config_name": lang, "data_files": [{"split": SPLIT, "path": language_glob(lang)}]}
+        for lang in languages
+    ]
     features = hf_features()._to_yaml_list()
     dataset_info = [
         {
             "config_name": name,
             "features": features,
-            "splits": [{"name": SPLIT, "num_bytes": splits.get(name, {}).get("nbytes", 0), "num_examples": splits.get(name, {}).get("rows", 0)}],
+            "splits": [
+                {
+                    "name": SPLIT,
+                    "num_bytes": splits.get(name, {}).get("nbytes", 0),
+                    "num_examples": splits.get(name, {}).get("rows", 0),
+                }
+            ],
             "download_size": splits.get(name, {}).get("size", 0),
             "dataset_size": splits.get(name, {}).get("nbytes", 0),
         }
@@ -79,7 +105,13 @@ class _NoAliasDumper(yaml.SafeDumper):
 
 
 def render_card(config: Config, manifest: dict, body: str) -> str:
-    header = yaml.dump(card_metadata(config, manifest), Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=1000)
+    header = yaml.dump(
+        card_metadata(config, manifest),
+        Dumper=_NoAliasDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1000,
+    )
     return f"---\n{header}---\n\n{body}"
 
 
@@ -95,7 +127,13 @@ def basic_body(config: Config, manifest: dict) -> str:
     """What the dataset is, how to load it, its schema and its accounting."""
     ds = config.dataset
     acc = manifest["accounting"]
-    reasons = ", ".join(f"{r}: {n}" for r, n in {**acc["rejects_by_reason"], **acc["duplicates_by_reason"]}.items()) or "none"
+    reasons = (
+        ", ".join(
+            f"{r}: {n}"
+            for r, n in {**acc["rejects_by_reason"], **acc["duplicates_by_reason"]}.items()
+        )
+        or "none"
+    )
     return f"""# {ds.pretty_name or ds.name}
 
 {ds.description}

@@ -25,13 +25,25 @@ def input_fingerprint(files: list[tuple[str, str]]) -> str:
 
 
 def build_manifest(
-    config: Config, accounting: Accounting, files: dict[str, dict], fingerprint: str, input_files: int
+    config: Config,
+    accounting: Accounting,
+    files: dict[str, dict],
+    fingerprint: str,
+    input_files: int,
 ) -> dict:
     """The manifest as a dict; `files` maps release paths to {sha256, size, rows, ...}."""
     return {
         "manifest_format": MANIFEST_FORMAT,
-        "dataset": {"name": config.dataset.name, "repo_id": config.dataset.repo_id, "version": config.dataset.version},
-        "versions": {"builder": builder.__version__, "pyarrow": pa.__version__, "schema": SCHEMA_VERSION},
+        "dataset": {
+            "name": config.dataset.name,
+            "repo_id": config.dataset.repo_id,
+            "version": config.dataset.version,
+        },
+        "versions": {
+            "builder": builder.__version__,
+            "pyarrow": pa.__version__,
+            "schema": SCHEMA_VERSION,
+        },
         "input": {"fingerprint": fingerprint, "files": input_files},
         "build_settings": config.build.model_dump(),
         "accounting": accounting.to_dict(),
@@ -40,7 +52,9 @@ def build_manifest(
 
 
 def write_manifest(manifest: dict, path: Path) -> None:
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def read_manifest(path: Path) -> dict:

@@ -71,7 +71,17 @@ def write_partition(task: PartitionTask) -> list[ShardInfo]:
         path.parent.mkdir(parents=True, exist_ok=True)
         shard = table.slice(start, shard_rows)
         write_table(shard, path, group_rows)
-        shards.append(ShardInfo(rel, file_sha256(path), path.stat().st_size, len(shard), shard.nbytes, language, bucket))
+        shards.append(
+            ShardInfo(
+                rel,
+                file_sha256(path),
+                path.stat().st_size,
+                len(shard),
+                shard.nbytes,
+                language,
+                bucket,
+            )
+        )
     return shards
 
 
@@ -86,5 +96,7 @@ def write_table(table: pa.Table, path: Path, row_group_rows: int) -> None:
         write_statistics=True,
         write_page_index=True,
         use_content_defined_chunking=True,
-        sorting_columns=[pq.SortingColumn(table.schema.get_field_index("id"))] if "id" in table.column_names else None,
+        sorting_columns=[pq.SortingColumn(table.schema.get_field_index("id"))]
+        if "id" in table.column_names
+        else None,
     )
