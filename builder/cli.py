@@ -18,6 +18,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
     report = build(config, args.raw, args.out, workers=args.workers, strict=args.strict)
     files = report.manifest["files"]
     shards = sum(1 for p in files if p.startswith("data/"))
+    skipped = report.accounting.skipped_files
+    if skipped:
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        print(
+            f"note: skipped {len(skipped)} file(s) that are not an input format: {', '.join(skipped[:5])}{more}",
+            file=sys.stderr,
+        )
     print(report.accounting.table())
     print(f"release: {report.out}  ({shards} shard(s), version {config.dataset.version})")
     return 0

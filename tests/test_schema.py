@@ -80,3 +80,17 @@ def test_valid_record_round_trips():
 def test_model_refuses_inconsistent_records(change, message):
     with pytest.raises(ValidationError, match=message):
         Article(**{**VALID, **change})
+
+
+def test_readme_schema_table_is_current():
+    from builder.writers.card import schema_table
+
+    readme = (JSON_SCHEMA_PATH.parent.parent / "README.md").read_text(encoding="utf-8")
+    block = (
+        readme.split("<!-- schema-table:", 1)[1]
+        .split("-->", 1)[1]
+        .split("<!-- /schema-table -->")[0]
+    )
+    assert block.strip() == schema_table(), (
+        "README.md schema table is stale: paste builder.writers.card.schema_table()"
+    )
