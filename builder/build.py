@@ -27,7 +27,8 @@ from builder.pool import LocalPool
 from builder.progress import Progress
 from builder.release import staged
 from builder.sources import discover, file_sha256
-from builder.writers.card import basic_body, render_card
+from builder.stats import CHART_FILE, compute_stats, write_chart
+from builder.writers.card import render_card
 from builder.writers.manifest import build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
 from schema import hf_features
@@ -89,17 +90,15 @@ def build(
         }
         files |= _write_accounting_tables(results, plan.duplicates, work, stage)
 
-        if not accounting.balanced:
-            raise RuntimeError(
-                f"accounting does not balance: {accounting.to_dict()}"
-            )  # a bug, not bad input
+        if not accounting.balanced:  # a bug, not bad input
+            raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")
         fingerprint = input_fingerprint([(r.rel, r.sha256) for r in results])
-        manifest = build_manifest(config, accounting, files, fingerprint, len(results))
+        stats = compute_stats(stage, [s.path for s in shards])
+        write_chart(stats, stage / CHART_FILE)
+        manifest = build_manifest(config, accounting, files, fingerprint, len(results), stats)
         write_manifest(manifest, stage / MANIFEST_FILE)
         (stage / JSON_SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
-        (stage / CARD_FILE).write_text(
-            render_card(config, manifest, basic_body(config, manifest)), encoding="utf-8"
-        )
+        (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
         shutil.rmtree(work)
     return BuildReport(out, manifest, accounting)
 

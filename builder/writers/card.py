@@ -13,6 +13,7 @@ from huggingface_hub import DatasetCardData
 
 from builder.config import Config
 from builder.layout import ALL_SHARDS_GLOB, DATA_DIR, language_glob
+from builder.stats import CHART_FILE
 from schema import field_table, hf_features
 
 SPLIT = "train"
@@ -104,17 +105,6 @@ class _NoAliasDumper(yaml.SafeDumper):
         return True
 
 
-def render_card(config: Config, manifest: dict, body: str) -> str:
-    header = yaml.dump(
-        card_metadata(config, manifest),
-        Dumper=_NoAliasDumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=1000,
-    )
-    return f"---\n{header}---\n\n{body}"
-
-
 def schema_table() -> str:
     lines = ["| field | type | description |", "|---|---|---|"]
     for name, type_name, desc in field_table():
@@ -123,42 +113,166 @@ def schema_table() -> str:
     return "\n".join(lines)
 
 
-def basic_body(config: Config, manifest: dict) -> str:
-    """What the dataset is, how to load it, its schema and its accounting."""
+MAINTAINER_START = "<!-- broadsheet:maintainer-notes:start -->"
+MAINTAINER_END = "<!-- broadsheet:maintainer-notes:end -->"
+DEFAULT_NOTES = (
+    "_Maintainers: write here. This block is kept from the published card into every new "
+    "version; everything else in this card is generated._"
+)
+
+
+def extract_maintainer_notes(card: str) -> str | None:
+    """The maintainer-written block of a card, or None when the card has none."""
+    if MAINTAINER_START not in card or MAINTAINER_END not in card:
+        return None
+    return card.split(MAINTAINER_START, 1)[1].split(MAINTAINER_END, 1)[0].strip("\n")
+
+
+def render_card(
+    config: Config,
+    manifest: dict,
+    changelog: list[dict] | None = None,
+    maintainer_notes: str | None = None,
+) -> str:
+    """The whole card; `changelog` (newest first) and the notes come from the Hub at publish time."""
+    header = yaml.dump(
+        card_metadata(config, manifest),
+        Dumper=_NoAliasDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1000,
+    )
+    return f"---\n{header}---\n\n{_body(config, manifest, changelog or [], maintainer_notes)}"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _stats_section(stats: dict) -> str:
+    languages = list(stats["by_language"])
+    per_language = _table(
+        ["language", "articles"], [[lang, f"{n:,}"] for lang, n in stats["by_language"].items()]
+    )
+    per_month = _table(
+        ["month", *languages, "total"],
+        [
+            [m, *(f"{counts.get(lang, 0):,}" for lang in languages), f"{sum(counts.values()):,}"]
+            for m, counts in stats["by_month"].items()
+        ],
+    )
+    keys = list(stats["num_words"])
+    lengths = (
+        _table(
+            ["", *keys],
+            [[name, *(f"{stats[name][k]:,}" for k in keys)] for name in ("num_words", "num_chars")],
+        )
+        if keys
+        else "_No articles._"
+    )
+    return f"""## Statistics
+
+Articles: {stats["articles"]:,}.
+
+{per_language}
+
+![Articles per month and language]({CHART_FILE})
+
+<details><summary>Articles per month</summary>
+
+{per_month}
+
+</details>
+
+Text length (percentiles):
+
+{lengths}
+"""
+
+
+def _changelog_section(changelog: list[dict]) -> str:
+    if not changelog:
+        return "## Changelog\n\n_Not published yet._\n"
+    rows = [
+        [
+            f"v{e['version']}",
+            e.get("date", ""),
+            f"{e['rows']:,}",
+            f"+{e['added']:,}",
+            f"-{e['removed']:,}",
+            f"~{e['changed']:,}",
+            "; ".join(e.get("schema_changes", [])) or "none",
+        ]
+        for e in changelog
+    ]
+    table = _table(
+        ["version", "date", "articles", "added", "removed", "changed", "schema changes"], rows
+    )
+    return f"## Changelog\n\n{table}\n"
+
+
+def _body(config: Config, manifest: dict, changelog: list[dict], notes: str | None) -> str:
     ds = config.dataset
     acc = manifest["accounting"]
-    reasons = (
-        ", ".join(
-            f"{r}: {n}"
-            for r, n in {**acc["rejects_by_reason"], **acc["duplicates_by_reason"]}.items()
-        )
-        or "none"
+    versions = manifest["versions"]
+    configs = ", ".join(f"`{lang}`" for lang in languages_of(manifest))
+    reasons = [[f"reject: `{r}`", n] for r, n in acc["rejects_by_reason"].items()]
+    reasons += [[f"duplicate: `{r}`", n] for r, n in acc["duplicates_by_reason"].items()]
+    citation = ds.citation or (
+        f"@misc{{{ds.name.replace('-', '_')},\n  title = {{{ds.pretty_name or ds.name}}},\n"
+        f"  howpublished = {{\\url{{https://huggingface.co/datasets/{ds.repo_id}}}}},\n  note = {{Version {ds.version}}}\n}}"
     )
     return f"""# {ds.pretty_name or ds.name}
 
 {ds.description}
 
-## Loading
+## Loading a version
+
+Every release is a tag `vX.Y.Z` on the Hub; load exactly this one with:
 
 ```python
 from datasets import load_dataset
 
-ds = load_dataset("{ds.repo_id}", "{DEFAULT_CONFIG}", revision="v{ds.version}")
+ds = load_dataset("{ds.repo_id}", "{DEFAULT_CONFIG}", revision="v{ds.version}", split="{SPLIT}")
 ```
 
-Configs: `{DEFAULT_CONFIG}` (all languages){"".join(f", `{lang}`" for lang in languages_of(manifest))}.
+Configs: `{DEFAULT_CONFIG}` (all languages){", " + configs if configs else ""}, one per language.
+Files are `data/<language>/<YYYY-MM>/NNNN.parquet`; dates keep the precision their source gave
+(`date_precision` says whether `date` is a year, a month or a day).
 
-## Schema (version {manifest["versions"]["schema"]})
+## Schema
+
+Schema version {versions["schema"]}; the JSON Schema is in `article.schema.json`.
 
 {schema_table()}
 
+{_stats_section(manifest["stats"])}
+{_changelog_section(changelog)}
 ## Provenance
 
-Built by Broadsheet {manifest["versions"]["builder"]} with pyarrow {manifest["versions"]["pyarrow"]} from
-{manifest["input"]["files"]} input files (fingerprint `{manifest["input"]["fingerprint"]}`).
-Records read: {acc["records_read"]}; rows: {acc["rows"]}; rejected: {acc["rejected"]}; duplicates: {acc["duplicates"]} ({reasons}).
+Built by Broadsheet {versions["builder"]} with pyarrow {versions["pyarrow"]} from
+{manifest["input"]["files"]:,} input files; input fingerprint `{manifest["input"]["fingerprint"]}`.
+Every record read is accounted for: {acc["records_read"]:,} read = {acc["rows"]:,} rows +
+{acc["rejected"]:,} rejected + {acc["duplicates"]:,} duplicates. The rejects and duplicates,
+with their source and reason, are in `accounting/`.
+
+{_table(["outcome", "records"], reasons) if reasons else "No record was rejected or dropped as a duplicate."}
+
+## Maintainer notes
+
+{MAINTAINER_START}
+{notes if notes is not None else DEFAULT_NOTES}
+{MAINTAINER_END}
 
 ## License
 
-{ds.license}
+`{ds.license}`. The articles remain the work of their publishers.
+
+## Citation
+
+```bibtex
+{citation}
+```
 """

@@ -11,7 +11,7 @@ import pyarrow as pa
 import builder
 from builder.accounting import Accounting
 from builder.config import Config
-from schema import SCHEMA_VERSION
+from schema import SCHEMA_VERSION, arrow_schema
 
 MANIFEST_FORMAT = 1
 
@@ -24,12 +24,18 @@ def input_fingerprint(files: list[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
+def schema_fields() -> dict[str, str]:
+    """Column name -> Arrow type, for telling breaking from additive schema changes between versions."""
+    return {f.name: f"{f.type}{'' if f.nullable else ' not null'}" for f in arrow_schema()}
+
+
 def build_manifest(
     config: Config,
     accounting: Accounting,
     files: dict[str, dict],
     fingerprint: str,
     input_files: int,
+    stats: dict,
 ) -> dict:
     """The manifest as a dict; `files` maps release paths to {sha256, size, rows, ...}."""
     return {
@@ -47,6 +53,8 @@ def build_manifest(
         "input": {"fingerprint": fingerprint, "files": input_files},
         "build_settings": config.build.model_dump(),
         "accounting": accounting.to_dict(),
+        "schema_fields": schema_fields(),
+        "stats": stats,
         "files": dict(sorted(files.items())),
     }
 
