@@ -10,8 +10,11 @@ CONFIG  ?= dataset.toml
 WORKERS ?=
 STRICT  ?=
 PYTEST_ARGS ?=
+REPO    ?=
+VERSION ?=
+DRY_RUN ?=
 
-.PHONY: setup build test lint schema clean
+.PHONY: setup build test publish lint schema clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Broadsheet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
@@ -28,6 +31,9 @@ build: $(STAMP)  ## build the dataset from $(RAW) into $(OUT)
 
 test: $(STAMP)  ## run the whole test suite (slow scale tests included)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
+	$(BIN)/python -m builder --config $(CONFIG) publish --release $(OUT) $(if $(REPO),--repo $(REPO)) $(if $(VERSION),--version $(VERSION)) $(if $(DRY_RUN),--dry-run)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -30,6 +30,30 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from builder.publish import publish
+
+    config = load_config(args.config)
+    result = publish(
+        args.release,
+        config,
+        repo_id=args.repo,
+        version=args.version,
+        dry_run=args.dry_run,
+        create_pr=args.create_pr,
+    )
+    print(result.plan.describe())
+    print(result.summary())
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from builder.publish import verify
+
+    print(verify(args.repo, args.revision).summary())
+    return 0
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from schema.derive import JSON_SCHEMA_PATH, json_schema_text
 
@@ -69,6 +93,27 @@ def parser() -> argparse.ArgumentParser:
         help="fail, keeping the previous release, if any record is rejected",
     )
     b.set_defaults(func=_cmd_build)
+
+    pub = sub.add_parser(
+        "publish", help="publish a release folder to the Hub as one commit plus a vX.Y.Z tag"
+    )
+    pub.add_argument(
+        "--release", type=Path, default=Path("dist"), help="release folder (default: %(default)s)"
+    )
+    pub.add_argument("--repo", help="Hub repository org/name (default: dataset.repo_id)")
+    pub.add_argument("--version", help="version X.Y.Z to publish (default: dataset.version)")
+    pub.add_argument("--dry-run", action="store_true", help="print the plan and send nothing")
+    pub.add_argument(
+        "--create-pr", action="store_true", help="open a pull request instead of committing to main"
+    )
+    pub.set_defaults(func=_cmd_publish)
+
+    ver = sub.add_parser(
+        "verify", help="load a published version with datasets and check it against its manifest"
+    )
+    ver.add_argument("--repo", required=True, help="Hub repository org/name")
+    ver.add_argument("--revision", required=True, help="tag (vX.Y.Z), branch or commit to check")
+    ver.set_defaults(func=_cmd_verify)
 
     s = sub.add_parser("schema", help="rewrite schema/article.schema.json from the model")
     s.set_defaults(func=_cmd_schema)

@@ -24,9 +24,9 @@ def input_fingerprint(files: list[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def schema_fields() -> dict[str, str]:
-    """Column name -> Arrow type, for telling breaking from additive schema changes between versions."""
-    return {f.name: f"{f.type}{'' if f.nullable else ' not null'}" for f in arrow_schema()}
+def schema_fields() -> list[list[str]]:
+    """[column, Arrow type] in column order, for telling breaking from additive changes between versions."""
+    return [[f.name, f"{f.type}{'' if f.nullable else ' not null'}"] for f in arrow_schema()]
 
 
 def build_manifest(

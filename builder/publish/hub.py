@@ -1,0 +1,223 @@
+"""The Hub as Broadsheet sees it: retried calls, one-line errors, and the state of a repository.
+
+Every call goes through `Hub.call`, which retries 429 and 5xx answers and dropped connections
+with exponential backoff, then turns what is left into a `PublishError` that never shows the token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from httpx2 import ConnectError
+from huggingface_hub import HfApi, constants, get_token
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HfHubHTTPError,
+    HTTPError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from builder.errors import BroadsheetError
+from builder.publish.versions import Version
+
+T = TypeVar("T")
+REPO_TYPE = "dataset"
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class PublishError(BroadsheetError):
+    exit_code = 5
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the Hub's HTTP status, when the failure was an answer from it
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 16.0
+
+
+@dataclass
+class RemoteFile:
+    path: str
+    size: int
+    git_oid: str
+    sha256: str | None  # set for LFS files
+
+
+@dataclass
+class RemoteState:
+    """What the repository holds now: its main branch, its version tags, and the latest release."""
+
+    exists: bool
+    head: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> commit
+    tree: dict[str, RemoteFile] = field(default_factory=dict)  # files at head
+
+    @property
+    def versions(self) -> dict[Version, str]:
+        out = {}
+        for tag, commit in self.tags.items():
+            version = Version.from_tag(tag)
+            if version is not None:
+                out[version] = commit
+        return out
+
+    @property
+    def latest(self) -> Version | None:
+        return max(self.versions, default=None)
+
+
+class Hub:
+    def __init__(self, repo_id: str, token: str | None = None, retry: RetryPolicy | None = None):
+        self.repo_id = repo_id
+        self.token = token
+        self.endpoint = constants.ENDPOINT
+        self.api = HfApi(endpoint=self.endpoint, token=token or False)
+        self.retry = retry or RetryPolicy()
+
+    @classmethod
+    def connect(cls, repo_id: str, need_write: bool, retry: RetryPolicy | None = None) -> Hub:
+        """A Hub client with the token from HF_TOKEN or the cached login (required for writes)."""
+        token = get_token()
+        if need_write and not token:
+            raise PublishError("no Hugging Face token: set HF_TOKEN or log in with `hf auth login`")
+        return cls(repo_id, token, retry)
+
+    def call(
+        self,
+        what: str,
+        fn: Callable[..., T],
+        *args,
+        passthrough: tuple[type[Exception], ...] = (),
+        **kwargs,
+    ) -> T:
+        """Run one Hub call with retries; `what` names it in the error ("reading refs").
+
+        Exceptions in `passthrough` (e.g. EntryNotFoundError) reach the caller untouched.
+        """
+        delay = self.retry.base_delay
+        started = time.monotonic()
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except passthrough:
+                raise
+            except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
+                raise PublishError(f"{_first_line(exc)} (while {what})", 404) from None
+            except HfHubHTTPError as exc:
+                status = exc.response.status_code if exc.response is not None else None
+                if status not in RETRY_STATUS or attempt == self.retry.attempts:
+                    raise self._error(what, exc, status, attempt, started) from None
+            except ConnectError as exc:  # nothing listens there: retrying will not help
+                if attempt >= min(2, self.retry.attempts):
+                    raise self._error(what, exc, None, attempt, started) from None
+            except HTTPError as exc:  # an answer cut short: reset, timed out
+                if attempt == self.retry.attempts:
+                    raise self._error(what, exc, None, attempt, started) from None
+            time.sleep(delay)
+            delay = min(delay * 2, self.retry.max_delay)
+        raise AssertionError("unreachable")
+
+    def _error(
+        self, what: str, exc: Exception, status: int | None, attempts: int, started: float
+    ) -> PublishError:
+        waited = (
+            f" after {attempts} attempts over {time.monotonic() - started:.1f}s"
+            if attempts > 1
+            else ""
+        )
+        if status is None:
+            message = (
+                f"cannot reach the Hub at {self.endpoint} while {what}{waited}: {_first_line(exc)}"
+            )
+        elif status == 401:
+            message = f"the Hub at {self.endpoint} rejected the token (401) while {what}: check HF_TOKEN or `hf auth login`"
+        elif status == 403:
+            message = f"the token may not write to {self.repo_id} (403) while {what}: use a token with write access"
+        elif status == 429:
+            message = f"the Hub kept answering 429 Too Many Requests while {what}{waited}; wait and re-run publish"
+        else:
+            message = f"the Hub answered {status} while {what}{waited}: {_first_line(exc)}"
+        if self.token:
+            message = message.replace(self.token, "***")
+        return PublishError(message, status)
+
+    def state(self) -> RemoteState:
+        """Refs and the file tree at main; `exists=False` when the repository is missing."""
+        try:
+            refs = self.call(
+                "reading refs",
+                self.api.list_repo_refs,
+                self.repo_id,
+                repo_type=REPO_TYPE,
+                passthrough=(RepositoryNotFoundError,),
+            )
+        except RepositoryNotFoundError:
+            return RemoteState(exists=False)
+        head = next((b.target_commit for b in refs.branches if b.name == "main"), None)
+        tags = {t.name: t.target_commit for t in refs.tags}
+        return RemoteState(True, head, tags, self.tree(head) if head else {})
+
+    def tree(self, revision: str) -> dict[str, RemoteFile]:
+        entries = self.call(
+            "listing files",
+            lambda: list(
+                self.api.list_repo_tree(
+                    self.repo_id, recursive=True, revision=revision, repo_type=REPO_TYPE
+                )
+            ),
+        )
+        return {
+            e.path: RemoteFile(e.path, e.size, e.blob_id, e.lfs.sha256 if e.lfs else None)
+            for e in entries
+            if hasattr(e, "blob_id")
+        }
+
+    def read_text(self, path: str, revision: str) -> str | None:
+        """A small file's text at a revision, or None when it does not exist there."""
+        from huggingface_hub import hf_hub_download
+
+        try:
+            local = self.call(
+                f"downloading {path}",
+                hf_hub_download,
+                self.repo_id,
+                path,
+                repo_type=REPO_TYPE,
+                revision=revision,
+                token=self.token or False,
+                endpoint=self.endpoint,
+                passthrough=(EntryNotFoundError,),
+            )
+        except EntryNotFoundError:
+            return None
+        with open(local, encoding="utf-8") as f:
+            return f.read()
+
+    def read_json(self, path: str, revision: str) -> dict | list | None:
+        text = self.read_text(path, revision)
+        return None if text is None else json.loads(text)
+
+    def filesystem(self):
+        from huggingface_hub import HfFileSystem
+
+        return HfFileSystem(
+            endpoint=self.endpoint, token=self.token or False, skip_instance_cache=True
+        )
+
+    def remote_path(self, path: str, revision: str) -> str:
+        return f"datasets/{self.repo_id}@{revision}/{path}"
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

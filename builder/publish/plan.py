@@ -1,0 +1,311 @@
+"""The publish plan: what the new version's commit adds, changes and deletes, and why it may go.
+
+Planning reads only small things from the Hub: refs, the file tree, the latest version's
+manifest, card and changelog, and the `id`/`text_sha256` columns of the previous shards that
+differ from local ones (column projection over HTTP range requests, never a full download).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from builder.config import Config
+from builder.layout import ACCOUNTING_DIR, CARD_FILE, DATA_DIR, MANIFEST_FILE
+from builder.publish.hub import Hub, PublishError, RemoteFile, RemoteState
+from builder.publish.versions import SchemaChange, Version, required_bump_error, schema_changes
+from builder.sources import file_sha256
+from builder.writers.card import extract_maintainer_notes, render_card
+from builder.writers.manifest import read_manifest
+
+CHANGELOG_FILE = "changelog.json"
+MANAGED_DIRS = (
+    f"{DATA_DIR}/",
+    f"{ACCOUNTING_DIR}/",
+)  # files here that the release lacks are deleted
+CONTENT_KEYS = ("files", "input", "schema_fields")  # what makes two releases the same content
+KEY_COLUMNS = ["id", "text_sha256"]
+
+
+@dataclass
+class PublishPlan:
+    repo_id: str
+    version: Version
+    release: Path
+    remote: RemoteState
+    contents: dict[str, bytes | Path]  # every file of the new version -> its bytes or local path
+    adds: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    entry: dict = field(default_factory=dict)  # this version's changelog entry
+    noop: bool = False  # the tag exists and holds exactly this content
+    create_pr: bool = False
+    card: str = ""
+
+    @property
+    def tag(self) -> str:
+        return self.version.tag
+
+    @property
+    def upload_paths(self) -> list[str]:
+        return sorted(self.adds + self.changes)
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(_size(self.contents[p]) for p in self.upload_paths)
+
+    @property
+    def tag_only(self) -> bool:
+        """main already holds this content (e.g. a merged pull request): only the tag is missing."""
+        return not (self.noop or self.adds or self.changes or self.deletes)
+
+    def describe(self) -> str:
+        """The plan as a user reads it before anything is sent."""
+        latest = self.remote.latest
+        lines = [
+            f"Publish {self.repo_id} {self.tag} (latest published: {latest.tag if latest else 'none'})"
+        ]
+        if self.noop:
+            lines.append(f"  {self.tag} is already published with identical content: nothing to do")
+            return "\n".join(lines)
+        where = f"main at {self.remote.head[:12]}" if self.remote.head else "main"
+        lines.append(
+            f"  repository: {'exists, ' + where if self.remote.exists else 'will be created'}"
+        )
+        lines.append(f"  target: {'a pull request against main' if self.create_pr else where}")
+        for label, paths in (("add", self.adds), ("change", self.changes)):
+            lines.append(
+                f"  {label:<7} {len(paths):>5} file(s)  {_human(sum(_size(self.contents[p]) for p in paths))}"
+            )
+        lines.append(f"  delete  {len(self.deletes):>5} file(s)")
+        lines.append(
+            f"  keep    {len(self.unchanged):>5} file(s) already on the Hub (not uploaded)"
+        )
+        lines.append(f"  upload  {_human(self.upload_bytes)} ({self.upload_bytes:,} bytes)")
+        e = self.entry
+        schema = "; ".join(e["schema_changes"]) or "none"
+        lines.append(
+            f"  changelog: {e['rows']:,} articles: +{e['added']:,} added, -{e['removed']:,} removed, ~{e['changed']:,} changed; schema changes: {schema}"
+        )
+        for mark, paths in (("+", self.adds), ("~", self.changes), ("-", self.deletes)):
+            lines += [f"    {mark} {p}" for p in sorted(paths)]
+        if self.tag_only:
+            lines.append(
+                f"  main already holds this content: only the tag {self.tag} will be created"
+            )
+        return "\n".join(lines)
+
+
+def make_plan(
+    release: Path,
+    config: Config,
+    hub: Hub,
+    version: Version | None = None,
+    create_pr: bool = False,
+    today: str = "",
+) -> PublishPlan:
+    """Compare the local release with the Hub and decide what to send; raises PublishError to refuse."""
+    manifest = check_release(release)
+    version = version or Version.parse(config.dataset.version)
+    config = config.model_copy(
+        update={
+            "dataset": config.dataset.model_copy(
+                update={"version": str(version), "repo_id": hub.repo_id}
+            )
+        }
+    )
+    remote = hub.state()
+    plan = PublishPlan(hub.repo_id, version, release, remote, {}, create_pr=create_pr)
+
+    if plan.tag in remote.tags:
+        published = hub.read_json(MANIFEST_FILE, remote.tags[plan.tag]) or {}
+        if _content(published) != _content(manifest):
+            raise PublishError(
+                f"{plan.tag} is already published in {hub.repo_id} with different content; "
+                "raise dataset.version (or pass --version) to publish this release"
+            )
+        plan.noop = True
+        return plan
+
+    previous_manifest, changes = None, []
+    if remote.latest is not None:
+        previous_manifest = hub.read_json(MANIFEST_FILE, remote.versions[remote.latest]) or {}
+        changes = schema_changes(
+            dict(previous_manifest.get("schema_fields", [])), dict(manifest["schema_fields"])
+        )
+        refusal = required_bump_error(remote.latest, version, changes)
+        if refusal:
+            raise PublishError(refusal)
+
+    added, removed, changed = _article_diff(release, manifest, hub, remote, previous_manifest)
+    plan.entry = {
+        "version": str(version),
+        "date": today,
+        "rows": manifest["accounting"]["rows"],
+        "added": added,
+        "removed": removed,
+        "changed": changed,
+        "schema_changes": [str(c) for c in changes],
+        "input_fingerprint": manifest["input"]["fingerprint"],
+    }
+    history = (
+        hub.read_json(CHANGELOG_FILE, remote.head)
+        if remote.head and CHANGELOG_FILE in remote.tree
+        else None
+    ) or []
+    changelog = [plan.entry] + [e for e in history if e.get("version") != str(version)]
+    old_card = (
+        hub.read_text(CARD_FILE, remote.head) if remote.head and CARD_FILE in remote.tree else None
+    )
+    notes = extract_maintainer_notes(old_card) if old_card else None
+
+    published_manifest = {
+        **manifest,
+        "dataset": {**manifest["dataset"], "version": str(version), "repo_id": hub.repo_id},
+    }
+    plan.card = render_card(config, published_manifest, changelog, notes)
+    plan.contents = {
+        **{
+            rel: release / rel
+            for rel in _release_files(release)
+            if rel not in (CARD_FILE, MANIFEST_FILE)
+        },
+        MANIFEST_FILE: (
+            json.dumps(published_manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        ).encode(),
+        CARD_FILE: plan.card.encode(),
+        CHANGELOG_FILE: (json.dumps(changelog, indent=2, ensure_ascii=False) + "\n").encode(),
+    }
+    for path, content in sorted(plan.contents.items()):
+        remote_file = remote.tree.get(path)
+        if remote_file is None:
+            plan.adds.append(path)
+        elif _same(remote_file, content):
+            plan.unchanged.append(path)
+        else:
+            plan.changes.append(path)
+    plan.deletes = sorted(
+        p for p in remote.tree if p.startswith(MANAGED_DIRS) and p not in plan.contents
+    )
+    return plan
+
+
+def check_release(release: Path) -> dict:
+    """The release's manifest, after checking that every listed file is on disk with its hash."""
+    path = release / MANIFEST_FILE
+    if not path.is_file():
+        raise PublishError(f"{path} not found: build the release first (`make build`)")
+    manifest = read_manifest(path)
+    for rel, info in manifest["files"].items():
+        local = release / rel
+        if not local.is_file():
+            raise PublishError(
+                f"{local} is listed in {path} but missing: rebuild with `make build`"
+            )
+        if local.stat().st_size != info["size"] or file_sha256(local) != info["sha256"]:
+            raise PublishError(
+                f"{local} does not match its sha256 in {path}: rebuild with `make build`"
+            )
+    extra = [
+        rel
+        for rel in _release_files(release)
+        if rel.startswith(MANAGED_DIRS) and rel not in manifest["files"]
+    ]
+    if extra:
+        raise PublishError(
+            f"{release / extra[0]} is not listed in {path}: rebuild with `make build`"
+        )
+    return manifest
+
+
+def _release_files(release: Path) -> list[str]:
+    return sorted(
+        p.relative_to(release).as_posix()
+        for p in release.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(release).parts)
+    )
+
+
+def _content(manifest: dict) -> dict:
+    return {k: manifest.get(k) for k in CONTENT_KEYS}
+
+
+def _size(content: bytes | Path) -> int:
+    return len(content) if isinstance(content, bytes) else content.stat().st_size
+
+
+def _same(remote: RemoteFile, content: bytes | Path) -> bool:
+    data = content if isinstance(content, bytes) else None
+    if remote.sha256 is not None:
+        local_sha = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(content)
+        return local_sha == remote.sha256
+    data = data if data is not None else content.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == remote.git_oid
+
+
+def _article_diff(
+    release: Path, manifest: dict, hub: Hub, remote: RemoteState, previous: dict | None
+) -> tuple[int, int, int]:
+    """(added, removed, changed) articles between the latest published version and this release."""
+    new = _key_table([pq.read_table(release / p, columns=KEY_COLUMNS) for p in _shards(manifest)])
+    if previous is None:
+        return len(new), 0, 0
+    fs = None
+    tables = []
+    for path, info in _shards(previous).items():
+        local = manifest["files"].get(path)
+        if local is not None and local["sha256"] == info["sha256"]:
+            tables.append(pq.read_table(release / path, columns=KEY_COLUMNS))
+            continue
+        fs = fs or hub.filesystem()
+        remote_path = hub.remote_path(path, remote.versions[remote.latest])
+        tables.append(
+            hub.call(
+                f"reading ids of {path}",
+                pq.read_table,
+                remote_path,
+                columns=KEY_COLUMNS,
+                filesystem=fs,
+            )
+        )
+    old = _key_table(tables)
+    added = len(new) - pc.sum(pc.is_in(new["id"], value_set=old["id"])).as_py() if len(new) else 0
+    removed = len(old) - pc.sum(pc.is_in(old["id"], value_set=new["id"])).as_py() if len(old) else 0
+    both = new.join(old, "id", join_type="inner", right_suffix="_old")
+    changed = (
+        pc.sum(pc.not_equal(both["text_sha256"], both["text_sha256_old"])).as_py()
+        if len(both)
+        else 0
+    )
+    return int(added or 0), int(removed or 0), int(changed or 0)
+
+
+def _shards(manifest: dict) -> dict[str, dict]:
+    return {p: i for p, i in manifest["files"].items() if p.startswith(f"{DATA_DIR}/")}
+
+
+def _key_table(tables: list[pa.Table]) -> pa.Table:
+    schema = pa.schema([("id", pa.string()), ("text_sha256", pa.string())])
+    return (
+        pa.concat_tables([t.select(KEY_COLUMNS).cast(schema) for t in tables])
+        if tables
+        else schema.empty_table()
+    )
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+__all__ = ["CHANGELOG_FILE", "PublishPlan", "SchemaChange", "check_release", "make_plan"]

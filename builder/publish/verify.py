@@ -1,0 +1,98 @@
+"""`verify`: load a published version with `datasets` and check it against its own manifest.
+
+The commit check matters: offline or with the Hub unreachable, `datasets` can fall back to
+the newest cached copy of a repository instead of the requested revision.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from builder.layout import MANIFEST_FILE
+from builder.publish.hub import Hub, PublishError
+from builder.writers.card import DEFAULT_CONFIG, SPLIT
+from schema import SCHEMA_VERSION, hf_features
+
+
+@dataclass
+class VerifyReport:
+    repo_id: str
+    revision: str
+    commit: str
+    rows: int
+    checks: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"verified {self.repo_id} {self.revision} (commit {self.commit})"]
+        return "\n".join(lines + [f"  ok  {c}" for c in self.checks])
+
+
+def verify(repo_id: str, revision: str) -> VerifyReport:
+    """Raise PublishError on the first mismatch; return what was checked otherwise."""
+    from datasets import load_dataset_builder
+
+    hub = Hub.connect(repo_id, need_write=False)
+    commit = hub.call(f"resolving {revision}", hub.api.dataset_info, repo_id, revision=revision).sha
+    manifest = hub.read_json(MANIFEST_FILE, commit)
+    if manifest is None:
+        raise PublishError(
+            f"{repo_id}@{revision} has no {MANIFEST_FILE}: it was not published by Broadsheet"
+        )
+    report = VerifyReport(repo_id, revision, commit, manifest["accounting"]["rows"])
+    report.checks.append(f"{revision} resolves to commit {commit}")
+
+    builder = hub.call(
+        "reading the dataset card",
+        load_dataset_builder,
+        repo_id,
+        DEFAULT_CONFIG,
+        revision=revision,
+        token=hub.token or False,
+    )
+    files = [str(f) for files in builder.config.data_files.values() for f in files]
+    wrong = [f for f in files if f"@{commit}/" not in f]
+    if not files or wrong:
+        raise PublishError(
+            f"datasets resolved {revision} to other files than commit {commit} "
+            f"({wrong[0] if wrong else 'no data files'}); it may be using a stale cache: clear it and retry"
+        )
+    shards = [p for p in manifest["files"] if p.startswith("data/")]
+    if len(files) != len(shards):
+        raise PublishError(
+            f"datasets sees {len(files)} data files at {revision}, the manifest lists {len(shards)}"
+        )
+    report.checks.append(f"{len(files)} data file(s), all from commit {commit}")
+
+    builder.download_and_prepare()
+    dataset = builder.as_dataset(split=SPLIT)
+    if dataset.num_rows != report.rows:
+        raise PublishError(
+            f"{revision} loads {dataset.num_rows} rows, the manifest says {report.rows}"
+        )
+    report.checks.append(f"{dataset.num_rows:,} rows, as in the manifest")
+
+    columns = [name for name, _ in manifest.get("schema_fields", [])]
+    if list(dataset.features) != columns:
+        raise PublishError(
+            f"{revision} has columns {list(dataset.features)}, the manifest lists {columns}"
+        )
+    if manifest["versions"]["schema"] == SCHEMA_VERSION and dataset.features != hf_features():
+        raise PublishError(
+            f"{revision} features differ from schema {SCHEMA_VERSION}: {dataset.features}"
+        )
+    report.checks.append(f"features match schema {manifest['versions']['schema']}")
+
+    languages = dict(sorted(Counter(dataset.data.column("language").to_pylist()).items()))
+    expected = manifest["stats"]["by_language"]
+    if languages != expected:
+        raise PublishError(
+            f"{revision} rows per language {languages} differ from the manifest's {expected}"
+        )
+    if len(set(dataset.data.column("id").to_pylist())) != dataset.num_rows:
+        raise PublishError(f"{revision} has repeated ids")
+    report.checks.append(f"rows per language {languages}; ids unique")
+    return report
+
+
+__all__ = ["VerifyReport", "verify"]
