@@ -92,7 +92,7 @@ class PublishPlan:
         e = self.entry
         schema = "; ".join(e["schema_changes"]) or "none"
         lines.append(
-            f"  changelog: {e['rows']:,} articles: +{e['added']:,} added, -{e['removed']:,} removed, ~{e['changed']:,} changed; schema changes: {schema}"
+            f"  changelog: {e['rows']:,} article(s): +{e['added']:,} added, -{e['removed']:,} removed, ~{e['changed']:,} changed; schema changes: {schema}"
         )
         for mark, paths in (("+", self.adds), ("~", self.changes), ("-", self.deletes)):
             lines += [f"    {mark} {p}" for p in sorted(paths)]
