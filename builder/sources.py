@@ -82,12 +82,23 @@ def read_limited(path: Path, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def iter_lines(path: Path) -> Iterator[bytes]:
-    """Lines of the decompressed content, without their line ending; corruption raises mid-stream."""
+def iter_lines(path: Path, limit: int) -> Iterator[bytes | int]:
+    """Lines of the decompressed content without their line ending; corruption raises mid-stream.
+
+    A line longer than `limit` bytes is not kept in memory: it comes as its length (an int).
+    """
     try:
         with open_decompressed(path) as stream:
-            for line in stream:
-                yield line.rstrip(b"\r\n")
+            while line := stream.readline(limit + 1):
+                if len(line) <= limit or line.endswith(b"\n"):
+                    yield line.rstrip(b"\r\n")
+                    continue
+                length = len(line)
+                while chunk := stream.readline(1 << 20):
+                    length += len(chunk.rstrip(b"\r\n"))
+                    if chunk.endswith(b"\n"):
+                        break
+                yield length
     except (EOFError, gzip.BadGzipFile, zstandard.ZstdError, OSError) as exc:
         raise CorruptFileError(describe_corruption(exc)) from exc
 

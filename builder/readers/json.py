@@ -120,7 +120,15 @@ class JsonLinesReader(Reader):
     def run(self, source: Source) -> Iterator[Draft | Reject]:
         line_no = 0
         try:
-            for line_no, line in enumerate(iter_lines(source.path), start=1):
+            for line_no, line in enumerate(iter_lines(source.path, self.max_record_bytes), start=1):
+                if isinstance(line, int):
+                    yield Reject(
+                        source.rel,
+                        line_no,
+                        RejectReason.TOO_LARGE,
+                        f"line of {line} bytes is over build.max_record_bytes={self.max_record_bytes}",
+                    )
+                    continue
                 if not line.strip():
                     continue
                 yield self._record(source, line_no, line)
@@ -133,14 +141,6 @@ class JsonLinesReader(Reader):
             )
 
     def _record(self, source: Source, line_no: int, line: bytes) -> Draft | Reject:
-        if len(line) > self.max_record_bytes:
-            return Reject(
-                source.rel,
-                line_no,
-                RejectReason.TOO_LARGE,
-                f"line is over {self.max_record_bytes} bytes (build.max_record_bytes)",
-                excerpt(line),
-            )
         try:
             record = json.loads(decode(line))
         except UndecodableError as exc:
