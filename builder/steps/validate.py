@@ -19,7 +19,7 @@ _WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
 
 
 def count_words(text: str) -> int:
-    return sum(1 for _ in _WORD.finditer(text))
+    return len(_WORD.findall(text))
 
 
 def article_id(url: str | None, source_path: str, source_record: int) -> str:
