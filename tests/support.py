@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.dataset as pads
@@ -84,6 +87,19 @@ def write(path: Path, content: str | bytes, encoding: str = "utf-8") -> Path:
 
 def jsonl(records: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def cli(*args: str, cwd: Path, env_extra: dict | None = None, timeout: int = 300):
+    """Run `python -m builder ...` as a user would, in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "builder", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_build(raw: Path, out: Path, workers: int = 1, min_words: int = 5, **kw) -> BuildReport:

@@ -8,19 +8,7 @@ import time
 
 import pytest
 
-from tests.support import ENGLISH, ROOT, SEED, make_config, seed_text, shard_bytes, write
-
-
-def cli(*args, cwd, timeout=120):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "builder", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from tests.support import ENGLISH, ROOT, SEED, cli, make_config, seed_text, shard_bytes, write
 
 
 @pytest.fixture

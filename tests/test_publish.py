@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 import types
 import uuid
 
@@ -20,7 +18,7 @@ from schema import hf_features
 from tests.support import (
     ENGLISH,
     ITALIAN,
-    ROOT,
+    cli,
     config,
     jsonl,
     make_config,
@@ -310,18 +308,6 @@ def test_missing_or_rejected_token(hub, hub_repo, release, monkeypatch):
     with pytest.raises(PublishError, match=r"rejected the token \(401\)") as err:
         do_publish(release, hub_repo, "1.0.0")
     assert "hf_not_a_valid" not in str(err.value)
-
-
-def cli(*args, cwd, env_extra):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_extra}
-    return subprocess.run(
-        [sys.executable, "-m", "builder", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_token_never_appears_in_output_or_files(hub, hub_repo, hub_token, tmp_path):

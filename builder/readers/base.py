@@ -1,4 +1,4 @@
-"""The reader interface and the one-article-per-file helper the text formats share."""
+"""The reader interface, and the base for formats whose file is read whole."""
 
 from __future__ import annotations
 
@@ -20,8 +20,22 @@ class Reader:
         raise NotImplementedError
 
 
-def whole_file(source: Source, limit: int) -> tuple[bytes, str, str] | Reject:
-    """(raw bytes, sha256, decoded text) of a one-record file, or the Reject that explains why not."""
+class WholeFileReader(Reader):
+    """A format read whole (bounded by max_record_bytes): subclasses parse the decoded text."""
+
+    def run(self, source: Source) -> Iterator[Draft | Reject]:
+        got = whole_file(source, self.max_record_bytes)
+        if isinstance(got, Reject):
+            yield got
+        else:
+            yield from self.parse(source, *got)
+
+    def parse(self, source: Source, sha256: str, text: str) -> Iterator[Draft | Reject]:
+        raise NotImplementedError
+
+
+def whole_file(source: Source, limit: int) -> tuple[str, str] | Reject:
+    """(sha256 of the raw bytes, decoded text) of a file, or the Reject that explains why not."""
     try:
         data = read_limited(source.path, limit)
     except CorruptFileError as exc:
@@ -37,4 +51,4 @@ def whole_file(source: Source, limit: int) -> tuple[bytes, str, str] | Reject:
         text = decode(data)
     except UndecodableError as exc:
         return Reject(source.rel, 1, RejectReason.UNDECODABLE, str(exc), excerpt(data))
-    return data, hashlib.sha256(data).hexdigest(), text
+    return hashlib.sha256(data).hexdigest(), text

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from builder.decode import UndecodableError, decode
-from builder.readers.base import Reader, whole_file
+from builder.readers.base import Reader, WholeFileReader
 from builder.records import Draft, Reject, RejectReason, excerpt
 from builder.sources import CorruptFileError, Source, iter_lines
 
@@ -93,15 +93,10 @@ def to_draft(record: Any, source_rel: str, position: int, sha256: str) -> Draft 
     )
 
 
-class JsonReader(Reader):
+class JsonReader(WholeFileReader):
     """A .json file: one record object, or an array of them (numbered from 1)."""
 
-    def run(self, source: Source) -> Iterator[Draft | Reject]:
-        got = whole_file(source, self.max_record_bytes)
-        if isinstance(got, Reject):
-            yield got
-            return
-        _, sha256, text = got
+    def parse(self, source: Source, sha256: str, text: str) -> Iterator[Draft | Reject]:
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:

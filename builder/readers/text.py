@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from builder.readers.base import Reader, whole_file
+from builder.readers.base import WholeFileReader
 from builder.records import Draft, Reject
 from builder.sources import Source
 
@@ -25,13 +25,8 @@ def split_header(text: str) -> tuple[str | None, str]:
     return match.group(1), text[match.end() :]
 
 
-class TextReader(Reader):
-    def run(self, source: Source) -> Iterator[Draft | Reject]:
-        got = whole_file(source, self.max_record_bytes)
-        if isinstance(got, Reject):
-            yield got
-            return
-        _, sha256, text = got
+class TextReader(WholeFileReader):
+    def parse(self, source: Source, sha256: str, text: str) -> Iterator[Draft | Reject]:
         date, body = split_header(text)
         yield Draft(
             source_path=source.rel, source_record=1, source_sha256=sha256, text=body, date=date

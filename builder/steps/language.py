@@ -12,7 +12,9 @@ import py3langid
 from builder.records import Draft, Reject
 from builder.steps import Step
 
-DETECT_CHARS = 1500  # enough for a stable guess; longer texts only cost time (it is the costliest step)
+DETECT_CHARS = (
+    1500  # enough for a stable guess; longer texts only cost time (it is the costliest step)
+)
 _CODE = re.compile(r"^([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*$")
 
 
