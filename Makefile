@@ -10,11 +10,12 @@ CONFIG  ?= dataset.toml
 WORKERS ?=
 STRICT  ?=
 PYTEST_ARGS ?=
+CORPUS  ?=
 REPO    ?=
 VERSION ?=
 DRY_RUN ?=
 
-.PHONY: setup build test publish lint schema clean
+.PHONY: setup build test publish bench lint schema clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Broadsheet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
@@ -34,6 +35,9 @@ test: $(STAMP)  ## run the whole test suite (slow scale tests included)
 
 publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
 	$(BIN)/python -m builder --config $(CONFIG) publish --release $(OUT) $(if $(REPO),--repo $(REPO)) $(if $(VERSION),--version $(VERSION)) $(if $(DRY_RUN),--dry-run)
+
+bench: $(STAMP)  ## build throughput and worker scaling (CORPUS=../shared/corpus adds real articles)
+	$(BIN)/python -m tests.bench $(if $(CORPUS),--corpus $(CORPUS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

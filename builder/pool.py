@@ -6,7 +6,10 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
+
+from builder.errors import BroadsheetError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,6 +47,15 @@ class LocalPool:
         if self._executor is None:
             yield from map(fn, items)
             return
+        try:
+            yield from self._windowed(fn, items)
+        except BrokenProcessPool:
+            raise BroadsheetError(
+                "a worker process died (killed, or out of memory); the previous release was left "
+                "in place: re-run with --workers 1 to see which file fails"
+            ) from None
+
+    def _windowed(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         # Keep a bounded window of submitted tasks so millions of files do not all queue at once.
         window = self.workers * 4
         pending: set[Future] = set()
