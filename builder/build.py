@@ -25,7 +25,7 @@ from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFES
 from builder.pipeline import REJECT_SCHEMA, FileResult, FileTask, process_file
 from builder.pool import LocalPool
 from builder.progress import Progress
-from builder.release import staged
+from builder.release import check_target, staged
 from builder.sources import discover, file_sha256
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.writers.card import render_card
@@ -53,6 +53,7 @@ def build(
 ) -> BuildReport:
     """Build `raw` into the release folder `out`; the previous `out` stays until the new one is complete."""
     sources = discover(raw)
+    out = check_target(raw, out)
     today = today or dt.datetime.now(dt.UTC).date()
     progress = progress or Progress(len(sources))
     with staged(out) as stage, LocalPool(workers) as pool:

@@ -12,6 +12,25 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from builder.errors import InputError
+from builder.layout import MANIFEST_FILE
+
+
+def check_target(raw: Path, out: Path) -> Path:
+    """The resolved release folder, refusing any `out` whose replacement could destroy input or other files."""
+    raw_r, out_r = raw.resolve(), out.resolve()
+    if out_r == raw_r or out_r in raw_r.parents or raw_r in out_r.parents:
+        raise InputError(
+            f"{out}: the release folder overlaps the input folder {raw}; choose an --out outside it"
+        )
+    if out_r.exists() and not out_r.is_dir():
+        raise InputError(f"{out}: exists and is not a folder; choose another --out")
+    if out_r.is_dir() and any(out_r.iterdir()) and not (out_r / MANIFEST_FILE).is_file():
+        raise InputError(
+            f"{out}: a non-empty folder that is not a Broadsheet release (no {MANIFEST_FILE}); refusing to replace it"
+        )
+    return out_r
+
 
 def _pid_alive(pid: int) -> bool:
     try:

@@ -55,6 +55,14 @@ def test_unreadable_input_folder(project, raw):
     one_line_error(cli("build", "--raw", raw, cwd=project), 3, raw)
 
 
+@pytest.mark.parametrize("out", ["raw", ".", "raw/dist", "dataset.toml", "notes"])
+def test_release_folder_may_not_clobber_input_or_other_files(project, out):
+    write(project / "notes" / "keep.txt", "mine")
+    one_line_error(cli("build", "--out", out, cwd=project), 3, out)
+    assert (project / "raw").is_dir() and (project / "notes" / "keep.txt").read_text() == "mine"
+    assert not list(project.glob(".*.building-*"))
+
+
 def test_strict_exit_code(project):
     write(project / "raw" / "empty.txt", "")
     assert cli("build", cwd=project).returncode == 0  # rejects alone do not fail a build
