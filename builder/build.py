@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 
 from builder.accounting import Accounting
 from builder.config import Config
-from builder.dedup import plan_dedup
+from builder.dedup import REJECT_SCHEMA, SOURCE_ORDER, plan_dedup
 from builder.errors import StrictModeError
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
-from builder.pipeline import REJECT_SCHEMA, FileResult, FileTask, process_file
+from builder.pipeline import FileResult, FileTask, process_file
 from builder.pool import LocalPool
 from builder.progress import Progress
 from builder.release import check_target, staged
@@ -59,29 +59,25 @@ def build(
     with staged(out) as stage, LocalPool(workers) as pool:
         work = stage / ".work"
         work.mkdir()
-        tasks = (
-            FileTask(i, s, work, today, config.build.min_words, config.build.max_record_bytes)
-            for i, s in enumerate(sources)
-        )
+        tasks = (FileTask(i, s, work, today, config.build) for i, s in enumerate(sources))
         results: list[FileResult] = []
         for result in pool.imap_unordered(process_file, tasks):
             results.append(result)
             progress.update(result.records, sum(result.rejects.values()))
         progress.finish()
         results.sort(key=lambda r: r.index)
-        accounting = _account(results)
-        if strict and accounting.rejected:
-            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(accounting.rejects.items()))
-            raise StrictModeError(
-                f"--strict: {accounting.rejected} record(s) rejected ({reasons}); "
-                "the previous release was left in place"
-            )
 
         progress.note("deduplicating")
         parts = [p for r in results for p in r.parts]
         plan = plan_dedup(work, parts)
-        accounting.duplicates.update(plan.duplicates["reason"].to_pylist())
-        accounting.rows -= len(plan.duplicates)
+        rejects = _rejects_table(results, plan.conflicts, work)
+        if strict and len(rejects):
+            reasons = ", ".join(
+                f"{k}: {v}" for k, v in sorted(Counter(rejects["reason"].to_pylist()).items())
+            )
+            raise StrictModeError(
+                f"--strict: {len(rejects)} record(s) rejected ({reasons}); the previous release was left in place"
+            )
 
         progress.note("writing shards")
         shards = _write_shards(config, parts, plan.dropped, work, stage, pool)
@@ -89,8 +85,16 @@ def build(
             s.path: {"sha256": s.sha256, "size": s.size, "rows": s.rows, "nbytes": s.nbytes}
             for s in shards
         }
-        files |= _write_accounting_tables(results, plan.duplicates, work, stage)
-
+        files |= _write_accounting_tables(rejects, plan.duplicates, stage)
+        # Counted from what was written, so the identity checks the pipeline rather than restating it.
+        accounting = Accounting(
+            files=sum(1 for r in results if r.supported),
+            records_read=sum(r.records for r in results),
+            rows=sum(s.rows for s in shards),
+            rejects=Counter(rejects["reason"].to_pylist()),
+            duplicates=Counter(plan.duplicates["reason"].to_pylist()),
+            skipped_files=[r.rel for r in results if not r.supported],
+        )
         if not accounting.balanced:  # a bug, not bad input
             raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")
         fingerprint = input_fingerprint([(r.rel, r.sha256) for r in results])
@@ -102,19 +106,6 @@ def build(
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
         shutil.rmtree(work)
     return BuildReport(out, manifest, accounting)
-
-
-def _account(results: list[FileResult]) -> Accounting:
-    acc = Accounting()
-    for r in results:
-        if not r.supported:
-            acc.skipped_files.append(r.rel)
-            continue
-        acc.files += 1
-        acc.records_read += r.records
-        acc.rows += r.rows
-        acc.rejects.update(r.rejects)
-    return acc
 
 
 def _write_shards(
@@ -145,19 +136,25 @@ def _write_shards(
     )
 
 
-def _write_accounting_tables(
-    results: list[FileResult], duplicates: pa.Table, work: Path, stage: Path
-) -> dict[str, dict]:
-    """Rejects and duplicates as Parquet, outside data/, ordered by where they came from."""
-    reject_parts = [
+def _rejects_table(results: list[FileResult], conflicts: pa.Table, work: Path) -> pa.Table:
+    """Every reject, from the readers and steps and from deduplication, ordered by where it came from."""
+    tables = [
         pq.read_table(work / r.rejects_part, schema=REJECT_SCHEMA)
         for r in results
         if r.rejects_part
     ]
-    rejects = pa.concat_tables(reject_parts) if reject_parts else REJECT_SCHEMA.empty_table()
-    rejects = rejects.sort_by([("source_path", "ascending"), ("source_record", "ascending")])
+    return pa.concat_tables([*tables, conflicts]).sort_by(SOURCE_ORDER)
+
+
+def _write_accounting_tables(
+    rejects: pa.Table, duplicates: pa.Table, stage: Path
+) -> dict[str, dict]:
+    """Rejects and duplicates as Parquet, outside data/."""
     entries = {}
-    for rel, table in ((REJECTS_FILE, rejects), (DUPLICATES_FILE, duplicates)):
+    for rel, table in (
+        (REJECTS_FILE, rejects),
+        (DUPLICATES_FILE, duplicates.sort_by(SOURCE_ORDER)),
+    ):
         path = stage / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         write_table(table, path, row_group_rows=100_000)

@@ -44,6 +44,11 @@ class BuildSection(_Strict):
         gt=0,
         description="Reject records whose raw bytes exceed this (too_large).",
     )
+    max_file_bytes: int = Field(
+        default=1024 * MiB,
+        gt=0,
+        description="Reject .json files (read whole) over this (too_large).",
+    )
     max_shard_bytes: int = Field(
         default=512 * MiB,
         gt=0,

@@ -1,4 +1,4 @@
-"""Bytes to text by detection: byte-order mark, then a declared charset, then UTF-8, then a detector."""
+"""Bytes to text by detection: byte-order mark, then UTF-8, then a detector."""
 
 from __future__ import annotations
 
@@ -25,15 +25,15 @@ class UndecodableError(ValueError):
     """The bytes are not text in any encoding we can establish."""
 
 
-def decode(data: bytes, declared: str | None = None) -> str:
+def decode(data: bytes) -> str:
     """Decode raw bytes to str; never guesses silently into mojibake, raises UndecodableError instead."""
-    text = _decode(data, declared)
+    text = _decode(data)
     if _looks_binary(text):
         raise UndecodableError("content looks binary (too many control characters)")
     return text
 
 
-def _decode(data: bytes, declared: str | None) -> str:
+def _decode(data: bytes) -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -42,11 +42,6 @@ def _decode(data: bytes, declared: str | None) -> str:
                 raise UndecodableError(
                     f"byte-order mark says {encoding} but {exc.reason}"
                 ) from None
-    if declared:
-        try:
-            return data.decode(declared)
-        except (LookupError, UnicodeDecodeError):
-            pass  # a wrong declaration is common on the web; fall through to detection
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,8 +1,9 @@
 """Exact deduplication across the whole input, decided once, before any shard is written.
 
-Of the records sharing a normalized text (or an id), the one that comes first in
-(source_path, source_record) order is kept, so the choice does not depend on worker count.
-The others are duplicates, recorded with the id of the article they duplicate.
+Of the records sharing a normalized text, the one first in (source_path, source_record)
+order is kept, so the choice does not depend on worker count; the others are duplicates,
+recorded with the id of the article kept. Records with a different text but the id of a
+kept article (the same URL) are not duplicates: they are rejected as `id_conflict`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from builder.records import DuplicateReason
+from builder.records import DuplicateReason, RejectReason, excerpt
 
 KEY_COLUMNS = ["id", "text_sha256", "source_path", "source_record"]
+SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]
 DUPLICATE_SCHEMA = pa.schema(
     [
         pa.field("source_path", pa.string(), nullable=False),
@@ -26,79 +28,99 @@ DUPLICATE_SCHEMA = pa.schema(
         pa.field("duplicate_of", pa.string(), nullable=False),
     ]
 )
+REJECT_SCHEMA = pa.schema(
+    [
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("source_record", pa.int64(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("detail", pa.string(), nullable=False),
+        pa.field("excerpt", pa.string(), nullable=False),
+    ]
+)
 
 
 @dataclass
 class DedupPlan:
     dropped: dict[str, np.ndarray]  # part file -> sorted row numbers to leave out
-    duplicates: pa.Table  # DUPLICATE_SCHEMA, sorted by (source_path, source_record)
+    duplicates: pa.Table  # DUPLICATE_SCHEMA
+    conflicts: pa.Table  # REJECT_SCHEMA, reason id_conflict
 
 
-def _first_of(keys: pa.Array) -> np.ndarray:
+def _first_of(keys: pa.ChunkedArray) -> np.ndarray:
     """Boolean mask: True where the key appears for the first time (keys already in keep order)."""
-    _, first = np.unique(keys.to_numpy(zero_copy_only=False), return_index=True)
+    _, first = np.unique(keys.to_numpy(), return_index=True)
     mask = np.zeros(len(keys), dtype=bool)
     mask[first] = True
     return mask
 
 
 def plan_dedup(work_dir: Path, parts: list[str]) -> DedupPlan:
-    """Read only the key columns of every part and decide which rows are duplicates."""
+    """Read only the key columns of every part and decide which rows to leave out, and why."""
     tables = []
     for number, part in enumerate(parts):
         t = pq.read_table(work_dir / part, columns=KEY_COLUMNS)
-        tables.append(
-            t.append_column("_part", pa.repeat(number, len(t))).append_column(
-                "_row", pa.array(np.arange(len(t)))
-            )
-        )
+        t = t.append_column("_part", pa.repeat(number, len(t)).cast(pa.int64()))
+        tables.append(t.append_column("_row", pa.array(np.arange(len(t), dtype=np.int64))))
     if not tables:
-        return DedupPlan({}, DUPLICATE_SCHEMA.empty_table())
-    keys = pa.concat_tables(tables).sort_by(
-        [("source_path", "ascending"), ("source_record", "ascending")]
-    )
+        return DedupPlan({}, DUPLICATE_SCHEMA.empty_table(), REJECT_SCHEMA.empty_table())
+    keys = pa.concat_tables(tables).sort_by(SOURCE_ORDER)
 
-    same_text = ~_first_of(keys["text_sha256"])
-    kept_id_by_text = dict(
-        zip(
-            keys.filter(~same_text)["text_sha256"].to_pylist(),
-            keys.filter(~same_text)["id"].to_pylist(),
+    same_text = _first_of(keys["text_sha256"])
+    kept = keys.filter(same_text)
+    text_dups = keys.filter(~same_text)
+    kept_id = dict(zip(kept["text_sha256"].to_pylist(), kept["id"].to_pylist(), strict=True))
+    same_id = _first_of(kept["id"])
+    conflicts = kept.filter(~same_id)
+    kept_where = {
+        i: f"{p}#{r}"
+        for i, p, r in zip(
+            *(kept.filter(same_id)[c].to_pylist() for c in ("id", "source_path", "source_record")),
             strict=True,
         )
-    )
-    survivors = keys.filter(~same_text)
-    same_id = ~_first_of(survivors["id"])
+    }
 
-    text_dups = keys.filter(same_text)
-    id_dups = survivors.filter(same_id)
-    duplicates = pa.concat_tables(
-        [
-            _duplicate_rows(
-                text_dups,
-                DuplicateReason.SAME_TEXT,
-                [kept_id_by_text[h] for h in text_dups["text_sha256"].to_pylist()],
-            ),
-            _duplicate_rows(id_dups, DuplicateReason.SAME_ID, id_dups["id"].to_pylist()),
-        ]
-    ).sort_by([("source_path", "ascending"), ("source_record", "ascending")])
-
-    dropped_rows = pa.concat_tables(
-        [text_dups.select(["_part", "_row"]), id_dups.select(["_part", "_row"])]
-    )
-    dropped: dict[str, np.ndarray] = {}
-    for number in pc.unique(dropped_rows["_part"]).to_pylist():
-        rows = dropped_rows.filter(pc.equal(dropped_rows["_part"], number))["_row"].to_numpy()
-        dropped[parts[number]] = np.sort(rows)
-    return DedupPlan(dropped, duplicates)
-
-
-def _duplicate_rows(rows: pa.Table, reason: DuplicateReason, duplicate_of: list[str]) -> pa.Table:
-    return pa.table(
+    duplicates = pa.table(
         {
-            "source_path": rows["source_path"],
-            "source_record": rows["source_record"],
-            "reason": pa.repeat(reason.value, len(rows)).cast(pa.string()),
-            "duplicate_of": pa.array(duplicate_of, pa.string()),
+            "source_path": text_dups["source_path"],
+            "source_record": text_dups["source_record"],
+            "reason": pa.array([DuplicateReason.SAME_TEXT.value] * len(text_dups), pa.string()),
+            "duplicate_of": pa.array(
+                [kept_id[h] for h in text_dups["text_sha256"].to_pylist()], pa.string()
+            ),
         },
         schema=DUPLICATE_SCHEMA,
     )
+    conflict_rejects = pa.table(
+        {
+            "source_path": conflicts["source_path"],
+            "source_record": conflicts["source_record"],
+            "reason": pa.array([RejectReason.ID_CONFLICT.value] * len(conflicts), pa.string()),
+            "detail": pa.array(
+                [
+                    f"same id {i} (same URL) as {kept_where[i]}, with a different text"
+                    for i in conflicts["id"].to_pylist()
+                ],
+                pa.string(),
+            ),
+            "excerpt": pa.array(_excerpts(work_dir, parts, conflicts), pa.string()),
+        },
+        schema=REJECT_SCHEMA,
+    )
+
+    left_out = pa.concat_tables(
+        [text_dups.select(["_part", "_row"]), conflicts.select(["_part", "_row"])]
+    )
+    dropped: dict[str, np.ndarray] = {}
+    for number in pc.unique(left_out["_part"]).to_pylist():
+        rows = left_out.filter(pc.equal(left_out["_part"], number))["_row"].to_numpy()
+        dropped[parts[number]] = np.sort(rows)
+    return DedupPlan(dropped, duplicates, conflict_rejects)
+
+
+def _excerpts(work_dir: Path, parts: list[str], rows: pa.Table) -> list[str]:
+    """Excerpts of the given rows' texts, reading only those rows' part files."""
+    out = []
+    for number, row in zip(rows["_part"].to_pylist(), rows["_row"].to_pylist(), strict=True):
+        text = pq.read_table(work_dir / parts[number], columns=["text"])["text"][row].as_py()
+        out.append(excerpt(text))
+    return out

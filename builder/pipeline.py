@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builder.config import BuildSection
+from builder.dedup import REJECT_SCHEMA
 from builder.layout import partition_dir
 from builder.readers import reader_for
-from builder.records import Reject
+from builder.records import Draft, Reject, RejectReason
 from builder.sources import Source, file_sha256
 from builder.steps.dates import ParseDate
 from builder.steps.language import DetectLanguage
@@ -24,15 +27,6 @@ from builder.steps.normalize import Normalize
 from builder.steps.validate import Validate
 from schema import Article, arrow_schema
 
-REJECT_SCHEMA = pa.schema(
-    [
-        pa.field("source_path", pa.string(), nullable=False),
-        pa.field("source_record", pa.int64(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("detail", pa.string(), nullable=False),
-        pa.field("excerpt", pa.string(), nullable=False),
-    ]
-)
 SPILL_ROWS = 20_000  # rows buffered per file before they are written to its part files
 
 
@@ -42,8 +36,7 @@ class FileTask:
     source: Source
     work_dir: Path
     today: dt.date
-    min_words: int
-    max_record_bytes: int
+    settings: BuildSection
 
 
 @dataclass(slots=True)
@@ -96,17 +89,34 @@ class _PartSink:
 def process_file(task: FileTask) -> FileResult:
     """Read, normalize, date, detect language and validate every record of one file."""
     source = task.source
-    result = FileResult(
-        task.index, source.rel, source.path.stat().st_size, file_sha256(source.path)
-    )
+    try:
+        size, sha256, error = source.path.stat().st_size, file_sha256(source.path), None
+    except OSError as exc:  # a broken link, no permission
+        size, sha256, error = 0, "", exc
+    result = FileResult(task.index, source.rel, size, sha256)
     reader_cls = reader_for(source)
     if reader_cls is None:
         result.supported = False
         return result
-    steps = [Normalize(), ParseDate(task.today), DetectLanguage(), Validate(task.min_words)]
-    items = reader_cls(task.max_record_bytes).run(source)
-    for step in steps:
-        items = step.run(items)
+    items: Iterable[Draft | Reject | Article]
+    if error is not None:
+        items = [
+            Reject(
+                source.rel,
+                1,
+                RejectReason.UNREADABLE,
+                f"cannot read the file: {error.strerror or error}",
+            )
+        ]
+    else:
+        items = reader_cls(task.settings).run(source)
+        for step in (
+            Normalize(),
+            ParseDate(task.today),
+            DetectLanguage(),
+            Validate(task.settings.min_words),
+        ):
+            items = step.run(items)
     sink = _PartSink(task.work_dir, task.index)
     rejects: list[Reject] = []
     for item in items:
@@ -117,6 +127,9 @@ def process_file(task: FileTask) -> FileResult:
         else:
             sink.add(item)
             result.rows += 1
+    if result.records == 0:  # an empty .jsonl or '[]': say so rather than let the file vanish
+        rejects.append(Reject(source.rel, 1, RejectReason.NO_TEXT, "the file holds no records"))
+        result.records, result.rejects[RejectReason.NO_TEXT.value] = 1, 1
     result.parts = sink.close()
     if rejects:
         result.rejects_part = f"rejects/{task.index:08d}.parquet"

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 
 class RejectReason(StrEnum):
+    UNREADABLE = "unreadable"  # the file cannot be opened (a broken link, no permission)
     UNDECODABLE = "undecodable"  # bytes that are not text in any detectable encoding
     CORRUPT_FILE = "corrupt_file"  # a truncated or damaged .gz/.zst stream
     PARSE_ERROR = "parse_error"  # not valid JSON, or JSON that is not an article object
@@ -16,11 +17,11 @@ class RejectReason(StrEnum):
     BAD_DATE = "bad_date"  # a date that does not parse or does not exist (2021-13)
     FUTURE_DATE = "future_date"  # a date after the build day
     INVALID_RECORD = "invalid_record"  # a field the schema refuses (e.g. an unknown language code)
+    ID_CONFLICT = "id_conflict"  # the id (URL) of a kept article, with a different text
 
 
 class DuplicateReason(StrEnum):
     SAME_TEXT = "same_text"  # normalized text equal to a kept article's
-    SAME_ID = "same_id"  # same id (same URL) as a kept article, different text
 
 
 EXCERPT_CHARS = 200

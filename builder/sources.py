@@ -48,13 +48,19 @@ def discover(root: Path) -> list[Source]:
     if not os.access(root, os.R_OK | os.X_OK):
         raise InputError(f"{root}: input folder is not readable (check its permissions)")
     found = []
+    # Symbolic links to folders are not followed (no cycles, no reading outside the input).
     for dirpath, dirnames, filenames in os.walk(root, onerror=_raise_unreadable):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
             if not name.startswith("."):
                 path = Path(dirpath, name)
-                found.append(Source(path, path.relative_to(root).as_posix()))
+                found.append(Source(path, printable_path(path.relative_to(root).as_posix())))
     return sorted(found, key=lambda s: s.rel)
+
+
+def printable_path(rel: str) -> str:
+    """A relative path as valid UTF-8: bytes of a non-UTF-8 file name show as \\xNN escapes."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _raise_unreadable(err: OSError) -> None:
@@ -72,14 +78,13 @@ def open_decompressed(path: Path) -> BinaryIO:
     return open(path, "rb")
 
 
-def read_limited(path: Path, limit: int) -> bytes | None:
-    """The decompressed content, or None when it exceeds `limit` bytes (read stops there)."""
+def read_limited(path: Path, limit: int) -> bytes:
+    """The decompressed content, read up to `limit` + 1 bytes: longer means over the limit."""
     try:
         with open_decompressed(path) as stream:
-            data = stream.read(limit + 1)
+            return stream.read(limit + 1)
     except (EOFError, gzip.BadGzipFile, zstandard.ZstdError, OSError) as exc:
         raise CorruptFileError(describe_corruption(exc)) from exc
-    return None if len(data) > limit else data
 
 
 def iter_lines(path: Path, limit: int) -> Iterator[bytes | int]:

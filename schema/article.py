@@ -10,7 +10,9 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schema.languages import ISO_639_1
 
 SCHEMA_VERSION = "1.0.0"
 """Semver of the record layout: major for removed/renamed/retyped fields, minor for additions."""
@@ -132,6 +134,13 @@ class Article(BaseModel):
             pattern=SHA256_HEX, description="sha256 of `text` in UTF-8; equal texts are duplicates."
         ),
     ]
+
+    @field_validator("language")
+    @classmethod
+    def _iso_639_1(cls, value: str) -> str:
+        if value not in ISO_639_1:
+            raise ValueError(f"{value!r} is not an ISO 639-1 language code")
+        return value
 
     @model_validator(mode="after")
     def _date_matches_precision(self) -> Article:

@@ -143,10 +143,10 @@ def test_bad_input_is_rejected_with_reasons_and_nothing_is_lost(tmp_path):
     acc = report.manifest["accounting"]
     assert acc["records_read"] == acc["rows"] + acc["rejected"] + acc["duplicates"] == 15
     assert acc["rows"] == 6 and acc["skipped_files"] == ["notes.tsv"]
-    assert sum(acc["rejects_by_reason"].values()) == acc["rejected"] == len(by_path) + 0
+    assert acc["rejected"] == len(rejects(report.out)) == len(BAD_INPUTS) + 1
 
 
-def test_exact_duplicates_keep_the_first_copy_by_path(tmp_path):
+def test_exact_duplicates_keep_the_first_copy_and_id_conflicts_are_rejected(tmp_path):
     raw = tmp_path / "raw"
     write(raw / "b.txt", seed_text("2021-02", ENGLISH))
     write(
@@ -172,8 +172,20 @@ def test_exact_duplicates_keep_the_first_copy_by_path(tmp_path):
         "reason": "same_text",
         "duplicate_of": a_id,
     }
-    assert dups["c.jsonl"]["reason"] == "same_id" and dups["c.jsonl"]["source_record"] == 2
-    assert report.manifest["accounting"]["duplicates_by_reason"] == {"same_id": 1, "same_text": 1}
+    assert set(dups) == {"b.txt"}
+    (conflict,) = rejects(report.out)
+    c_id = next(r["id"] for r in kept if r["source_path"] == "c.jsonl")
+    assert (conflict["source_path"], conflict["source_record"], conflict["reason"]) == (
+        "c.jsonl",
+        2,
+        "id_conflict",
+    )
+    assert c_id in conflict["detail"] and "c.jsonl#1" in conflict["detail"]
+    assert conflict["excerpt"].startswith("The city council")
+    acc = report.manifest["accounting"]
+    assert acc["duplicates_by_reason"] == {"same_text": 1} and acc["rejects_by_reason"] == {
+        "id_conflict": 1
+    }
 
 
 def many_articles(raw, months=("2021-01", "2021-02", "2021-03"), per_month=12):
@@ -278,3 +290,52 @@ def test_loads_with_datasets(seed_release, tmp_path):
     for ds in (by_files, by_folder):
         assert ds.features == hf_features()
         assert sorted(ds.to_list(), key=lambda r: r["id"]) == expected
+
+
+def test_adversarial_inputs_are_accounted_for_without_a_crash(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    write(raw / "deep.json", "[" * 100_000)
+    write(
+        raw / "lines.jsonl",
+        jsonl([{"text": ENGLISH, "title": {"x": 1}}, {"text": ITALIAN, "date_publish": 1612137600}])
+        + '{"text": "n", "n": '
+        + "9" * 5000
+        + "}\n",
+    )
+    write(
+        raw / "people.json",
+        json.dumps(
+            {
+                "maintext": "First paragraph of the story here.\nSecond paragraph, still short.\nThird one ends it.",
+                "authors": [{"name": "Ada"}, "Bob"],
+            }
+        ),
+    )
+    write(raw / "empty.jsonl", "")
+    write(raw / "nothing.json", "[]")
+    (raw / "caf\xe9 name.txt".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(
+        seed_text("2021-02", ENGLISH + " Latin-1 name.").encode()
+    )
+    report = run_build(raw, tmp_path / "dist")
+    got = {(r["source_path"], r["source_record"]): r["reason"] for r in rejects(report.out)}
+    assert got == {
+        ("dangling.txt", 1): "unreadable",
+        ("deep.json", 1): "parse_error",
+        ("lines.jsonl", 1): "invalid_record",
+        ("lines.jsonl", 2): "invalid_record",
+        ("lines.jsonl", 3): "parse_error",
+        ("empty.jsonl", 1): "no_text",
+        ("nothing.json", 1): "no_text",
+    }
+    details = {r["source_path"] + str(r["source_record"]): r["detail"] for r in rejects(report.out)}
+    assert (
+        "`title` is a JSON object" in details["lines.jsonl1"]
+        and "`date_publish` is a JSON number" in details["lines.jsonl2"]
+    )
+    published = {r["source_path"]: r for r in rows(report.out)}
+    assert published["people.json"]["authors"] == ["Ada", "Bob"]
+    assert published["people.json"]["text"].count("\n\n") == 2  # crawler line breaks end paragraphs
+    assert "caf\\xe9 name.txt" in published
+    assert report.accounting.balanced

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from builder.config import BuildSection
 from builder.decode import UndecodableError, decode
 from builder.readers import reader_for
 from builder.readers.text import split_header
@@ -23,7 +24,8 @@ LATIN = (
 
 def read(path, root, max_record_bytes=1 << 20):
     source = Source(path, path.relative_to(root).as_posix())
-    return list(reader_for(source)(max_record_bytes).run(source))
+    settings = BuildSection(max_record_bytes=max_record_bytes)
+    return list(reader_for(source)(settings).run(source))
 
 
 @pytest.mark.parametrize(
@@ -166,10 +168,6 @@ def test_decode_by_detection(encoding):
     assert decode(text.encode(encoding)) == text
 
 
-def test_declared_charset_wins_over_detection():
-    assert decode("Größe".encode("cp1252"), declared="cp1252") == "Größe"
-
-
 def test_binary_is_undecodable():
     with pytest.raises(UndecodableError):
         decode(os.urandom(4096))
@@ -200,4 +198,5 @@ def test_future_is_judged_at_the_dates_precision():
 def test_language():
     assert declared_language("en-US") == "en" and declared_language("PT_br") == "pt"
     assert declared_language("english") is None and declared_language(None) is None
+    assert declared_language("xx") is None  # two letters, but no language
     assert detect_language(ITALIAN) == "it" and detect_language(ENGLISH) == "en"

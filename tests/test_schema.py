@@ -73,6 +73,7 @@ def test_valid_record_round_trips():
         ({"date": "2021-02", "date_precision": None}, "both be set"),
         ({"date": None, "date_precision": "day"}, "both be set"),
         ({"language": "ita"}, "pattern"),
+        ({"language": "xx"}, "not an ISO 639-1"),
         ({"text": ""}, "at least 1 character"),
         ({"extra": 1}, "Extra inputs"),
     ],

@@ -11,6 +11,7 @@ import py3langid
 
 from builder.records import Draft, Reject
 from builder.steps import Step
+from schema.languages import ISO_639_1
 
 DETECT_CHARS = (
     1500  # enough for a stable guess; longer texts only cost time (it is the costliest step)
@@ -21,11 +22,13 @@ _CODE = re.compile(r"^([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*$")
 def declared_language(value: str | None) -> str | None:
     """'en', 'EN', 'en-US', 'pt_BR' -> the ISO 639-1 code; anything else -> None (detect instead)."""
     match = _CODE.match(value.strip()) if value else None
-    return match.group(1).lower() if match else None
+    code = match.group(1).lower() if match else None
+    return code if code in ISO_639_1 else None
 
 
 def detect_language(text: str) -> str:
-    return py3langid.classify(text[:DETECT_CHARS])[0]
+    """The most likely ISO 639-1 language (the model also knows some languages with only 3-letter codes)."""
+    return next(lang for lang, _ in py3langid.rank(text[:DETECT_CHARS]) if lang in ISO_639_1)
 
 
 class DetectLanguage(Step):
