@@ -41,8 +41,8 @@ def _cmd_publish(args: argparse.Namespace) -> int:
         version=args.version,
         dry_run=args.dry_run,
         create_pr=args.create_pr,
+        show=print,
     )
-    print(result.plan.describe())
     print(result.summary())
     return 0
 

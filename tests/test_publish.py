@@ -53,6 +53,14 @@ def add_month(raw, month, n=6):
 
 
 @pytest.fixture
+def no_client_backoff(monkeypatch):
+    """huggingface_hub's own retries wait 1+2+4+8+8 s; the tests need their outcome, not the wait."""
+    import huggingface_hub.utils._http as hf_http
+
+    monkeypatch.setattr(hf_http, "time", types.SimpleNamespace(sleep=lambda seconds: None))
+
+
+@pytest.fixture
 def env_token(monkeypatch, hub_token):
     monkeypatch.setenv("HF_TOKEN", hub_token)
     return hub_token
@@ -63,6 +71,9 @@ def release(tmp_path):
     raw = tmp_path / "raw"
     add_month(raw, "2021-01")
     add_month(raw, "2021-02")
+    # Bytes of its own: the local Hub shares blob storage between repos, and a blob another
+    # test stored already would not be sent again, which would make byte counts depend on order.
+    write(raw / "unique.txt", seed_text("2021-01", f"{ENGLISH} {uuid.uuid4()}"))
     return types.SimpleNamespace(
         raw=raw, out=tmp_path / "dist", build=lambda: run_build(raw, tmp_path / "dist")
     )
@@ -203,12 +214,9 @@ def test_dry_run_sends_and_writes_nothing(hub, hub_repo, release, monkeypatch):
     assert (release.out / CARD_FILE).read_bytes() == card_before
 
 
-def test_interrupted_upload_completes_on_rerun(hub, hub_repo, env_token, release, monkeypatch):
-    import huggingface_hub.utils._http as hf_http
-
-    monkeypatch.setattr(hf_http, "time", types.SimpleNamespace(sleep=lambda seconds: None))
-    # new bytes: the local Hub shares blob storage between repos, and known blobs are not re-sent
-    write(release.raw / "unique.txt", seed_text("2021-01", f"{ENGLISH} {uuid.uuid4()}"))
+def test_interrupted_upload_completes_on_rerun(
+    hub, hub_repo, env_token, release, no_client_backoff
+):
     release.build()
     hub.faults.drop_upload_after(500, count=50)  # outlasts the client's own 5 retries per file
     with pytest.raises(PublishError, match="nothing was committed, re-run publish"):
@@ -354,3 +362,59 @@ def test_release_that_does_not_match_its_manifest_is_not_sent(hub, hub_repo, env
     with pytest.raises(PublishError, match="does not match its sha256"):
         do_publish(release, hub_repo, "1.0.0")
     assert not Hub(hub_repo).state().exists
+
+
+def test_a_commit_applied_despite_a_500_is_tagged_not_retried(hub, hub_repo, env_token, release):
+    release.build()
+    hub.faults.fail_matching(r"/commit/", 500, count=1, after=True)
+    result = do_publish(release, hub_repo, "1.0.0")
+    assert hub.stats.count("POST", r"/commit/") == 1  # not sent twice
+    state = Hub(hub_repo).state()
+    assert state.tags["v1.0.0"] == result.commit == state.head
+
+
+def test_a_500_before_the_commit_applies_is_reported_and_nothing_lands(
+    hub, hub_repo, env_token, release
+):
+    release.build()
+    hub.faults.fail_matching(r"/commit/", 500, count=1)
+    with pytest.raises(PublishError, match="answered 500 while committing"):
+        do_publish(release, hub_repo, "1.0.0")
+    assert hub.stats.count("POST", r"/commit/") == 1
+    assert "v1.0.0" not in Hub(hub_repo).state().tags
+
+
+def test_failing_downloads_while_planning_are_not_taken_for_missing_files(
+    hub, hub_repo, env_token, release, no_client_backoff
+):
+    release.build()
+    do_publish(release, hub_repo, "1.0.0")
+    add_month(release.raw, "2021-03")
+    release.build()
+    hub.faults.fail_matching(r"/resolve/.*(README|changelog)", 500, count=1000)
+    with pytest.raises(PublishError, match="while downloading"):
+        do_publish(release, hub_repo, "1.1.0")
+    assert "v1.1.0" not in Hub(hub_repo).state().tags
+
+
+def test_cli_prints_the_plan_before_sending_and_refuses_a_bad_version(
+    hub, hub_repo, hub_token, tmp_path
+):
+    make_config(tmp_path)
+    add_month(tmp_path / "raw", "2021-01")
+    assert cli("build", "--workers", "1", cwd=tmp_path).returncode == 0
+    bad = cli(
+        "publish",
+        "--repo",
+        hub_repo,
+        "--version",
+        "1.0",
+        cwd=tmp_path,
+        env_extra={"HF_TOKEN": hub_token},
+    )
+    assert bad.returncode == 5 and bad.stderr.strip().splitlines() == [
+        "error: --version: '1.0' is not a semantic version X.Y.Z"
+    ]
+    good = cli("publish", "--repo", hub_repo, cwd=tmp_path, env_extra={"HF_TOKEN": hub_token})
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.index("Publish " + hub_repo) < good.stdout.index("published " + hub_repo)

@@ -18,6 +18,7 @@ from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
     HTTPError,
+    LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -27,7 +28,7 @@ from builder.publish.versions import Version
 
 T = TypeVar("T")
 REPO_TYPE = "dataset"
-RETRY_STATUS = {429, 500, 502, 503, 504}
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 class PublishError(BroadsheetError):
@@ -98,11 +99,13 @@ class Hub:
         fn: Callable[..., T],
         *args,
         passthrough: tuple[type[Exception], ...] = (),
+        retry_status: frozenset[int] = RETRY_STATUS,
         **kwargs,
     ) -> T:
         """Run one Hub call with retries; `what` names it in the error ("reading refs").
 
-        Exceptions in `passthrough` (e.g. EntryNotFoundError) reach the caller untouched.
+        Exceptions in `passthrough` reach the caller untouched. `retry_status` narrows which
+        answers are retried: a commit is not retried after a 5xx, which may have applied it.
         """
         delay = self.retry.base_delay
         started = time.monotonic()
@@ -111,11 +114,14 @@ class Hub:
                 return fn(*args, **kwargs)
             except passthrough:
                 raise
+            except LocalEntryNotFoundError as exc:  # a download that got no answer, nothing cached
+                if attempt == self.retry.attempts:
+                    raise self._error(what, exc, None, attempt, started) from None
             except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
                 raise PublishError(f"{_first_line(exc)} (while {what})", 404) from None
             except HfHubHTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else None
-                if status not in RETRY_STATUS or attempt == self.retry.attempts:
+                if status not in retry_status or attempt == self.retry.attempts:
                     raise self._error(what, exc, status, attempt, started) from None
             except ConnectError as exc:  # nothing listens there: retrying will not help
                 if attempt >= min(2, self.retry.attempts):
@@ -182,30 +188,25 @@ class Hub:
             if hasattr(e, "blob_id")
         }
 
-    def read_text(self, path: str, revision: str) -> str | None:
-        """A small file's text at a revision, or None when it does not exist there."""
+    def read_text(self, path: str, revision: str) -> str:
+        """A small file's text at a revision; callers check it exists (in a tree) first."""
         from huggingface_hub import hf_hub_download
 
-        try:
-            local = self.call(
-                f"downloading {path}",
-                hf_hub_download,
-                self.repo_id,
-                path,
-                repo_type=REPO_TYPE,
-                revision=revision,
-                token=self.token or False,
-                endpoint=self.endpoint,
-                passthrough=(EntryNotFoundError,),
-            )
-        except EntryNotFoundError:
-            return None
+        local = self.call(
+            f"downloading {path} at {revision[:12]}",
+            hf_hub_download,
+            self.repo_id,
+            path,
+            repo_type=REPO_TYPE,
+            revision=revision,
+            token=self.token or False,
+            endpoint=self.endpoint,
+        )
         with open(local, encoding="utf-8") as f:
             return f.read()
 
-    def read_json(self, path: str, revision: str) -> dict | list | None:
-        text = self.read_text(path, revision)
-        return None if text is None else json.loads(text)
+    def read_json(self, path: str, revision: str) -> dict | list:
+        return json.loads(self.read_text(path, revision))
 
     def filesystem(self):
         from huggingface_hub import HfFileSystem

@@ -125,7 +125,7 @@ def make_plan(
     plan = PublishPlan(hub.repo_id, version, release, remote, {}, create_pr=create_pr)
 
     if plan.tag in remote.tags:
-        published = hub.read_json(MANIFEST_FILE, remote.tags[plan.tag]) or {}
+        published = published_manifest(hub, plan.tag, remote.tags[plan.tag])
         if _content(published) != _content(manifest):
             raise PublishError(
                 f"{plan.tag} is already published in {hub.repo_id} with different content; "
@@ -136,7 +136,9 @@ def make_plan(
 
     previous_manifest, changes = None, []
     if remote.latest is not None:
-        previous_manifest = hub.read_json(MANIFEST_FILE, remote.versions[remote.latest]) or {}
+        previous_manifest = published_manifest(
+            hub, remote.latest.tag, remote.versions[remote.latest]
+        )
         changes = schema_changes(
             dict(previous_manifest.get("schema_fields", [])), dict(manifest["schema_fields"])
         )
@@ -166,11 +168,11 @@ def make_plan(
     )
     notes = extract_maintainer_notes(old_card) if old_card else None
 
-    published_manifest = {
+    outgoing_manifest = {
         **manifest,
         "dataset": {**manifest["dataset"], "version": str(version), "repo_id": hub.repo_id},
     }
-    plan.card = render_card(config, published_manifest, changelog, notes)
+    plan.card = render_card(config, outgoing_manifest, changelog, notes)
     plan.contents = {
         **{
             rel: release / rel
@@ -178,7 +180,7 @@ def make_plan(
             if rel not in (CARD_FILE, MANIFEST_FILE)
         },
         MANIFEST_FILE: (
-            json.dumps(published_manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            json.dumps(outgoing_manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         ).encode(),
         CARD_FILE: plan.card.encode(),
         CHANGELOG_FILE: (json.dumps(changelog, indent=2, ensure_ascii=False) + "\n").encode(),
@@ -187,7 +189,7 @@ def make_plan(
         remote_file = remote.tree.get(path)
         if remote_file is None:
             plan.adds.append(path)
-        elif _same(remote_file, content):
+        elif same_content(remote_file, content):
             plan.unchanged.append(path)
         else:
             plan.changes.append(path)
@@ -195,6 +197,19 @@ def make_plan(
         p for p in remote.tree if p.startswith(MANAGED_DIRS) and p not in plan.contents
     )
     return plan
+
+
+def published_manifest(hub: Hub, revision: str, commit: str) -> dict:
+    """The manifest of a published version; a version without one was not made by Broadsheet."""
+    try:
+        return hub.read_json(MANIFEST_FILE, commit)
+    except PublishError as exc:
+        if exc.status == 404:
+            raise PublishError(
+                f"{hub.repo_id}@{revision} has no {MANIFEST_FILE}: it was not published by Broadsheet; "
+                "publish under another version"
+            ) from None
+        raise
 
 
 def check_release(release: Path) -> dict:
@@ -241,7 +256,8 @@ def _size(content: bytes | Path) -> int:
     return len(content) if isinstance(content, bytes) else content.stat().st_size
 
 
-def _same(remote: RemoteFile, content: bytes | Path) -> bool:
+def same_content(remote: RemoteFile, content: bytes | Path) -> bool:
+    """Whether a file on the Hub holds these bytes (LFS files by sha256, others by git blob id)."""
     data = content if isinstance(content, bytes) else None
     if remote.sha256 is not None:
         local_sha = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(content)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 from builder.config import Config
 from builder.layout import CARD_FILE
 from builder.publish.hub import REPO_TYPE, Hub, PublishError, RetryPolicy
-from builder.publish.plan import PublishPlan, make_plan
+from builder.publish.plan import PublishPlan, make_plan, same_content
 from builder.publish.versions import Version
 
 STALE_PARENT = {409, 412}
+RETRY_COMMIT = frozenset({429})  # refused before anything was applied: safe to send again
 
 
 @dataclass
@@ -42,12 +44,21 @@ def publish(
     dry_run: bool = False,
     create_pr: bool = False,
     retry: RetryPolicy | None = None,
+    show: Callable[[str], None] | None = None,
 ) -> PublishResult:
-    """Plan, then (unless `dry_run`) commit and tag; refusals and Hub failures raise PublishError."""
+    """Plan, show the plan, then (unless `dry_run`) commit and tag.
+
+    Refusals and Hub failures raise PublishError; `show` receives the plan before anything is sent.
+    """
+    try:
+        target = Version.parse(version) if version else None
+    except ValueError as exc:
+        raise PublishError(f"--version: {exc}") from None
     hub = Hub.connect(repo_id or config.dataset.repo_id, need_write=not dry_run, retry=retry)
-    target = Version.parse(version) if version else None
     today = dt.datetime.now(dt.UTC).date().isoformat()
     plan = make_plan(release, config, hub, target, create_pr=create_pr, today=today)
+    if show is not None:
+        show(plan.describe())
     if dry_run or plan.noop:
         return PublishResult(plan, dry_run=dry_run)
     return execute(plan, hub, private=config.dataset.private)
@@ -83,22 +94,28 @@ def execute(plan: PublishPlan, hub: Hub, private: bool = False) -> PublishResult
                 revision="main",
                 parent_commit=parent,
                 create_pr=plan.create_pr,
+                retry_status=RETRY_COMMIT,
             )
         except PublishError as exc:
-            if exc.status in STALE_PARENT:
+            # A commit that failed after the server applied it (a 5xx, a lost answer) must not
+            # be reported as lost: if main now holds exactly the planned files, it landed.
+            commit = None if plan.create_pr else _landed(plan, hub, parent)
+            if commit is None and exc.status in STALE_PARENT:
                 raise PublishError(
                     f"main changed since the plan was made (expected parent {str(parent)[:12]}); "
                     "nothing was committed: re-run publish to plan against the new state",
                     exc.status,
                 ) from None
-            raise
+            if commit is None:
+                raise
         except RuntimeError as exc:  # the upload itself failed after the client's own retries
             raise PublishError(
                 f"uploading to {hub.endpoint} failed: {exc}; nothing was committed, re-run publish"
             ) from None
-        if plan.create_pr:
-            return PublishResult(plan, commit=info.oid, pr_url=info.pr_url)
-        commit = info.oid
+        else:
+            if plan.create_pr:
+                return PublishResult(plan, commit=info.oid, pr_url=info.pr_url)
+            commit = info.oid
     hub.call(
         f"tagging {plan.tag}",
         hub.api.create_tag,
@@ -111,6 +128,17 @@ def execute(plan: PublishPlan, hub: Hub, private: bool = False) -> PublishResult
     if plan.card:
         (plan.release / CARD_FILE).write_text(plan.card, encoding="utf-8")
     return PublishResult(plan, commit=commit)
+
+
+def _landed(plan: PublishPlan, hub: Hub, parent: str | None) -> str | None:
+    """The head of main if it moved past `parent` and holds exactly the planned files, else None."""
+    state = hub.state()
+    if state.head in (None, parent):
+        return None
+    holds = all(
+        p in state.tree and same_content(state.tree[p], c) for p, c in plan.contents.items()
+    )
+    return state.head if holds and not any(p in state.tree for p in plan.deletes) else None
 
 
 def _description(plan: PublishPlan) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from builder.layout import MANIFEST_FILE
 from builder.publish.hub import Hub, PublishError
+from builder.publish.plan import published_manifest
 from builder.writers.card import DEFAULT_CONFIG, SPLIT
 from schema import SCHEMA_VERSION, hf_features
 
@@ -34,11 +34,7 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
 
     hub = Hub.connect(repo_id, need_write=False)
     commit = hub.call(f"resolving {revision}", hub.api.dataset_info, repo_id, revision=revision).sha
-    manifest = hub.read_json(MANIFEST_FILE, commit)
-    if manifest is None:
-        raise PublishError(
-            f"{repo_id}@{revision} has no {MANIFEST_FILE}: it was not published by Broadsheet"
-        )
+    manifest = published_manifest(hub, revision, commit)
     report = VerifyReport(repo_id, revision, commit, manifest["accounting"]["rows"])
     report.checks.append(f"{revision} resolves to commit {commit}")
 

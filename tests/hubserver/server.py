@@ -189,6 +189,7 @@ class _MatchRule:
     status: int
     remaining: int
     method: str | None
+    after: bool = False  # apply the request, then answer `status` (a change whose answer was lost)
 
 
 class Faults:
@@ -211,14 +212,26 @@ class Faults:
             self._windows.append((first, first + count - 1, status))
 
     def fail_matching(
-        self, path_regex: str, status: int, count: int = 1, *, method: str | None = None
+        self,
+        path_regex: str,
+        status: int,
+        count: int = 1,
+        *,
+        method: str | None = None,
+        after: bool = False,
     ) -> None:
         """The next ``count`` requests whose path (no query) matches ``path_regex``
-        (``re.search``), optionally only for ``method``, are answered with ``status``."""
+        (``re.search``), optionally only for ``method``, are answered with ``status``.
+        With ``after=True`` the request is carried out first and only its answer is replaced,
+        as when a server applies a commit and then fails to say so."""
         with self._lock:
             self._rules.append(
                 _MatchRule(
-                    re.compile(path_regex), status, count, method.upper() if method else None
+                    re.compile(path_regex),
+                    status,
+                    count,
+                    method.upper() if method else None,
+                    after,
                 )
             )
 
@@ -247,7 +260,8 @@ class Faults:
             )
 
     # -- used by the server
-    def _on_request(self, method: str, path: str) -> int | None:
+    def _on_request(self, method: str, path: str) -> tuple[int | None, bool]:
+        """(status to answer instead, whether to carry out the request first)."""
         with self._lock:
             self._seen += 1
             n = self._seen
@@ -258,7 +272,8 @@ class Faults:
                     break
             self._windows = [w for w in self._windows if w[1] > n]
             if status is not None:
-                return status
+                return status, False
+            after = False
             for rule in self._rules:
                 if rule.remaining <= 0:
                     continue
@@ -266,10 +281,10 @@ class Faults:
                     continue
                 if rule.pattern.search(path):
                     rule.remaining -= 1
-                    status = rule.status
+                    status, after = rule.status, rule.after
                     break
             self._rules = [r for r in self._rules if r.remaining > 0]
-            return status
+            return status, after
 
     def _take_drop(self) -> int | None:
         with self._lock:
@@ -462,7 +477,9 @@ class _Handler(BaseHTTPRequestHandler):
         hub.stats._add_request(method, req.raw_path)
         try:
             try:
-                status = hub.faults._on_request(method, req.raw_path)
+                status, after = hub.faults._on_request(method, req.raw_path)
+                if status is not None and after:
+                    hub._route(req)
                 if status is not None:
                     req.drain()
                     raise HubError(status, f"Injected fault: HTTP {status}", code="InjectedFault")
