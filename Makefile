@@ -15,7 +15,7 @@ REPO    ?=
 VERSION ?=
 DRY_RUN ?=
 
-.PHONY: setup build test publish bench lint schema clean
+.PHONY: setup build test publish bench lint schema lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Broadsheet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
@@ -44,6 +44,10 @@ lint: $(STAMP)
 
 schema: $(STAMP)  ## rewrite schema/article.schema.json after changing the model
 	$(BIN)/python -m builder schema
+
+lock: $(STAMP)  ## re-pin requirements.lock to what .venv holds (after a deliberate upgrade)
+	{ sed -n '1,3p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis *.egg-info
