@@ -26,7 +26,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(report.accounting.table())
-    print(f"release: {report.out}  ({shards} shard(s), version {config.dataset.version})")
+    print(f"release: {args.out}  ({shards} shard(s), version {config.dataset.version})")
     return 0
 
 
