@@ -418,3 +418,32 @@ def test_cli_prints_the_plan_before_sending_and_refuses_a_bad_version(
     good = cli("publish", "--repo", hub_repo, cwd=tmp_path, env_extra={"HF_TOKEN": hub_token})
     assert good.returncode == 0, good.stderr
     assert good.stdout.index("Publish " + hub_repo) < good.stdout.index("published " + hub_repo)
+
+
+def test_changelog_counts_changed_and_removed_articles_read_from_the_hub(
+    hub, hub_repo, env_token, release
+):
+    release.build()
+    do_publish(release, hub_repo, "1.0.0")
+    (release.raw / "2021-01" / "00.txt").write_text(
+        seed_text("2021-01", f"{ENGLISH} Corrected."), encoding="utf-8"
+    )
+    (release.raw / "2021-02" / "01.txt").unlink()
+    release.build()
+    hub.stats.reset()
+    plan = do_publish(release, hub_repo, "1.0.1").plan
+    assert (plan.entry["added"], plan.entry["removed"], plan.entry["changed"]) == (0, 1, 1)
+    # the previous version of the changed shards was read by column over ranges, not downloaded
+    assert hub.stats.count("GET", r"/resolve/.*data/") >= 1
+    changed = [p for p in plan.changes if p.startswith("data/")]
+    assert sorted(changed) == ["data/en/2021-01/0000.parquet", "data/it/2021-02/0000.parquet"]
+
+
+def test_private_repository_from_the_config(hub, hub_repo, env_token, release, monkeypatch):
+    release.build()
+    cfg = config()
+    cfg = cfg.model_copy(update={"dataset": cfg.dataset.model_copy(update={"private": True})})
+    publish(release.out, cfg, repo_id=hub_repo, retry=FAST)
+    assert Hub(hub_repo, env_token).state().exists
+    monkeypatch.delenv("HF_TOKEN")
+    assert not Hub(hub_repo).state().exists  # invisible without a token, as on the Hub
