@@ -11,6 +11,7 @@ from builder.errors import ConfigError
 
 DEFAULT_CONFIG = Path("dataset.toml")
 MiB = 1024 * 1024
+REPO_ID_PATTERN = r"^[\w.-]+/[\w.-]+$"
 
 
 class _Strict(BaseModel):
@@ -19,7 +20,7 @@ class _Strict(BaseModel):
 
 class DatasetSection(_Strict):
     name: str = Field(description="Short name of the dataset, used in the card title.")
-    repo_id: str = Field(pattern=r"^[\w.-]+/[\w.-]+$", description="Hub repository, 'org/name'.")
+    repo_id: str = Field(pattern=REPO_ID_PATTERN, description="Hub repository, 'org/name'.")
     version: str = Field(
         pattern=r"^\d+\.\d+\.\d+$", description="Semver of the release; published as tag 'vX.Y.Z'."
     )

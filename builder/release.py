@@ -1,12 +1,15 @@
-"""Atomic releases: build in a sibling staging folder, then swap it in with renames.
+"""Atomic releases: build in a sibling staging folder, then exchange it with the old release.
 
 A build that crashes or is killed leaves the previous release where it was; its staging
-folder ('.<name>.building-<pid>') is cleaned up by the next build once that pid is gone.
+folder ('.<name>.building-<pid>') is removed by the next build. A lock file next to the
+release folder keeps two builds from writing it at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -32,46 +35,63 @@ def check_target(raw: Path, out: Path) -> Path:
     return out_r
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold `.<name>.lock` next to `out` for the whole build: one build per release folder."""
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"{out}: another build is writing this release folder; wait for it to finish"
+            ) from None
+        yield
 
 
 def _clean_stale(out: Path) -> None:
-    for leftover in out.parent.glob(f".{out.name}.*-*"):
-        pid = leftover.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+    """Remove what killed builds left behind (safe: we hold the lock, so no build is running)."""
+    for leftover in out.parent.glob(f".{out.name}.building-*"):
+        if leftover.name.removeprefix(f".{out.name}.building-").isdigit():
             shutil.rmtree(leftover, ignore_errors=True)
-    restore = out.parent / f".{out.name}.previous"
-    if restore.exists() and not out.exists():  # a swap was cut between its two renames
-        restore.rename(out)
+    previous = out.parent / f".{out.name}.previous"
+    if previous.exists() and not out.exists():  # a fallback swap was cut between its two renames
+        previous.rename(out)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def staged(out: Path) -> Iterator[Path]:
     """Yield an empty staging folder; on success it replaces `out`, on any exception it is removed."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out)
-    stage = out.parent / f".{out.name}.building-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    swap_in(stage, out)
+    with _locked(out):
+        _clean_stale(out)
+        stage = out.parent / f".{out.name}.building-{os.getpid()}"
+        stage.mkdir()
+        try:
+            yield stage
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        swap_in(stage, out)
 
 
 def swap_in(stage: Path, out: Path) -> None:
-    previous = out.parent / f".{out.name}.previous"
-    if out.exists():
-        shutil.rmtree(previous, ignore_errors=True)
+    """Put `stage` where `out` was: one atomic exchange where the OS offers it, else two renames."""
+    if not out.exists():
+        stage.rename(out)
+    elif _exchange(stage, out):
+        shutil.rmtree(stage, ignore_errors=True)  # now holds the old release
+    else:
+        previous = out.parent / f".{out.name}.previous"
         out.rename(previous)
-    stage.rename(out)
-    shutil.rmtree(previous, ignore_errors=True)
+        stage.rename(out)
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with Linux renameat2(RENAME_EXCHANGE); False where unsupported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0

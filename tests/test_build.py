@@ -352,3 +352,21 @@ def test_adversarial_inputs_are_accounted_for_without_a_crash(tmp_path):
     assert published["people.json"]["text"].count("\n\n") == 2  # crawler line breaks end paragraphs
     assert "caf\\xe9 name.txt" in published
     assert report.accounting.balanced
+
+
+def test_a_second_build_into_the_same_folder_waits_its_turn(tmp_path, seed_release):
+    import fcntl
+
+    with open(tmp_path / ".dist.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a running build holds it
+        with pytest.raises(InputError, match="another build is writing"):
+            run_build(tmp_path / "raw", seed_release.out)
+    assert rows(seed_release.out)  # the release in place is untouched
+    run_build(tmp_path / "raw", seed_release.out)  # free again
+
+
+def test_user_folders_next_to_the_release_are_never_removed(tmp_path, seed_release):
+    keep = tmp_path / ".dist.backup-99999"
+    keep.mkdir()
+    run_build(tmp_path / "raw", seed_release.out)
+    assert keep.is_dir()

@@ -4,6 +4,7 @@ import json
 import os
 import types
 import uuid
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -233,7 +234,10 @@ def test_interrupted_upload_completes_on_rerun(
     manifest = json.loads(hub_file(hub_repo, "manifest.json", "v1.0.0"))
     for path in manifest["files"]:
         assert same_content(tree[path], release.out / path), path
-    assert len(hub.list_lfs_blobs()) == len(set(hub.list_lfs_blobs()))
+    commits = Hub(hub_repo).api.list_repo_commits(hub_repo, repo_type="dataset")
+    assert (
+        len(commits) == 2
+    )  # the repository's first commit and the release: the failed run left none
 
 
 def test_concurrent_commit_between_plan_and_commit_is_refused(
@@ -331,7 +335,8 @@ def test_token_never_appears_in_output_or_files(hub, hub_repo, hub_token, tmp_pa
     assert [o.returncode for o in outputs] == [0, 0, 0], [o.stderr[-2000:] for o in outputs]
     for out in outputs:
         assert hub_token not in out.stdout + out.stderr
-    for path in tmp_path.rglob("*"):
+    hf_home = Path(os.environ["HF_HOME"])  # where the subprocesses cached what they downloaded
+    for path in [*tmp_path.rglob("*"), *hf_home.rglob("*")]:
         if path.is_file():
             assert hub_token.encode() not in path.read_bytes(), path
 
@@ -447,3 +452,92 @@ def test_private_repository_from_the_config(hub, hub_repo, env_token, release, m
     assert Hub(hub_repo, env_token).state().exists
     monkeypatch.delenv("HF_TOKEN")
     assert not Hub(hub_repo).state().exists  # invisible without a token, as on the Hub
+
+
+def commit_to_main(hub_api, repo, plan):
+    """Apply a plan's files to main by hand, as merging its pull request would."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    operations = [CommitOperationAdd(p, plan.contents[p]) for p in plan.upload_paths]
+    operations += [CommitOperationDelete(p) for p in plan.deletes]
+    hub_api.create_commit(repo, operations, commit_message="Merge", repo_type="dataset")
+
+
+def test_after_a_merged_pull_request_a_later_run_only_tags(
+    hub, hub_repo, env_token, release, hub_api
+):
+    from builder.publish import execute
+
+    release.build()
+    do_publish(release, hub_repo, "1.0.0")
+    add_month(release.raw, "2021-03")
+    release.build()
+    remote = Hub(hub_repo, env_token, FAST)
+    pr_plan = make_plan(
+        release.out, config(), remote, Version.parse("1.1.0"), create_pr=True, today="2026-11-26"
+    )
+    execute(pr_plan, remote)
+    commit_to_main(hub_api, hub_repo, pr_plan)
+    head = Hub(hub_repo).state().head
+    hub.stats.reset()
+    plan = make_plan(
+        release.out, config(), remote, Version.parse("1.1.0"), today="2026-11-27"
+    )  # a day later
+    assert plan.tag_only, plan.describe()
+    assert execute(plan, remote).commit == head == Hub(hub_repo).state().tags["v1.1.0"]
+    assert hub.stats.lfs_bytes_received == 0 and not hub.stats.count("POST", r"/commit/")
+
+
+def test_a_failed_tag_is_made_by_rerunning_and_untagged_versions_leave_no_changelog(
+    hub, hub_repo, env_token, release
+):
+    release.build()
+    do_publish(release, hub_repo, "1.0.0")
+    add_month(release.raw, "2021-03")
+    release.build()
+    hub.faults.fail_matching(r"/tag/", 403, count=1)
+    with pytest.raises(
+        PublishError, match="committed .* but tagging v1.1.0 failed.*re-run publish"
+    ):
+        do_publish(release, hub_repo, "1.1.0")
+    head = Hub(hub_repo).state().head
+    assert do_publish(release, hub_repo, "1.1.0").commit == head  # the re-run only tags
+
+    hub.faults.fail_matching(r"/tag/", 403, count=1)
+    add_month(release.raw, "2021-04")
+    release.build()
+    with pytest.raises(PublishError):
+        do_publish(release, hub_repo, "1.2.0")  # committed, never tagged
+    add_month(release.raw, "2021-05")
+    release.build()
+    plan = do_publish(release, hub_repo, "1.3.0").plan
+    changelog = json.loads(hub_file(hub_repo, CHANGELOG_FILE, "v1.3.0"))
+    assert [e["version"] for e in changelog] == ["1.3.0", "1.1.0", "1.0.0"]
+    assert (
+        plan.entry["added"] == 20
+    )  # two months of 10 articles since v1.1.0, the last tagged version
+
+
+def test_foreign_tags_and_files_are_left_alone(hub, hub_repo, env_token, release, hub_api):
+    hub_api.create_repo(hub_repo, repo_type="dataset")
+    hub_api.upload_file(
+        path_or_fileobj=b"a,b\n",
+        path_in_repo="data/train.csv",
+        repo_id=hub_repo,
+        repo_type="dataset",
+    )
+    hub_api.create_tag(hub_repo, tag="v0.5.0", repo_type="dataset")
+    release.build()
+    result = do_publish(
+        release, hub_repo, "0.1.0"
+    )  # v0.5.0 is no Broadsheet release: nothing to be after
+    assert result.plan.previous is None and result.plan.foreign == ["data/train.csv"]
+    assert "data/train.csv" in Hub(hub_repo).tree(result.commit)
+    with pytest.raises(PublishError, match="v0.5.0 has no manifest.json"):
+        do_publish(release, hub_repo, "0.5.0")
+
+
+def test_bad_repo_id_is_one_clear_error(release):
+    release.build()
+    with pytest.raises(PublishError, match="not a Hub repository id"):
+        do_publish(release, "bad//repo", "1.0.0", dry_run=True)

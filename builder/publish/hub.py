@@ -7,6 +7,7 @@ with exponential backoff, then turns what is left into a `PublishError` that nev
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from builder.config import REPO_ID_PATTERN
 from builder.errors import BroadsheetError
 from builder.publish.versions import Version
 
@@ -56,7 +58,7 @@ class RemoteFile:
 
 @dataclass
 class RemoteState:
-    """What the repository holds now: its main branch, its version tags, and the latest release."""
+    """What the repository holds now: its main branch, its tags and the files at main."""
 
     exists: bool
     head: str | None = None
@@ -72,10 +74,6 @@ class RemoteState:
                 out[version] = commit
         return out
 
-    @property
-    def latest(self) -> Version | None:
-        return max(self.versions, default=None)
-
 
 class Hub:
     def __init__(self, repo_id: str, token: str | None = None, retry: RetryPolicy | None = None):
@@ -88,6 +86,8 @@ class Hub:
     @classmethod
     def connect(cls, repo_id: str, need_write: bool, retry: RetryPolicy | None = None) -> Hub:
         """A Hub client with the token from HF_TOKEN or the cached login (required for writes)."""
+        if not re.match(REPO_ID_PATTERN, repo_id):
+            raise PublishError(f"{repo_id!r} is not a Hub repository id of the form 'org/name'")
         token = get_token()
         if need_write and not token:
             raise PublishError("no Hugging Face token: set HF_TOKEN or log in with `hf auth login`")
@@ -117,8 +117,18 @@ class Hub:
             except LocalEntryNotFoundError as exc:  # a download that got no answer, nothing cached
                 if attempt == self.retry.attempts:
                     raise self._error(what, exc, None, attempt, started) from None
-            except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
-                raise PublishError(f"{_first_line(exc)} (while {what})", 404) from None
+            except RepositoryNotFoundError:
+                raise PublishError(
+                    f"repository {self.repo_id} not found at {self.endpoint} while {what} "
+                    "(if it is private, set HF_TOKEN)",
+                    404,
+                ) from None
+            except RevisionNotFoundError:
+                raise PublishError(
+                    f"no such revision in {self.repo_id} while {what}", 404
+                ) from None
+            except EntryNotFoundError:
+                raise PublishError(f"no such file in {self.repo_id} while {what}", 404) from None
             except HfHubHTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else None
                 if status not in retry_status or attempt == self.retry.attempts:
@@ -206,7 +216,25 @@ class Hub:
             return f.read()
 
     def read_json(self, path: str, revision: str) -> dict | list:
-        return json.loads(self.read_text(path, revision))
+        text = self.read_text(path, revision)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PublishError(
+                f"{self.repo_id}@{revision[:12]}: {path} is not valid JSON ({exc}); fix or delete it on the Hub"
+            ) from None
+
+    def exists(self, path: str, revision: str) -> bool:
+        """Whether a file exists at a revision (one small request, no download)."""
+        found = self.call(
+            f"looking for {path} at {revision[:12]}",
+            self.api.get_paths_info,
+            self.repo_id,
+            [path],
+            revision=revision,
+            repo_type=REPO_TYPE,
+        )
+        return any(getattr(f, "path", None) == path for f in found)
 
     def filesystem(self):
         from huggingface_hub import HfFileSystem

@@ -46,6 +46,10 @@ class PublishPlan:
     unchanged: list[str] = field(default_factory=list)
     entry: dict = field(default_factory=dict)  # this version's changelog entry
     noop: bool = False  # the tag exists and holds exactly this content
+    previous: tuple[Version, str] | None = None  # latest published version and its commit
+    foreign: list[str] = field(
+        default_factory=list
+    )  # files on main that Broadsheet does not manage
     create_pr: bool = False
     card: str = ""
 
@@ -68,17 +72,14 @@ class PublishPlan:
 
     def describe(self) -> str:
         """The plan as a user reads it before anything is sent."""
-        latest = self.remote.latest
-        lines = [
-            f"Publish {self.repo_id} {self.tag} (latest published: {latest.tag if latest else 'none'})"
-        ]
+        latest = self.previous[0].tag if self.previous else "none"
+        lines = [f"Publish {self.repo_id} {self.tag} (latest published: {latest})"]
         if self.noop:
             lines.append(f"  {self.tag} is already published with identical content: nothing to do")
             return "\n".join(lines)
         where = f"main at {self.remote.head[:12]}" if self.remote.head else "main"
-        lines.append(
-            f"  repository: {'exists, ' + where if self.remote.exists else 'will be created'}"
-        )
+        missing = "not found: it will be created (if it exists and is private, set HF_TOKEN)"
+        lines.append(f"  repository: {'exists, ' + where if self.remote.exists else missing}")
         lines.append(f"  target: {'a pull request against main' if self.create_pr else where}")
         for label, paths in (("add", self.adds), ("change", self.changes)):
             lines.append(
@@ -88,7 +89,14 @@ class PublishPlan:
         lines.append(
             f"  keep    {len(self.unchanged):>5} file(s) already on the Hub (not uploaded)"
         )
-        lines.append(f"  upload  {_human(self.upload_bytes)} ({self.upload_bytes:,} bytes)")
+        if self.foreign:
+            lines.append(
+                f"  leave   {len(self.foreign):>5} file(s) not managed by Broadsheet untouched"
+            )
+        lines.append(
+            f"  upload  at most {_human(self.upload_bytes)} ({self.upload_bytes:,} bytes; "
+            "blobs the Hub already stores are skipped)"
+        )
         e = self.entry
         schema = "; ".join(e["schema_changes"]) or "none"
         lines.append(
@@ -134,22 +142,28 @@ def make_plan(
         plan.noop = True
         return plan
 
+    plan.previous = _latest_release(hub, remote)
     previous_manifest, changes = None, []
-    if remote.latest is not None:
-        previous_manifest = published_manifest(
-            hub, remote.latest.tag, remote.versions[remote.latest]
-        )
+    if plan.previous is not None:
+        previous_version, previous_commit = plan.previous
+        previous_manifest = published_manifest(hub, previous_version.tag, previous_commit)
         changes = schema_changes(
             dict(previous_manifest.get("schema_fields", [])), dict(manifest["schema_fields"])
         )
-        refusal = required_bump_error(remote.latest, version, changes)
+        refusal = required_bump_error(previous_version, version, changes)
         if refusal:
             raise PublishError(refusal)
 
-    added, removed, changed = _article_diff(release, manifest, hub, remote, previous_manifest)
+    # What main holds from an earlier, untagged attempt at this version (a failed tag, a merged
+    # pull request): its changelog date is reused, so that re-running changes no bytes.
+    head_changelog = _changelog(hub, remote.head) if CHANGELOG_FILE in remote.tree else []
+    earlier = next((e for e in head_changelog if e.get("version") == str(version)), None)
+    added, removed, changed = _article_diff(
+        release, manifest, hub, plan.previous, previous_manifest
+    )
     plan.entry = {
         "version": str(version),
-        "date": today,
+        "date": earlier["date"] if earlier else today,
         "rows": manifest["accounting"]["rows"],
         "added": added,
         "removed": removed,
@@ -157,15 +171,10 @@ def make_plan(
         "schema_changes": [str(c) for c in changes],
         "input_fingerprint": manifest["input"]["fingerprint"],
     }
-    history = (
-        hub.read_json(CHANGELOG_FILE, remote.head)
-        if remote.head and CHANGELOG_FILE in remote.tree
-        else None
-    ) or []
+    # History comes from the latest published version: entries of versions never tagged are dropped.
+    history = _changelog(hub, plan.previous[1]) if plan.previous else []
     changelog = [plan.entry] + [e for e in history if e.get("version") != str(version)]
-    old_card = (
-        hub.read_text(CARD_FILE, remote.head) if remote.head and CARD_FILE in remote.tree else None
-    )
+    old_card = hub.read_text(CARD_FILE, remote.head) if CARD_FILE in remote.tree else None
     notes = extract_maintainer_notes(old_card) if old_card else None
 
     outgoing_manifest = {
@@ -174,11 +183,7 @@ def make_plan(
     }
     plan.card = render_card(config, outgoing_manifest, changelog, notes)
     plan.contents = {
-        **{
-            rel: release / rel
-            for rel in _release_files(release)
-            if rel not in (CARD_FILE, MANIFEST_FILE)
-        },
+        **{rel: release / rel for rel in manifest["files"]},
         MANIFEST_FILE: (
             json.dumps(outgoing_manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         ).encode(),
@@ -193,10 +198,41 @@ def make_plan(
             plan.unchanged.append(path)
         else:
             plan.changes.append(path)
-    plan.deletes = sorted(
-        p for p in remote.tree if p.startswith(MANAGED_DIRS) and p not in plan.contents
+    # Only files an earlier Broadsheet release listed are deleted; anything else is left alone.
+    managed = set(previous_manifest["files"]) if previous_manifest else set()
+    if MANIFEST_FILE in remote.tree:
+        managed |= set(hub.read_json(MANIFEST_FILE, remote.head).get("files", {}))
+    plan.deletes = sorted(p for p in remote.tree if p in managed and p not in plan.contents)
+    plan.foreign = sorted(
+        p
+        for p in remote.tree
+        if p not in plan.contents and p not in managed and p != ".gitattributes"
     )
     return plan
+
+
+def _latest_release(hub: Hub, remote: RemoteState) -> tuple[Version, str] | None:
+    """The newest vX.Y.Z tag that holds a Broadsheet manifest, and its commit.
+
+    Tags made by other tools (no manifest.json) are not releases to diff against.
+    """
+    for version, commit in sorted(remote.versions.items(), reverse=True):
+        if hub.exists(MANIFEST_FILE, commit):
+            return version, commit
+    return None
+
+
+def _changelog(hub: Hub, commit: str) -> list[dict]:
+    if not hub.exists(CHANGELOG_FILE, commit):
+        return []
+    entries = hub.read_json(CHANGELOG_FILE, commit)
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and "version" in e for e in entries
+    ):
+        raise PublishError(
+            f"{hub.repo_id}@{commit[:12]}: {CHANGELOG_FILE} is not a list of version entries; fix or delete it on the Hub"
+        )
+    return entries
 
 
 def published_manifest(hub: Hub, revision: str, commit: str) -> dict:
@@ -267,21 +303,25 @@ def same_content(remote: RemoteFile, content: bytes | Path) -> bool:
 
 
 def _article_diff(
-    release: Path, manifest: dict, hub: Hub, remote: RemoteState, previous: dict | None
+    release: Path,
+    manifest: dict,
+    hub: Hub,
+    previous: tuple[Version, str] | None,
+    previous_manifest: dict | None,
 ) -> tuple[int, int, int]:
     """(added, removed, changed) articles between the latest published version and this release."""
     new = _key_table([pq.read_table(release / p, columns=KEY_COLUMNS) for p in _shards(manifest)])
-    if previous is None:
+    if previous is None or previous_manifest is None:
         return len(new), 0, 0
     fs = None
     tables = []
-    for path, info in _shards(previous).items():
+    for path, info in _shards(previous_manifest).items():
         local = manifest["files"].get(path)
         if local is not None and local["sha256"] == info["sha256"]:
             tables.append(pq.read_table(release / path, columns=KEY_COLUMNS))
             continue
         fs = fs or hub.filesystem()
-        remote_path = hub.remote_path(path, remote.versions[remote.latest])
+        remote_path = hub.remote_path(path, previous[1])
         tables.append(
             hub.call(
                 f"reading ids of {path}",

@@ -116,18 +116,34 @@ def execute(plan: PublishPlan, hub: Hub, private: bool = False) -> PublishResult
             if plan.create_pr:
                 return PublishResult(plan, commit=info.oid, pr_url=info.pr_url)
             commit = info.oid
-    hub.call(
-        f"tagging {plan.tag}",
-        hub.api.create_tag,
-        plan.repo_id,
-        tag=plan.tag,
-        revision=commit,
-        repo_type=REPO_TYPE,
-        tag_message=f"Release {plan.tag}",
-    )
-    if plan.card:
-        (plan.release / CARD_FILE).write_text(plan.card, encoding="utf-8")
+    _tag(plan, hub, commit)
+    if plan.card:  # the local release now shows what was published (changelog, notes)
+        card = plan.release / CARD_FILE
+        card.with_suffix(".tmp").write_text(plan.card, encoding="utf-8")
+        card.with_suffix(".tmp").replace(card)
     return PublishResult(plan, commit=commit)
+
+
+def _tag(plan: PublishPlan, hub: Hub, commit: str) -> None:
+    """Tag `commit`; a tag that already points there (an earlier answer was lost) is success."""
+    try:
+        hub.call(
+            f"tagging {plan.tag}",
+            hub.api.create_tag,
+            plan.repo_id,
+            tag=plan.tag,
+            revision=commit,
+            repo_type=REPO_TYPE,
+            tag_message=f"Release {plan.tag}",
+        )
+    except PublishError as exc:
+        if hub.state().tags.get(plan.tag) == commit:
+            return
+        raise PublishError(
+            f"committed {commit[:12]} to main, but tagging {plan.tag} failed: {exc}; "
+            "re-run publish to tag it (nothing will be uploaded again)",
+            exc.status,
+        ) from None
 
 
 def _landed(plan: PublishPlan, hub: Hub, parent: str | None) -> str | None:

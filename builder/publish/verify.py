@@ -38,14 +38,23 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
     report = VerifyReport(repo_id, revision, commit, manifest["accounting"]["rows"])
     report.checks.append(f"{revision} resolves to commit {commit}")
 
-    builder = hub.call(
-        "reading the dataset card",
-        load_dataset_builder,
-        repo_id,
-        DEFAULT_CONFIG,
-        revision=revision,
-        token=hub.token or False,
-    )
+    try:
+        builder = hub.call(
+            "reading the dataset card",
+            load_dataset_builder,
+            repo_id,
+            DEFAULT_CONFIG,
+            revision=revision,
+            token=hub.token or False,
+        )
+    except PublishError:
+        raise
+    except Exception as exc:  # whatever stops `datasets` is the verification's finding
+        raise PublishError(
+            f"datasets cannot read {repo_id}@{revision}: {type(exc).__name__}: {exc}".splitlines()[
+                0
+            ]
+        ) from None
     files = [str(f) for files in builder.config.data_files.values() for f in files]
     wrong = [f for f in files if f"@{commit}/" not in f]
     if not files or wrong:
@@ -60,8 +69,15 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
         )
     report.checks.append(f"{len(files)} data file(s), all from commit {commit}")
 
-    builder.download_and_prepare()
-    dataset = builder.as_dataset(split=SPLIT)
+    try:
+        builder.download_and_prepare()
+        dataset = builder.as_dataset(split=SPLIT)
+    except Exception as exc:  # e.g. NonMatchingSplitsSizesError from a stale card
+        raise PublishError(
+            f"datasets cannot load {repo_id}@{revision}: {type(exc).__name__}: {exc}".splitlines()[
+                0
+            ]
+        ) from None
     if dataset.num_rows != report.rows:
         raise PublishError(
             f"{revision} loads {dataset.num_rows} rows, the manifest says {report.rows}"
