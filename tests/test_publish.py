@@ -80,6 +80,14 @@ def release(tmp_path):
     )
 
 
+def v1_then_a_new_month(release, repo):
+    """Publish v1.0.0, then add March 2021 to the raw folder and rebuild."""
+    release.build()
+    do_publish(release, repo, "1.0.0")
+    add_month(release.raw, "2021-03")
+    release.build()
+
+
 def do_publish(release, repo, version, **kw):
     cfg = config()
     return publish(release.out, cfg, repo_id=repo, version=version, retry=FAST, **kw)
@@ -169,10 +177,7 @@ def hub_file(repo, path, revision="main"):
 
 
 def test_same_tag_with_different_content_is_refused(hub, hub_repo, env_token, release):
-    release.build()
-    do_publish(release, hub_repo, "1.0.0")
-    add_month(release.raw, "2021-03")
-    release.build()
+    v1_then_a_new_month(release, hub_repo)
     with pytest.raises(PublishError, match="already published .* different content"):
         do_publish(release, hub_repo, "1.0.0")
     with pytest.raises(PublishError, match="not after the latest published v1.0.0"):
@@ -245,10 +250,7 @@ def test_concurrent_commit_between_plan_and_commit_is_refused(
 ):
     from builder.publish import execute
 
-    release.build()
-    do_publish(release, hub_repo, "1.0.0")
-    add_month(release.raw, "2021-03")
-    release.build()
+    v1_then_a_new_month(release, hub_repo)
     remote = Hub(hub_repo, env_token, FAST)
     plan = make_plan(release.out, config(), remote, version=Version.parse("1.1.0"))
     hub_api.upload_file(
@@ -392,10 +394,7 @@ def test_a_500_before_the_commit_applies_is_reported_and_nothing_lands(
 def test_failing_downloads_while_planning_are_not_taken_for_missing_files(
     hub, hub_repo, env_token, release, no_client_backoff
 ):
-    release.build()
-    do_publish(release, hub_repo, "1.0.0")
-    add_month(release.raw, "2021-03")
-    release.build()
+    v1_then_a_new_month(release, hub_repo)
     hub.faults.fail_matching(r"/resolve/.*(README|changelog)", 500, count=1000)
     with pytest.raises(PublishError, match="while downloading"):
         do_publish(release, hub_repo, "1.1.0")
@@ -468,10 +467,7 @@ def test_after_a_merged_pull_request_a_later_run_only_tags(
 ):
     from builder.publish import execute
 
-    release.build()
-    do_publish(release, hub_repo, "1.0.0")
-    add_month(release.raw, "2021-03")
-    release.build()
+    v1_then_a_new_month(release, hub_repo)
     remote = Hub(hub_repo, env_token, FAST)
     pr_plan = make_plan(
         release.out, config(), remote, Version.parse("1.1.0"), create_pr=True, today="2026-11-26"
@@ -491,10 +487,7 @@ def test_after_a_merged_pull_request_a_later_run_only_tags(
 def test_a_failed_tag_is_made_by_rerunning_and_untagged_versions_leave_no_changelog(
     hub, hub_repo, env_token, release
 ):
-    release.build()
-    do_publish(release, hub_repo, "1.0.0")
-    add_month(release.raw, "2021-03")
-    release.build()
+    v1_then_a_new_month(release, hub_repo)
     hub.faults.fail_matching(r"/tag/", 403, count=1)
     with pytest.raises(
         PublishError, match="committed .* but tagging v1.1.0 failed.*re-run publish"
