@@ -81,8 +81,8 @@ class Article(BaseModel):
     language: Annotated[
         str,
         Field(
-            pattern=r"^[a-z]{2}$",
             description="ISO 639-1 code: from the source record when given, else detected from the text.",
+            json_schema_extra={"enum": sorted(ISO_639_1)},
         ),
     ]
     url: Annotated[str | None, Field(description="Address of the article as given by the source.")]

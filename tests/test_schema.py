@@ -72,7 +72,7 @@ def test_valid_record_round_trips():
         ({"date": "2021-02-01", "date_precision": "month"}, "does not have month precision"),
         ({"date": "2021-02", "date_precision": None}, "both be set"),
         ({"date": None, "date_precision": "day"}, "both be set"),
-        ({"language": "ita"}, "pattern"),
+        ({"language": "ita"}, "not an ISO 639-1"),
         ({"language": "xx"}, "not an ISO 639-1"),
         ({"text": ""}, "at least 1 character"),
         ({"extra": 1}, "Extra inputs"),
