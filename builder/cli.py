@@ -9,6 +9,7 @@ from pathlib import Path
 from builder.config import DEFAULT_CONFIG, load_config
 from builder.errors import BroadsheetError
 from builder.pool import default_workers
+from builder.writers.manifest import shard_entries
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -16,8 +17,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     report = build(config, args.raw, args.out, workers=args.workers, strict=args.strict)
-    files = report.manifest["files"]
-    shards = sum(1 for p in files if p.startswith("data/"))
+    shards = len(shard_entries(report.manifest))
     skipped = report.accounting.skipped_files
     if skipped:
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""

@@ -29,6 +29,11 @@ def shard_path(partition: str, number: int) -> str:
     return f"{partition}/{number:04d}.parquet"
 
 
+def language_of(shard: str) -> str:
+    """The language of a shard path made by `shard_path`: 'data/it/2021-02/0000.parquet' -> 'it'."""
+    return shard.split("/")[1]
+
+
 def language_glob(language: str) -> str:
     """Glob over every shard of one language, for the card's `configs`."""
     return f"{DATA_DIR}/{language}/*/*.parquet"

@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 from builder.config import Config
 from builder.layout import ACCOUNTING_DIR, CARD_FILE, DATA_DIR, MANIFEST_FILE
 from builder.publish.hub import Hub, PublishError, RemoteFile, RemoteState
-from builder.publish.versions import SchemaChange, Version, required_bump_error, schema_changes
+from builder.publish.versions import Version, required_bump_error, schema_changes
 from builder.sources import file_sha256
 from builder.writers.card import extract_maintainer_notes, render_card
-from builder.writers.manifest import read_manifest
+from builder.writers.manifest import read_manifest, shard_entries
 
 CHANGELOG_FILE = "changelog.json"
 MANAGED_DIRS = (
@@ -30,7 +30,7 @@ MANAGED_DIRS = (
     f"{ACCOUNTING_DIR}/",
 )  # files here that the release lacks are deleted
 CONTENT_KEYS = ("files", "input", "schema_fields")  # what makes two releases the same content
-KEY_COLUMNS = ["id", "text_sha256"]
+DIFF_COLUMNS = ["id", "text_sha256"]
 
 
 @dataclass
@@ -143,7 +143,7 @@ def make_plan(
         return plan
 
     plan.previous = _latest_release(hub, remote)
-    previous_manifest, changes = None, []
+    previous_commit, previous_manifest, changes = None, None, []
     if plan.previous is not None:
         previous_version, previous_commit = plan.previous
         previous_manifest = published_manifest(hub, previous_version.tag, previous_commit)
@@ -159,7 +159,7 @@ def make_plan(
     head_changelog = _changelog(hub, remote.head) if CHANGELOG_FILE in remote.tree else []
     earlier = next((e for e in head_changelog if e.get("version") == str(version)), None)
     added, removed, changed = _article_diff(
-        release, manifest, hub, plan.previous, previous_manifest
+        release, manifest, hub, previous_commit, previous_manifest
     )
     plan.entry = {
         "version": str(version),
@@ -172,7 +172,7 @@ def make_plan(
         "input_fingerprint": manifest["input"]["fingerprint"],
     }
     # History comes from the latest published version: entries of versions never tagged are dropped.
-    history = _changelog(hub, plan.previous[1]) if plan.previous else []
+    history = _changelog(hub, previous_commit) if previous_commit else []
     changelog = [plan.entry] + [e for e in history if e.get("version") != str(version)]
     old_card = hub.read_text(CARD_FILE, remote.head) if CARD_FILE in remote.tree else None
     notes = extract_maintainer_notes(old_card) if old_card else None
@@ -306,51 +306,43 @@ def _article_diff(
     release: Path,
     manifest: dict,
     hub: Hub,
-    previous: tuple[Version, str] | None,
+    previous_commit: str | None,
     previous_manifest: dict | None,
 ) -> tuple[int, int, int]:
-    """(added, removed, changed) articles between the latest published version and this release."""
-    new = _key_table([pq.read_table(release / p, columns=KEY_COLUMNS) for p in _shards(manifest)])
-    if previous is None or previous_manifest is None:
+    """(added, removed, changed) articles between the latest published version and this release.
+
+    Previous shards identical to a local one are read locally; the others by column from the Hub.
+    """
+    new = _key_table(
+        [pq.read_table(release / p, columns=DIFF_COLUMNS) for p in shard_entries(manifest)]
+    )
+    if previous_commit is None or previous_manifest is None:
         return len(new), 0, 0
     fs = None
     tables = []
-    for path, info in _shards(previous_manifest).items():
-        local = manifest["files"].get(path)
-        if local is not None and local["sha256"] == info["sha256"]:
-            tables.append(pq.read_table(release / path, columns=KEY_COLUMNS))
+    for path, info in shard_entries(previous_manifest).items():
+        if manifest["files"].get(path, {}).get("sha256") == info["sha256"]:
+            tables.append(pq.read_table(release / path, columns=DIFF_COLUMNS))
             continue
         fs = fs or hub.filesystem()
-        remote_path = hub.remote_path(path, previous[1])
+        remote = hub.remote_path(path, previous_commit)
         tables.append(
             hub.call(
-                f"reading ids of {path}",
-                pq.read_table,
-                remote_path,
-                columns=KEY_COLUMNS,
-                filesystem=fs,
+                f"reading ids of {path}", pq.read_table, remote, columns=DIFF_COLUMNS, filesystem=fs
             )
         )
     old = _key_table(tables)
-    added = len(new) - pc.sum(pc.is_in(new["id"], value_set=old["id"])).as_py() if len(new) else 0
-    removed = len(old) - pc.sum(pc.is_in(old["id"], value_set=new["id"])).as_py() if len(old) else 0
+    added = new.filter(pc.invert(pc.is_in(new["id"], value_set=old["id"])))
+    removed = old.filter(pc.invert(pc.is_in(old["id"], value_set=new["id"])))
     both = new.join(old, "id", join_type="inner", right_suffix="_old")
-    changed = (
-        pc.sum(pc.not_equal(both["text_sha256"], both["text_sha256_old"])).as_py()
-        if len(both)
-        else 0
-    )
-    return int(added or 0), int(removed or 0), int(changed or 0)
-
-
-def _shards(manifest: dict) -> dict[str, dict]:
-    return {p: i for p, i in manifest["files"].items() if p.startswith(f"{DATA_DIR}/")}
+    changed = both.filter(pc.not_equal(both["text_sha256"], both["text_sha256_old"]))
+    return len(added), len(removed), len(changed)
 
 
 def _key_table(tables: list[pa.Table]) -> pa.Table:
     schema = pa.schema([("id", pa.string()), ("text_sha256", pa.string())])
     return (
-        pa.concat_tables([t.select(KEY_COLUMNS).cast(schema) for t in tables])
+        pa.concat_tables([t.select(DIFF_COLUMNS).cast(schema) for t in tables])
         if tables
         else schema.empty_table()
     )
@@ -362,6 +354,3 @@ def _human(n: int) -> str:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
         n /= 1000
     return f"{n} B"
-
-
-__all__ = ["CHANGELOG_FILE", "PublishPlan", "SchemaChange", "check_release", "make_plan"]

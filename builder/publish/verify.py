@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from builder.publish.hub import Hub, PublishError
 from builder.publish.plan import published_manifest
 from builder.writers.card import DEFAULT_CONFIG, SPLIT
+from builder.writers.manifest import shard_entries
 from schema import SCHEMA_VERSION, hf_features
 
 
@@ -62,7 +63,7 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
             f"datasets resolved {revision} to other files than commit {commit} "
             f"({wrong[0] if wrong else 'no data files'}); it may be using a stale cache: clear it and retry"
         )
-    shards = [p for p in manifest["files"] if p.startswith("data/")]
+    shards = shard_entries(manifest)
     if len(files) != len(shards):
         raise PublishError(
             f"datasets sees {len(files)} data files at {revision}, the manifest lists {len(shards)}"

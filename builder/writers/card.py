@@ -6,14 +6,15 @@ per config, computed from the written files (a stale count fails `load_dataset`)
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 import yaml
 from huggingface_hub import DatasetCardData
 
 from builder.config import Config
-from builder.layout import ALL_SHARDS_GLOB, DATA_DIR, language_glob
+from builder.layout import ALL_SHARDS_GLOB, language_glob, language_of
 from builder.stats import CHART_FILE
+from builder.writers.manifest import shard_entries
 from schema import field_table, hf_features
 
 SPLIT = "train"
@@ -28,29 +29,21 @@ _SIZE_CATEGORIES = [
 ]
 
 
-def shard_entries(manifest: dict) -> dict[str, dict]:
-    return {
-        path: info for path, info in manifest["files"].items() if path.startswith(f"{DATA_DIR}/")
-    }
-
-
 def languages_of(manifest: dict) -> list[str]:
-    return sorted({path.split("/")[1] for path in shard_entries(manifest)})
+    return sorted({language_of(path) for path in shard_entries(manifest)})
 
 
 def size_category(rows: int) -> str:
     return next((label for bound, label in _SIZE_CATEGORIES if rows < bound), "n>100M")
 
 
-def config_splits(manifest: dict) -> dict[str, dict[str, int]]:
-    """Per config name: rows, in-memory bytes and file bytes of its single split."""
-    totals: dict[str, Counter] = {DEFAULT_CONFIG: Counter()}
+def config_splits(manifest: dict) -> defaultdict[str, Counter]:
+    """Per config name: rows, in-memory bytes and file bytes of its single split (0 when none)."""
+    totals: defaultdict[str, Counter] = defaultdict(Counter)
     for path, info in shard_entries(manifest).items():
-        for name in (DEFAULT_CONFIG, path.split("/")[1]):
-            totals.setdefault(name, Counter()).update(
-                {"rows": info["rows"], "nbytes": info["nbytes"], "size": info["size"]}
-            )
-    return {name: dict(t) for name, t in totals.items()}
+        for name in (DEFAULT_CONFIG, language_of(path)):
+            totals[name].update({key: info[key] for key in ("rows", "nbytes", "size")})
+    return totals
 
 
 def card_metadata(config: Config, manifest: dict) -> dict:
@@ -76,12 +69,12 @@ def card_metadata(config: Config, manifest: dict) -> dict:
             "splits": [
                 {
                     "name": SPLIT,
-                    "num_bytes": splits.get(name, {}).get("nbytes", 0),
-                    "num_examples": splits.get(name, {}).get("rows", 0),
+                    "num_bytes": splits[name]["nbytes"],
+                    "num_examples": splits[name]["rows"],
                 }
             ],
-            "download_size": splits.get(name, {}).get("size", 0),
-            "dataset_size": splits.get(name, {}).get("nbytes", 0),
+            "download_size": splits[name]["size"],
+            "dataset_size": splits[name]["nbytes"],
         }
         for name in [DEFAULT_CONFIG, *languages]
     ]

@@ -11,6 +11,7 @@ import pyarrow as pa
 import builder
 from builder.accounting import Accounting
 from builder.config import Config
+from builder.layout import DATA_DIR
 from schema import SCHEMA_VERSION, arrow_schema
 
 MANIFEST_FORMAT = 1
@@ -56,6 +57,13 @@ def build_manifest(
         "schema_fields": schema_fields(),
         "stats": stats,
         "files": dict(sorted(files.items())),
+    }
+
+
+def shard_entries(manifest: dict) -> dict[str, dict]:
+    """The data shards a manifest lists (path -> sha256, size, rows, nbytes)."""
+    return {
+        path: info for path, info in manifest["files"].items() if path.startswith(f"{DATA_DIR}/")
     }
 
 
