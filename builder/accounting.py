@@ -13,9 +13,7 @@ class Accounting:
     rows: int = 0
     rejects: Counter = field(default_factory=Counter)
     duplicates: Counter = field(default_factory=Counter)
-    skipped_files: list[str] = field(
-        default_factory=list
-    )  # files whose type is not an input format
+    skipped_files: list[str] = field(default_factory=list)  # not an input format
 
     @property
     def rejected(self) -> int:

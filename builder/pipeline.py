@@ -47,8 +47,7 @@ class FileResult:
     sha256: str
     supported: bool = True
     records: int = 0
-    rows: int = 0
-    rejects: Counter = field(default_factory=Counter)
+    rejects: Counter = field(default_factory=Counter)  # for progress; the build counts the tables
     parts: list[str] = field(default_factory=list)  # part files (relative to work_dir) holding rows
     rejects_part: str | None = None
 
@@ -126,7 +125,6 @@ def process_file(task: FileTask) -> FileResult:
             result.rejects[item.reason.value] += 1
         else:
             sink.add(item)
-            result.rows += 1
     if result.records == 0:  # an empty .jsonl or '[]': say so rather than let the file vanish
         rejects.append(Reject(source.rel, 1, RejectReason.NO_TEXT, "the file holds no records"))
         result.records, result.rejects[RejectReason.NO_TEXT.value] = 1, 1
@@ -135,15 +133,6 @@ def process_file(task: FileTask) -> FileResult:
         result.rejects_part = f"rejects/{task.index:08d}.parquet"
         path = task.work_dir / result.rejects_part
         path.parent.mkdir(parents=True, exist_ok=True)
-        rows = [
-            {
-                "source_path": r.source_path,
-                "source_record": r.source_record,
-                "reason": r.reason.value,
-                "detail": r.detail,
-                "excerpt": r.excerpt,
-            }
-            for r in rejects
-        ]
+        rows = [{name: getattr(r, name) for name in REJECT_SCHEMA.names} for r in rejects]
         pq.write_table(pa.Table.from_pylist(rows, schema=REJECT_SCHEMA), path, compression="lz4")
     return result
