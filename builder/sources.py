@@ -15,7 +15,22 @@ import zstandard
 
 from builder.errors import InputError
 
-COMPRESSIONS = (".gz", ".zst")
+
+def _open_plain(path: Path) -> BinaryIO:
+    return open(path, "rb")  # noqa: SIM115 (the caller closes it)
+
+
+def _open_zst(path: Path) -> BinaryIO:
+    return io.BufferedReader(
+        zstandard.ZstdDecompressor().stream_reader(_open_plain(path), closefd=True)
+    )
+
+
+def _open_gz(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb")  # noqa: SIM115 (the caller closes it)
+
+
+DECOMPRESSORS = {".gz": _open_gz, ".zst": _open_zst}  # suffix -> opener of the decompressed bytes
 
 
 class CorruptFileError(Exception):
@@ -33,9 +48,8 @@ class Source:
     def format_suffix(self) -> str:
         """The suffix that says the format, under any compression suffix: 'a.jsonl.gz' -> '.jsonl'."""
         name = self.path.name.lower()
-        for comp in COMPRESSIONS:
-            if name.endswith(comp):
-                name = name[: -len(comp)]
+        for suffix in DECOMPRESSORS:
+            name = name.removesuffix(suffix)
         return Path(name).suffix
 
 
@@ -69,13 +83,8 @@ def _raise_unreadable(err: OSError) -> None:
 
 def open_decompressed(path: Path) -> BinaryIO:
     """A binary stream of the file's content, decompressed by suffix."""
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if name.endswith(".zst"):
-        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115 (the caller closes it)
-        return io.BufferedReader(raw)
-    return open(path, "rb")
+    opener = DECOMPRESSORS.get(Path(path.name.lower()).suffix, _open_plain)
+    return opener(path)
 
 
 def read_limited(path: Path, limit: int) -> bytes:
