@@ -1326,16 +1326,7 @@ class HubServer:
         return _json_response({"tag": tag, "targetCommit": oid})
 
     def _delete_tag(self, req: _Request, key: _RepoKey, tag: str) -> _Response:
-        user = self._require_write(req)
-        req.drain()
-        with self._lock:
-            self._repo(key, user)
-            refs = self._load_refs(key)
-            if tag not in refs["tags"]:
-                raise _revision_not_found(tag)
-            del refs["tags"][tag]
-            self._save_refs(key, refs)
-        return _json_response({})
+        return self._delete_ref(req, key, "tags", tag)
 
     def _create_branch(self, req: _Request, key: _RepoKey, branch: str) -> _Response:
         user = self._require_write(req)
@@ -1361,16 +1352,20 @@ class HubServer:
         return _json_response({"name": branch, "targetCommit": oid})
 
     def _delete_branch(self, req: _Request, key: _RepoKey, branch: str) -> _Response:
+        if branch == "main":
+            raise HubError(400, "Cannot delete the default branch 'main'")
+        return self._delete_ref(req, key, "branches", branch)
+
+    def _delete_ref(self, req: _Request, key: _RepoKey, kind: str, name: str) -> _Response:
+        """Remove a tag or branch (`kind` is the refs.json section); 404 when it does not exist."""
         user = self._require_write(req)
         req.drain()
         with self._lock:
             self._repo(key, user)
             refs = self._load_refs(key)
-            if branch not in refs["branches"]:
-                raise _revision_not_found(branch)
-            if branch == "main":
-                raise HubError(400, "Cannot delete the default branch 'main'")
-            del refs["branches"][branch]
+            if name not in refs[kind]:
+                raise _revision_not_found(name)
+            del refs[kind][name]
             self._save_refs(key, refs)
         return _json_response({})
 
