@@ -15,6 +15,7 @@ from builder.layout import DATA_DIR
 from schema import SCHEMA_VERSION, arrow_schema
 
 MANIFEST_FORMAT = 1
+GENERATOR = "broadsheet"  # with MANIFEST_FORMAT, the marker that makes a folder or a Hub tag one of ours
 
 
 def input_fingerprint(files: list[tuple[str, str]]) -> str:
@@ -40,6 +41,7 @@ def build_manifest(
 ) -> dict:
     """The manifest as a dict; `files` maps release paths to {sha256, size, rows, ...}."""
     return {
+        "generator": GENERATOR,
         "manifest_format": MANIFEST_FORMAT,
         "dataset": {
             "name": config.dataset.name,
@@ -58,6 +60,16 @@ def build_manifest(
         "stats": stats,
         "files": dict(sorted(files.items())),
     }
+
+
+def is_broadsheet_manifest(data: object) -> bool:
+    """Whether parsed JSON is a manifest Broadsheet wrote: another tool's manifest.json is not."""
+    return (
+        isinstance(data, dict)
+        and data.get("generator") == GENERATOR
+        and data.get("manifest_format") == MANIFEST_FORMAT
+        and isinstance(data.get("files"), dict)
+    )
 
 
 def shard_entries(manifest: dict) -> dict[str, dict]:
