@@ -13,7 +13,12 @@ class Accounting:
     rows: int = 0
     rejects: Counter = field(default_factory=Counter)
     duplicates: Counter = field(default_factory=Counter)
-    skipped_files: list[str] = field(default_factory=list)  # not an input format
+    # Files not read, and what they are: "not an input format", "fifo", "link outside the input".
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def skipped_files(self) -> list[str]:
+        return sorted(self.skipped)
 
     @property
     def rejected(self) -> int:
@@ -36,7 +41,8 @@ class Accounting:
             "duplicates": self.duplicated,
             "rejects_by_reason": dict(sorted(self.rejects.items())),
             "duplicates_by_reason": dict(sorted(self.duplicates.items())),
-            "skipped_files": sorted(self.skipped_files),
+            "skipped_files": self.skipped_files,
+            "skipped_kinds": dict(sorted(self.skipped.items())),
         }
 
     def table(self) -> str:
@@ -50,8 +56,11 @@ class Accounting:
         lines += [(f"  {reason}", n) for reason, n in sorted(self.rejects.items())]
         lines.append(("duplicates", self.duplicated))
         lines += [(f"  {reason}", n) for reason, n in sorted(self.duplicates.items())]
-        if self.skipped_files:
-            lines.append(("files skipped (not an input format)", len(self.skipped_files)))
+        if self.skipped:
+            lines.append(("files skipped", len(self.skipped)))
+            lines += [
+                (f"  {kind}", n) for kind, n in sorted(Counter(self.skipped.values()).items())
+            ]
         width = max(len(label) for label, _ in lines)
         out = [f"{label:<{width}}  {n:>10,}" for label, n in lines]
         check = "ok" if self.balanced else "MISMATCH"

@@ -93,7 +93,7 @@ def build(
             rows=sum(s.rows for s in shards),
             rejects=Counter(rejects["reason"].to_pylist()),
             duplicates=Counter(plan.duplicates["reason"].to_pylist()),
-            skipped_files=[r.rel for r in results if not r.supported],
+            skipped={r.rel: r.skipped for r in results if r.skipped},
         )
         if not accounting.balanced:  # a bug, not bad input
             raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")

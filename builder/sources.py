@@ -1,129 +1,529 @@
-"""Finding raw files and opening them, with .gz and .zst decompressed transparently."""
+"""Finding raw files and opening them: only regular files inside the input folder, hashed as they
+are read, checked for changes afterwards, and decompressed by their content (magic bytes).
+
+Discovery and opening never follow a link out of the input folder and never open a FIFO, socket
+or device: such files are listed as skipped with their kind. Opening checks again on the open
+descriptor (fstat, /proc/self/fd), so a file swapped between discovery and reading is caught too.
+"""
 
 from __future__ import annotations
 
-import gzip
+import codecs
+import errno
 import hashlib
 import io
+import lzma
 import os
-from collections.abc import Iterator
+import re
+import stat
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import zstandard
+import pyarrow as pa
 
 from builder.errors import InputError
+from builder.records import RejectReason
+
+CHUNK = 1 << 20  # bytes per read: no buffer ever depends on a configured limit
+RACY_NS = 2_000_000_000  # a file modified this close to its opening is hashed twice (see RawFile)
+NOT_INPUT_FORMAT = "not an input format"
+LINK_OUTSIDE = "link outside the input"
 
 
-def _open_plain(path: Path) -> BinaryIO:
-    return open(path, "rb")  # noqa: SIM115 (the caller closes it)
+class SkippedFile(Exception):
+    """A path that is not read at all; `kind` says what it is (fifo, device, link outside the input)."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
 
 
-def _open_zst(path: Path) -> BinaryIO:
-    return io.BufferedReader(
-        zstandard.ZstdDecompressor().stream_reader(_open_plain(path), closefd=True)
-    )
+class ContentError(Exception):
+    """Content that cannot be read as records: a damaged or truncated stream, or an archive."""
+
+    def __init__(self, message: str, reason: RejectReason = RejectReason.CORRUPT_FILE):
+        super().__init__(message)
+        self.reason = reason
 
 
-def _open_gz(path: Path) -> BinaryIO:
-    return gzip.open(path, "rb")  # noqa: SIM115 (the caller closes it)
+# Compression formats, recognised by their magic bytes; the suffix only has to agree.
+def _arrow_codec(codec: str) -> Callable[[BinaryIO], BinaryIO]:
+    def opener(stream: BinaryIO) -> BinaryIO:
+        native = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), codec)
+        return io.BufferedReader(_NativeView(native), CHUNK)
+
+    return opener
 
 
-DECOMPRESSORS = {".gz": _open_gz, ".zst": _open_zst}  # suffix -> opener of the decompressed bytes
+def _open_xz(stream: BinaryIO) -> BinaryIO:
+    return lzma.LZMAFile(stream)  # type: ignore[return-value]
 
 
-class CorruptFileError(Exception):
-    """A compressed stream that ends early or is damaged."""
+@dataclass(frozen=True)
+class Compression:
+    name: str
+    magic: bytes
+    suffix: str
+    open: Callable[[BinaryIO], BinaryIO]
+
+
+COMPRESSIONS = (
+    Compression("gzip", b"\x1f\x8b", ".gz", _arrow_codec("gzip")),
+    Compression("zstd", b"\x28\xb5\x2f\xfd", ".zst", _arrow_codec("zstd")),
+    Compression("bzip2", b"BZh", ".bz2", _arrow_codec("bz2")),
+    Compression("xz", b"\xfd7zXZ\x00", ".xz", _open_xz),
+)
+ARCHIVES = {b"PK\x03\x04": "a zip archive", b"7z\xbc\xaf\x27\x1c": "a 7z archive"}
+MAGIC_BYTES = 8
+NATIVE_READ = 1 << 16  # decompressed bytes per read: what a damaged stream loses before its damage
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One raw file: where it is, and its path relative to the input root (its provenance name)."""
+    """One raw file: where it is, its provenance name, and why it is skipped (None: it is read).
+
+    `root` is the resolved input folder: the opened file must lie inside it (None: not checked).
+    """
 
     path: Path
     rel: str
+    root: str | None = None
+    skip: str | None = None
 
     @property
     def format_suffix(self) -> str:
         """The suffix that says the format, under any compression suffix: 'a.jsonl.gz' -> '.jsonl'."""
         name = self.path.name.lower()
-        for suffix in DECOMPRESSORS:
-            name = name.removesuffix(suffix)
+        for compression in COMPRESSIONS:
+            name = name.removesuffix(compression.suffix)
         return Path(name).suffix
 
 
 def discover(root: Path) -> list[Source]:
-    """All non-hidden files under root, in a stable order (sorted relative paths)."""
+    """Every non-hidden file under root, in a stable order (sorted relative paths).
+
+    Iterative (any depth). Links to folders are not followed; files that are not read (special
+    files, links leaving the input) come with their kind in `skip`.
+    """
     if not root.exists():
         raise InputError(f"{root}: input folder does not exist (pass --raw DIR)")
     if not root.is_dir():
         raise InputError(f"{root}: input is not a folder (pass --raw DIR)")
     if not os.access(root, os.R_OK | os.X_OK):
         raise InputError(f"{root}: input folder is not readable (check its permissions)")
+    base = os.path.realpath(root)
     found = []
-    # Symbolic links to folders are not followed (no cycles, no reading outside the input).
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise_unreadable):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if not name.startswith("."):
-                path = Path(dirpath, name)
-                found.append(Source(path, printable_path(path.relative_to(root).as_posix())))
+    folders: list[tuple[bytes, str]] = [(os.fsencode(root), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as err:
+            if err.errno != errno.ENAMETOOLONG:
+                raise InputError(
+                    f"{os.fsdecode(folder)}: cannot list input folder: {err.strerror}"
+                ) from None
+            found.append(
+                Source(Path(os.fsdecode(folder)), prefix.rstrip("/"), base, "path too long")
+            )
+            continue
+        for entry in entries:
+            if entry.name.startswith(b"."):
+                continue
+            rel = prefix + source_name(entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, rel + "/"))
+            else:
+                path = os.fsdecode(entry.path)
+                regular = entry.is_file(follow_symlinks=False)  # from the listing: no system call
+                found.append(
+                    Source(Path(path), rel, base, None if regular else classify(path, base))
+                )
     return sorted(found, key=lambda s: s.rel)
 
 
-def printable_path(rel: str) -> str:
-    """A relative path as valid UTF-8: bytes of a non-UTF-8 file name show as \\xNN escapes."""
-    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+def source_name(name: bytes) -> str:
+    """A file name as UTF-8 text, losslessly: a backslash is doubled, a non-UTF-8 byte is \\xNN.
+
+    Plain UTF-8 names without a backslash stay as they are; distinct names never collide.
+    """
+    return name.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
 
-def _raise_unreadable(err: OSError) -> None:
-    raise InputError(f"{err.filename}: cannot list input folder: {err.strerror}")
+def _kind(mode: int) -> str | None:
+    """What a file of this mode is when it is not a regular file (None: it is one)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISDIR(mode):
+        return "link to a folder"
+    return "special file"
 
 
-def open_decompressed(path: Path) -> BinaryIO:
-    """A binary stream of the file's content, decompressed by suffix."""
-    opener = DECOMPRESSORS.get(Path(path.name.lower()).suffix, _open_plain)
-    return opener(path)
+def _inside(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
 
 
-def read_limited(path: Path, limit: int) -> bytes:
-    """The decompressed content, read up to `limit` + 1 bytes: longer means over the limit."""
-    try:
-        with open_decompressed(path) as stream:
-            return stream.read(limit + 1)
-    except (EOFError, gzip.BadGzipFile, zstandard.ZstdError, OSError) as exc:
-        raise CorruptFileError(describe_corruption(exc)) from exc
+def classify(path: str, base: str | None) -> str | None:
+    """Why the file at `path` is not to be opened (its kind), or None. Never opens it.
 
-
-def iter_lines(path: Path, limit: int) -> Iterator[bytes | int]:
-    """Lines of the decompressed content without their line ending; corruption raises mid-stream.
-
-    A line longer than `limit` bytes is not kept in memory: it comes as its length (an int).
+    A broken link is None: opening it then fails, and the file is rejected as unreadable.
     """
     try:
-        with open_decompressed(path) as stream:
-            while line := stream.readline(limit + 1):
-                if len(line) <= limit or line.endswith(b"\n"):
-                    yield line.rstrip(b"\r\n")
-                    continue
-                length = len(line)
-                while chunk := stream.readline(1 << 20):
-                    length += len(chunk.rstrip(b"\r\n"))
-                    if chunk.endswith(b"\n"):
-                        break
-                yield length
-    except (EOFError, gzip.BadGzipFile, zstandard.ZstdError, OSError) as exc:
-        raise CorruptFileError(describe_corruption(exc)) from exc
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            real = os.path.realpath(path)
+            if not os.path.exists(real):
+                return None
+            if base is not None and not _inside(real, base):
+                return LINK_OUTSIDE
+            mode = os.stat(real).st_mode
+    except OSError:
+        return None  # gone or not accessible: opening reports it
+    return _kind(mode)
+
+
+def _opened_path(fd: int, fallback: str) -> str:
+    """The path the kernel has for an open descriptor (no race with renames), where /proc exists."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}").removesuffix(" (deleted)")
+    except OSError:
+        return fallback
+
+
+def open_source(source: Source) -> RawFile:
+    """Open a source for reading; raises SkippedFile for what must not be read, OSError if it cannot."""
+    kind = classify(str(source.path), source.root)
+    if kind is not None:
+        raise SkippedFile(kind)
+    real = os.path.realpath(source.path)
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+    fd = os.open(real, flags)
+    try:
+        before = os.fstat(fd)
+        kind = _kind(before.st_mode)
+        if kind is not None:
+            raise SkippedFile(kind)
+        if source.root is not None and not _inside(_opened_path(fd, real), source.root):
+            raise SkippedFile(LINK_OUTSIDE)
+        return RawFile(fd, real, before)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class RawFile:
+    """An open input file: every byte read through `stream()` is hashed, once, in order.
+
+    `finish()` reads what the readers left, then compares the file with how it was opened: size,
+    mtime and ctime (ns), inode, bytes read; a file modified within RACY_NS of its opening is also
+    hashed again, since a same-size rewrite within one timestamp tick leaves the stat unchanged.
+    """
+
+    def __init__(self, fd: int, path: str, before: os.stat_result):
+        self.fd, self.path, self.before = fd, path, before
+        self.opened_ns = time.time_ns()
+        self.bytes_read = 0
+        self._digest = hashlib.sha256()
+
+    def __enter__(self) -> RawFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self.fd)
+
+    def readinto(self, buffer: memoryview) -> int:
+        n = os.readv(self.fd, [buffer])
+        self._digest.update(buffer[:n])
+        self.bytes_read += n
+        return n
+
+    def stream(self) -> BinaryIO:
+        """A buffered view of the raw bytes; closing it leaves the file open."""
+        return io.BufferedReader(_RawView(self), CHUNK)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def finish(self) -> str | None:
+        """Hash the rest of the file; None if it did not change since it was opened, else how."""
+        view = memoryview(bytearray(CHUNK))
+        while self.readinto(view):
+            pass
+        return self._change()
+
+    def _change(self) -> str | None:
+        was, now = self.before, os.fstat(self.fd)
+        if (now.st_size, now.st_mtime_ns, now.st_ctime_ns) != (
+            was.st_size,
+            was.st_mtime_ns,
+            was.st_ctime_ns,
+        ):
+            return f"the file was modified while it was read ({was.st_size} -> {now.st_size} bytes)"
+        if self.bytes_read != was.st_size:
+            return f"read {self.bytes_read} bytes of a file of {was.st_size}"
+        try:
+            there = os.stat(self.path, follow_symlinks=False)
+        except OSError:
+            return "the file was removed while it was read"
+        if (there.st_dev, there.st_ino) != (was.st_dev, was.st_ino):
+            return "the file was replaced while it was read"
+        if was.st_mtime_ns >= self.opened_ns - RACY_NS and self._rehash() != self.sha256:
+            return "the file's content changed while it was read"
+        return None
+
+    def _rehash(self) -> str:
+        digest, offset = hashlib.sha256(), 0
+        while chunk := os.pread(self.fd, CHUNK, offset):
+            digest.update(chunk)
+            offset += len(chunk)
+        return digest.hexdigest()
+
+
+class _RawView(io.RawIOBase):
+    """RawIOBase over a RawFile, so buffers and decompressors can close it without closing the file."""
+
+    def __init__(self, raw: RawFile):
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        return self._raw.readinto(memoryview(buffer).cast("B"))
+
+
+class _NativeView(io.RawIOBase):
+    """RawIOBase over a pyarrow input stream."""
+
+    def __init__(self, native: pa.NativeFile):
+        self._native = native
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._native.read(min(len(buffer), NATIVE_READ))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def open_content(raw: RawFile, name: str) -> BinaryIO:
+    """The file's content, decompressed when its magic bytes say so; raises ContentError.
+
+    A name with a compression suffix must hold that compression's bytes (else the file is damaged),
+    and archives are refused: they hold files, not text.
+    """
+    stream = raw.stream()
+    with _content_errors():
+        head = stream.peek(MAGIC_BYTES)[:MAGIC_BYTES]
+    for magic, what in ARCHIVES.items():
+        if head.startswith(magic):
+            raise ContentError(
+                f"the file is {what}, not text: unpack it into the input folder",
+                RejectReason.UNDECODABLE,
+            )
+    for compression in COMPRESSIONS:
+        if head.startswith(compression.magic):
+            with _content_errors():
+                return compression.open(stream)
+    lower = name.lower()
+    for compression in COMPRESSIONS:
+        if head and lower.endswith(compression.suffix):
+            raise ContentError(
+                f"named {compression.suffix} but not {compression.name} data (damaged or misnamed)"
+            )
+    return stream
+
+
+@contextmanager
+def _content_errors() -> Iterator[None]:
+    """Decompressor and read errors, whatever the format, as one ContentError."""
+    try:
+        yield
+    except (EOFError, OSError, lzma.LZMAError) as exc:
+        raise ContentError(describe_corruption(exc)) from exc
+
+
+def read_at_most(stream: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes, fewer only at the end of the stream; damage raises ContentError."""
+    data = b""
+    with _content_errors():
+        while len(data) < size and (more := stream.read(size - len(data))):
+            data += more
+    return data
+
+
+def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """The stream's bytes in chunks of at most CHUNK, each from one read, so that the content
+    before damage comes out before the ContentError that reports it."""
+    while True:
+        with _content_errors():
+            chunk = stream.read1(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+_NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")
+
+
+@dataclass(frozen=True, slots=True)
+class Whole:
+    """A file's content read whole: `data` unless it is over the limit or blank beyond BLANK_BOUND."""
+
+    data: bytes
+    size: int  # bytes read (more than the limit when over it)
+    sha256: str
+    over_limit: bool = False
+    blank_run: bool = False
+
+
+BLANK_BOUND = CHUNK  # whitespace before any text beyond this: the file is not read further
+
+
+def read_whole(stream: BinaryIO, limit: int) -> Whole:
+    """Up to `limit` bytes, in chunks: reading stops as soon as the content is over the limit,
+    or when its first BLANK_BOUND bytes are all whitespace (no text can follow usefully)."""
+    chunks: list[bytes] = []
+    size, digest, blank = 0, hashlib.sha256(), True
+    for chunk in read_chunks(stream):
+        size += len(chunk)
+        if size > limit:
+            return Whole((chunks or [chunk])[0][:CHUNK], size, "", over_limit=True)
+        digest.update(chunk)
+        chunks.append(chunk)
+        blank = blank and _NOT_SPACE.search(chunk) is None
+        if blank and size > BLANK_BOUND:
+            return Whole(b"", size, "", blank_run=True)
+    return Whole(b"".join(chunks), size, digest.hexdigest())
 
 
 def describe_corruption(exc: BaseException) -> str:
-    if isinstance(exc, EOFError):
+    if isinstance(exc, EOFError) or "truncated" in str(exc).lower():
         return "compressed stream ends early (truncated file)"
-    return f"compressed stream is damaged: {exc}"
+    return f"the content is damaged: {exc}"
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of the file as stored on disk (compressed bytes included), for the input fingerprint."""
+    """sha256 of a file as stored on disk, for files this program wrote (shards, tables)."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+# Lines. Content is split after decoding to text: 8-bit content travels as Latin-1 (one character
+# per byte, so any bytes pass and come back unchanged), UTF-16/32 content as itself.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+BYTES_CODEC = "latin-1"
+HEAD_BYTES = 4096
+MIN_ZEROS = 4  # zero bytes a wide encoding must show in the head before it is believed
+
+
+def _mark_undecodable(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Undecodable bytes become lone surrogates: the line holding them is rejected, the rest read."""
+    return "\udcff" * (exc.end - exc.start), exc.end
+
+
+MARK_UNDECODABLE = "broadsheet-mark-undecodable"
+codecs.register_error(MARK_UNDECODABLE, _mark_undecodable)
+
+
+def stream_codec(head: bytes) -> str:
+    """The codec to split the content by: UTF-16/32 by byte-order mark or by where its zero
+    bytes fall (ASCII in UTF-16-LE is 'x\\0'), else BYTES_CODEC."""
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec
+    n = len(head) // 4 * 4
+    zeros = [head[k:n:4].count(0) for k in range(4)]
+    wide = {
+        "utf-32-le": (zeros[2] + zeros[3], zeros[0]),
+        "utf-32-be": (zeros[0] + zeros[1], zeros[3]),
+        "utf-16-le": (zeros[1] + zeros[3], zeros[0] + zeros[2]),
+        "utf-16-be": (zeros[0] + zeros[2], zeros[1] + zeros[3]),
+    }
+    for codec, (expected, unexpected) in wide.items():
+        if expected >= MIN_ZEROS and unexpected * 20 <= expected:
+            try:
+                head[:n].decode(codec)
+            except UnicodeDecodeError:
+                continue
+            return codec
+    return BYTES_CODEC
+
+
+def text_chunks(head: bytes, stream: BinaryIO, codec: str) -> Iterator[str]:
+    """`head` and the rest of the stream decoded by `codec`, in bounded chunks."""
+    decoder = codecs.getincrementaldecoder(codec)(MARK_UNDECODABLE)
+    yield decoder.decode(head)
+    for chunk in read_chunks(stream):
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=True)
+
+
+_EOL = re.compile(r"\r\n?|\n")
+_CONTENT = re.compile(r"[^ \t\n\r\x0b\x0c]")
+
+
+def _count_eols(text: str, start: int, end: int) -> int:
+    return (
+        text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+    )
+
+
+def iter_lines(chunks: Iterator[str], limit: int) -> Iterator[tuple[int, str | int]]:
+    """(line number, line) of every line that is not blank; lines end at \\n, \\r\\n or \\r.
+
+    Blank runs are skipped by searches over whole chunks, never line by line. A line longer than
+    `limit` characters is not kept: it comes as its length (an int).
+    """
+    line_no = 1
+    part: list[str] = []  # the unfinished line, kept while it is within the limit
+    part_len, in_line, blank = 0, False, True
+    after_cr = False  # the previous chunk ended with \r: a \n starting this one belongs to it
+    for chunk in chunks:
+        if not chunk:
+            continue
+        i, n = (1 if after_cr and chunk[0] == "\n" else 0), len(chunk)
+        while i < n:
+            if not in_line:
+                found = _CONTENT.search(chunk, i)
+                stop = found.start() if found else n
+                last = max(chunk.rfind("\n", i, stop), chunk.rfind("\r", i, stop))
+                if last >= 0:
+                    line_no += _count_eols(chunk, i, last + 1)
+                    i = last + 1
+                in_line, blank = i < n, found is None
+            if not in_line:
+                break
+            end = _EOL.search(chunk, i)
+            stop = end.start() if end else n
+            part_len += stop - i
+            if part_len <= limit:
+                part.append(chunk[i:stop])
+            blank = blank and _CONTENT.search(chunk, i, stop) is None
+            if end is None:
+                break
+            if not blank:
+                yield line_no, ("".join(part) if part_len <= limit else part_len)
+            line_no += 1
+            part, part_len, in_line, i = [], 0, False, end.end()
+        after_cr = chunk[-1] == "\r"
+    if in_line and not blank:
+        yield line_no, ("".join(part) if part_len <= limit else part_len)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 
 from builder.config import BuildSection
 from builder.decode import UndecodableError, decode
 from builder.records import Draft, Reject, RejectReason, excerpt
-from builder.sources import CorruptFileError, Source, read_limited
+from builder.sources import (
+    BLANK_BOUND,
+    ContentError,
+    RawFile,
+    SkippedFile,
+    Source,
+    open_content,
+    open_source,
+    read_whole,
+)
+
+
+def unreadable(source: Source, exc: OSError | SkippedFile) -> Reject:
+    """The reject for a file that cannot be opened (a broken link, no permission, not a file)."""
+    why = f"not a regular file ({exc.kind})" if isinstance(exc, SkippedFile) else exc.strerror
+    return Reject(source.rel, 1, RejectReason.UNREADABLE, f"cannot read the file: {why or exc}")
 
 
 class Reader:
@@ -18,6 +32,16 @@ class Reader:
         self.settings = settings
 
     def run(self, source: Source) -> Iterator[Draft | Reject]:
+        """Open the file and read it (the pipeline opens files itself, to check them afterwards)."""
+        try:
+            raw = open_source(source)
+        except (OSError, SkippedFile) as exc:
+            yield unreadable(source, exc)
+            return
+        with raw:
+            yield from self.read(source, raw)
+
+    def read(self, source: Source, raw: RawFile) -> Iterator[Draft | Reject]:
         raise NotImplementedError
 
 
@@ -26,28 +50,29 @@ class WholeFileReader(Reader):
 
     limit_setting = "max_record_bytes"
 
-    def run(self, source: Source) -> Iterator[Draft | Reject]:
+    def read(self, source: Source, raw: RawFile) -> Iterator[Draft | Reject]:
         limit = getattr(self.settings, self.limit_setting)
         try:
-            data = read_limited(source.path, limit)
-        except CorruptFileError as exc:
-            yield Reject(source.rel, 1, RejectReason.CORRUPT_FILE, str(exc))
+            whole = read_whole(open_content(raw, source.path.name), limit)
+        except ContentError as exc:
+            yield Reject(source.rel, 1, exc.reason, str(exc))
             return
-        if len(data) > limit:
-            yield Reject(
-                source.rel,
-                1,
-                RejectReason.TOO_LARGE,
-                f"file is over build.{self.limit_setting}={limit} bytes",
-                excerpt(data),
+        if whole.over_limit:
+            detail = f"file is over build.{self.limit_setting}={limit} bytes"
+            yield Reject(source.rel, 1, RejectReason.TOO_LARGE, detail, excerpt(whole.data))
+            return
+        if whole.blank_run:
+            detail = (
+                f"the first {BLANK_BOUND} bytes are whitespace only; the file is not read further"
             )
+            yield Reject(source.rel, 1, RejectReason.NO_TEXT, detail)
             return
         try:
-            text = decode(data)
+            text = decode(whole.data)
         except UndecodableError as exc:
-            yield Reject(source.rel, 1, RejectReason.UNDECODABLE, str(exc), excerpt(data))
+            yield Reject(source.rel, 1, RejectReason.UNDECODABLE, str(exc), excerpt(whole.data))
             return
-        yield from self.parse(source, hashlib.sha256(data).hexdigest(), text)
+        yield from self.parse(source, whole.sha256, text)
 
     def parse(self, source: Source, sha256: str, text: str) -> Iterator[Draft | Reject]:
         raise NotImplementedError

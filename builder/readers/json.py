@@ -28,7 +28,18 @@ from typing import Any
 from builder.decode import UndecodableError, decode
 from builder.readers.base import Reader, WholeFileReader
 from builder.records import Draft, Reject, RejectReason, excerpt
-from builder.sources import CorruptFileError, Source, iter_lines
+from builder.sources import (
+    BYTES_CODEC,
+    HEAD_BYTES,
+    ContentError,
+    RawFile,
+    Source,
+    iter_lines,
+    open_content,
+    read_at_most,
+    stream_codec,
+    text_chunks,
+)
 
 EXCERPT_JSON_CHARS = 400
 # Crawlers end each paragraph with one line break; the schema separates paragraphs by a blank line.
@@ -90,8 +101,58 @@ def _json_type(value: Any) -> str:
     )
 
 
+class _Literal(str):
+    """JSON punctuation in an excerpt, as opposed to a string value."""
+
+
+def _members(value: dict | list) -> Iterator[Any]:
+    """The parts of a JSON object or array, in order: punctuation, keys and values (lazily)."""
+    if isinstance(value, dict):
+        yield _Literal("{")
+        for i, (key, item) in enumerate(value.items()):
+            yield _Literal(", " if i else "")
+            yield _Literal(json.dumps(str(key), ensure_ascii=False) + ": ")
+            yield item
+        yield _Literal("}")
+    else:
+        yield _Literal("[")
+        for i, item in enumerate(value):
+            yield _Literal(", " if i else "")
+            yield item
+        yield _Literal("]")
+
+
 def _record_excerpt(record: Any) -> str:
-    return excerpt(json.dumps(record, ensure_ascii=False)[:EXCERPT_JSON_CHARS])
+    """The record as JSON, cut at EXCERPT_JSON_CHARS: iterative, so any nesting depth is fine."""
+    out, size = [], 0
+    stack: list[Iterator[Any]] = [iter((record,))]
+    while stack and size < EXCERPT_JSON_CHARS:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+            continue
+        if isinstance(item, dict | list):
+            stack.append(_members(item))
+            continue
+        if isinstance(item, _Literal):
+            part = str(item)
+        elif isinstance(item, str):
+            part = json.dumps(item[:EXCERPT_JSON_CHARS], ensure_ascii=False)
+        else:
+            part = _scalar(item)
+        out.append(part)
+        size += len(part)
+    return excerpt("".join(out)[:EXCERPT_JSON_CHARS])
+
+
+_END = object()
+
+
+def _scalar(value: Any) -> str:
+    try:
+        return json.dumps(value)
+    except ValueError:  # an integer too long to print
+        return "<number>"
 
 
 def to_draft(record: Any, source_rel: str, position: int, sha256: str) -> Draft | Reject:
@@ -162,35 +223,74 @@ class JsonReader(WholeFileReader):
 
 
 class JsonLinesReader(Reader):
-    """A .jsonl/.ndjson file: one record per line; a bad line rejects that record only."""
+    """A .jsonl/.ndjson file: one record per line; a bad line rejects that record only.
 
-    def run(self, source: Source) -> Iterator[Draft | Reject]:
+    Lines are split after decoding when the content is UTF-16/32, and end at \n, \r\n or \r.
+    """
+
+    def read(self, source: Source, raw: RawFile) -> Iterator[Draft | Reject]:
         limit = self.settings.max_record_bytes
         line_no = 0
         try:
-            for line_no, line in enumerate(iter_lines(source.path, limit), start=1):
+            stream = open_content(raw, source.path.name)
+            head = read_at_most(stream, HEAD_BYTES)
+            codec = stream_codec(head)
+            if codec == BYTES_CODEC and _looks_binary(head):
+                yield Reject(
+                    source.rel,
+                    1,
+                    RejectReason.UNDECODABLE,
+                    "content looks binary, not JSON Lines text (check the file's format)",
+                    excerpt(head),
+                )
+                return
+            width = _UNIT_BYTES.get(codec, 1)
+            lines = iter_lines(text_chunks(head, stream, codec), limit // width)
+            for line_no, line in lines:
                 if isinstance(line, int):
                     yield Reject(
                         source.rel,
                         line_no,
                         RejectReason.TOO_LARGE,
-                        f"line of {line} bytes is over build.max_record_bytes={limit}",
+                        f"line of {line * width} bytes is over build.max_record_bytes={limit}",
                     )
-                elif line.strip():
-                    yield self._record(source, line_no, line)
-        except CorruptFileError as exc:
+                else:
+                    yield self._record(source, line_no, line, codec)
+        except ContentError as exc:
             yield Reject(
                 source.rel,
                 line_no + 1,
-                RejectReason.CORRUPT_FILE,
-                f"{exc}; lines from {line_no + 1} on are lost",
+                exc.reason,
+                f"{exc}; lines from {line_no + 1} on are lost" if line_no else str(exc),
             )
 
-    def _record(self, source: Source, line_no: int, line: bytes) -> Draft | Reject:
+    def _record(self, source: Source, line_no: int, line: str, codec: str) -> Draft | Reject:
+        if codec == BYTES_CODEC:
+            data = line.encode(BYTES_CODEC)
+            try:
+                text = decode(data)
+            except UndecodableError as exc:
+                return Reject(
+                    source.rel, line_no, RejectReason.UNDECODABLE, str(exc), excerpt(data)
+                )
+        elif _LONE_SURROGATE.search(line):
+            detail = f"bytes that are not valid {codec.upper()} text"
+            return Reject(source.rel, line_no, RejectReason.UNDECODABLE, detail, excerpt(line))
+        else:
+            data, text = line.encode(codec), line.removeprefix("\ufeff")
         try:
-            record = parse_json(decode(line))
-        except UndecodableError as exc:
-            return Reject(source.rel, line_no, RejectReason.UNDECODABLE, str(exc), excerpt(line))
+            record = parse_json(text)
         except ValueError as exc:
-            return Reject(source.rel, line_no, RejectReason.PARSE_ERROR, str(exc), excerpt(line))
-        return to_draft(record, source.rel, line_no, hashlib.sha256(line).hexdigest())
+            return Reject(source.rel, line_no, RejectReason.PARSE_ERROR, str(exc), excerpt(text))
+        return to_draft(record, source.rel, line_no, hashlib.sha256(data).hexdigest())
+
+
+_UNIT_BYTES = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 controls that JSON text never holds raw (tab, line feed, carriage return are whitespace).
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
+BINARY_CONTROL_RATIO = 0.05
+
+
+def _looks_binary(head: bytes) -> bool:
+    return bool(head) and len(_CONTROL.findall(head)) > BINARY_CONTROL_RATIO * len(head)
