@@ -28,7 +28,8 @@ from builder.steps.normalize import Normalize
 from builder.steps.validate import Validate
 from schema import Article, arrow_schema
 
-SPILL_ROWS = 20_000  # rows buffered per file before they are written to its part files
+SPILL_ROWS = 20_000  # rows (and rejects) buffered per file before they are written to its parts
+_REJECT_FIELDS = tuple(REJECT_SCHEMA.names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class _Sinks:
         self.result.records += 1
         if isinstance(item, Reject):
             self.result.rejects[item.reason.value] += 1
-            row = {name: getattr(item, name) for name in REJECT_SCHEMA.names}
+            row = {name: getattr(item, name) for name in _REJECT_FIELDS}
             self.rejects.add(f"rejects/{self.index:08d}.parquet", row)
         else:
             partition = partition_dir(item.language, item.date)
@@ -165,7 +166,12 @@ def process_file(task: FileTask) -> FileResult:
     if change is not None:
         sinks.discard()
         sinks.add(
-            Reject(source.rel, 1, RejectReason.CHANGED_WHILE_READING, f"{change}; read it again")
+            Reject(
+                source.rel,
+                1,
+                RejectReason.CHANGED_WHILE_READING,
+                f"{change}; build again once it is complete",
+            )
         )
     elif result.records == 0:  # an empty .jsonl or '[]': say so rather than let the file vanish
         sinks.add(Reject(source.rel, 1, RejectReason.NO_TEXT, "the file holds no records"))

@@ -272,7 +272,7 @@ class RawFile:
         ):
             return f"the file was modified while it was read ({was.st_size} -> {now.st_size} bytes)"
         if self.bytes_read != was.st_size:
-            return f"read {self.bytes_read} bytes of a file of {was.st_size}"
+            return f"the file changed size while it was read ({self.bytes_read} of {was.st_size} bytes read)"
         try:
             there = os.stat(self.path, follow_symlinks=False)
         except OSError:
@@ -432,7 +432,6 @@ _BOMS = (
 )
 BYTES_CODEC = "latin-1"
 HEAD_BYTES = 4096
-MIN_ZEROS = 4  # zero bytes a wide encoding must show in the head before it is believed
 
 
 def _mark_undecodable(exc: UnicodeDecodeError) -> tuple[str, int]:
@@ -445,27 +444,21 @@ codecs.register_error(MARK_UNDECODABLE, _mark_undecodable)
 
 
 def stream_codec(head: bytes) -> str:
-    """The codec to split the content by: UTF-16/32 by byte-order mark or by where its zero
-    bytes fall (ASCII in UTF-16-LE is 'x\\0'), else BYTES_CODEC."""
+    """The codec to split JSON content by: UTF-16/32 by byte-order mark, or by the zero bytes of
+    its first two characters, which JSON text keeps ASCII (RFC 4627, section 3); else BYTES_CODEC."""
     for bom, codec in _BOMS:
         if head.startswith(bom):
             return codec
-    n = len(head) // 4 * 4
-    zeros = [head[k:n:4].count(0) for k in range(4)]
-    wide = {
-        "utf-32-le": (zeros[2] + zeros[3], zeros[0]),
-        "utf-32-be": (zeros[0] + zeros[1], zeros[3]),
-        "utf-16-le": (zeros[1] + zeros[3], zeros[0] + zeros[2]),
-        "utf-16-be": (zeros[0] + zeros[2], zeros[1] + zeros[3]),
-    }
-    for codec, (expected, unexpected) in wide.items():
-        if expected >= MIN_ZEROS and unexpected * 20 <= expected:
-            try:
-                head[:n].decode(codec)
-            except UnicodeDecodeError:
-                continue
-            return codec
-    return BYTES_CODEC
+    zeros = tuple(byte == 0 for byte in head[:4])
+    return _ZERO_PATTERNS.get(zeros, BYTES_CODEC)
+
+
+_ZERO_PATTERNS = {
+    (True, True, True, False): "utf-32-be",
+    (True, False, True, False): "utf-16-be",
+    (False, True, True, True): "utf-32-le",
+    (False, True, False, True): "utf-16-le",
+}
 
 
 def text_chunks(head: bytes, stream: BinaryIO, codec: str) -> Iterator[str]:

@@ -1,0 +1,604 @@
+"""Hostile inputs: how raw files are found, opened and split into records.
+
+Files that change while they are read, links out of the input and special files, names that
+must stay distinct, compression recognised by content, JSON Lines in any encoding and line
+ending, and inputs that used to crash or to cost time and memory out of proportion.
+"""
+
+import bz2
+import codecs
+import gzip
+import hashlib
+import io
+import json
+import lzma
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tracemalloc
+import zipfile
+import zlib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from builder.config import BuildSection
+from builder.pipeline import FileTask, process_file
+from builder.readers import reader_for
+from builder.readers.json import JsonLinesReader, _record_excerpt
+from builder.records import Draft, Reject, RejectReason
+from builder.sources import (
+    LINK_OUTSIDE,
+    SkippedFile,
+    Source,
+    classify,
+    discover,
+    iter_lines,
+    open_source,
+    source_name,
+)
+from builder.writers.manifest import input_fingerprint
+from tests.support import (
+    ENGLISH,
+    ITALIAN,
+    ROOT,
+    TODAY,
+    cli,
+    jsonl,
+    make_config,
+    rejects,
+    rows,
+    run_build,
+    seed_text,
+    write,
+)
+
+SETTINGS = BuildSection(min_words=1)
+
+
+@pytest.fixture(autouse=True)
+def deadline():
+    """A hang (reading a FIFO or /dev/zero) fails the test instead of stopping the suite."""
+
+    def expire(*_):
+        raise TimeoutError("the test hung")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def source_of(path, root):
+    (source,) = [s for s in discover(root) if s.path == path]
+    return source
+
+
+def read(path, root=None, settings=SETTINGS):
+    """Every item a reader gives for the file at `path` (a file found under `root`)."""
+    source = source_of(path, root or path.parent)
+    return list(reader_for(source)(settings).run(source))
+
+
+def process(path, tmp_path, root=None, settings=SETTINGS):
+    """process_file on one discovered file, as a worker runs it."""
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    return process_file(FileTask(0, source_of(path, root or path.parent), work, TODAY, settings))
+
+
+def reject_rows(tmp_path, result):
+    return pq.read_table(tmp_path / "work" / result.rejects_part).to_pylist()
+
+
+def lines(*texts):
+    return [{"text": t, "url": f"https://example.com/{i}"} for i, t in enumerate(texts)]
+
+
+# 1. A file that changes while it is read is rejected whole; the fingerprint is of what was read.
+
+BIG = lines(*(f"{ENGLISH} {i} " + os.urandom(40_000).hex() for i in range(30)))  # ~2.4 MB
+
+
+def _truncate(path):
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def _append(path):
+    with open(path, "ab") as f:
+        f.write(jsonl(lines(ITALIAN)).encode())
+
+
+def _same_size_same_mtime(path):
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"council", b"COUNCIL"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _replace(path):
+    write(path.with_name("new.tmp"), jsonl(lines(ITALIAN)))
+    os.replace(path.with_name("new.tmp"), path)
+
+
+def _remove(path):
+    path.unlink()
+
+
+CHANGES = [_truncate, _append, _same_size_same_mtime, _replace, _remove]
+
+
+def meddling(change):
+    class Meddling(JsonLinesReader):
+        """Reads like JsonLinesReader, and changes the file after its first record."""
+
+        def read(self, source, raw):
+            items = super().read(source, raw)
+            yield next(items)
+            change(source.path)
+            yield from items
+
+    return Meddling
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=lambda c: c.__name__.strip("_"))
+def test_a_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch, change):
+    path = write(tmp_path / "raw" / "a.jsonl", jsonl(BIG))
+    monkeypatch.setattr("builder.pipeline.reader_for", lambda source: meddling(change))
+    result = process(path, tmp_path)
+    assert result.parts == [] and not list((tmp_path / "work").rglob("parts/**/*.parquet"))
+    assert (result.records, dict(result.rejects)) == (1, {"changed_while_reading": 1})
+    (reject,) = reject_rows(tmp_path, result)
+    assert reject["reason"] == "changed_while_reading" and "while it was read" in reject["detail"]
+
+
+def test_the_fingerprint_describes_the_bytes_read(tmp_path, monkeypatch):
+    path = write(tmp_path / "raw" / "a.jsonl", jsonl(BIG))
+    monkeypatch.setattr("builder.pipeline.reader_for", lambda source: meddling(_truncate))
+    result = process(path, tmp_path)
+    assert result.size == path.stat().st_size  # what was left after the truncation
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_build_publishes_nothing_of_a_changed_file(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    write(raw / "a.jsonl", jsonl(BIG))
+    write(raw / "b.txt", seed_text("2021-02", ITALIAN))
+    real = reader_for
+    monkeypatch.setattr(
+        "builder.pipeline.reader_for",
+        lambda s: meddling(_truncate) if s.rel == "a.jsonl" else real(s),
+    )
+    report = run_build(raw, tmp_path / "dist")
+    assert [r["source_path"] for r in rows(report.out)] == ["b.txt"]
+    assert [(r["source_path"], r["reason"]) for r in rejects(report.out)] == [
+        ("a.jsonl", "changed_while_reading")
+    ]
+    assert report.accounting.balanced and report.accounting.records_read == 2
+    read_bytes = {"a.jsonl": (raw / "a.jsonl").read_bytes(), "b.txt": (raw / "b.txt").read_bytes()}
+    expected = input_fingerprint(
+        [(k, hashlib.sha256(v).hexdigest()) for k, v in read_bytes.items()]
+    )
+    assert report.manifest["input"]["fingerprint"] == expected
+
+
+def test_an_unchanged_file_is_hashed_as_stored(tmp_path):
+    path = write(tmp_path / "raw" / "a.jsonl.gz", jsonl(lines(ENGLISH, ITALIAN)))
+    result = process(path, tmp_path)
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.size == path.stat().st_size and len(result.parts) == 2
+
+
+# 2. Links out of the input are not followed; only regular files are opened.
+
+
+def test_links_out_and_special_files_are_skipped_with_their_kind(tmp_path):
+    raw = tmp_path / "raw"
+    write(raw / "real" / "a.txt", seed_text("2021-02", ENGLISH))
+    write(raw / "notes.tsv", "a\tb\n")
+    secret = write(tmp_path / "secret.txt", seed_text("2021-02", "SECRET " + ITALIAN))
+    (raw / "passwd.txt").symlink_to(secret)
+    (raw / "zero.txt").symlink_to("/dev/zero")
+    (raw / "random.jsonl").symlink_to("/dev/urandom")
+    (raw / "inside.txt").symlink_to(raw / "real" / "a.txt")
+    (raw / "folder").symlink_to(raw / "real")
+    os.mkfifo(raw / "pipe.jsonl")
+    kinds = {
+        "passwd.txt": LINK_OUTSIDE,
+        "zero.txt": LINK_OUTSIDE,
+        "random.jsonl": LINK_OUTSIDE,
+        "folder": "link to a folder",
+        "pipe.jsonl": "fifo",
+        "notes.tsv": "not an input format",
+    }
+    with socket.socket(socket.AF_UNIX) as sock:
+        if len(os.fsencode(raw / "s.txt")) < 100:
+            sock.bind(str(raw / "s.txt"))
+            kinds["s.txt"] = "socket"
+        make_config(tmp_path)
+        done = cli(
+            "build", "--raw", "raw", "--out", "dist", "--workers", "1", cwd=tmp_path, timeout=120
+        )
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "dist" / "manifest.json").read_text())
+    assert manifest["accounting"]["skipped_kinds"] == dict(sorted(kinds.items()))
+    assert "SECRET" not in json.dumps(rows(tmp_path / "dist")) + json.dumps(
+        rejects(tmp_path / "dist")
+    )
+    accounting = manifest["accounting"]  # inside.txt is read: the same article, a duplicate
+    assert (accounting["records_read"], accounting["rows"], accounting["duplicates"]) == (2, 1, 1)
+    assert "link outside the input" in done.stdout and "fifo" in done.stdout
+
+
+def test_devices_are_never_opened(tmp_path):
+    assert classify("/dev/null", None) == "device"
+    for device in ("/dev/zero", "/dev/urandom", "/dev/null"):
+        with pytest.raises(SkippedFile, match="device"):
+            open_source(Source(Path(device), "dev.txt"))
+
+
+def test_a_file_swapped_after_discovery_is_checked_again_when_opened(tmp_path):
+    raw = tmp_path / "raw"
+    fifo = write(raw / "a.jsonl", jsonl(lines(ENGLISH)))
+    linked = write(raw / "b.txt", ENGLISH)
+    nested = write(raw / "sub" / "c.txt", ENGLISH)
+    outside = write(tmp_path / "elsewhere" / "c.txt", "SECRET " + ENGLISH)
+    sources = {s.rel: s for s in discover(raw)}
+    fifo.unlink()
+    os.mkfifo(fifo)
+    linked.unlink()
+    linked.symlink_to(outside)
+    nested.parent.rename(raw / "moved")
+    nested.parent.symlink_to(outside.parent)  # a folder on the way now leads out
+    work = tmp_path / "work"
+    work.mkdir()
+    got = {
+        rel: process_file(FileTask(i, s, work, TODAY, SETTINGS)).skipped
+        for i, (rel, s) in enumerate(sorted(sources.items()))
+    }
+    assert got == {"a.jsonl": "fifo", "b.txt": LINK_OUTSIDE, "sub/c.txt": LINK_OUTSIDE}
+
+
+# 3. File name -> source_path is lossless.
+
+
+def _unescape(name: str) -> bytes:
+    return re.sub(
+        rb"\\(\\|x[0-9a-f]{2})",
+        lambda m: b"\\" if m[1] == b"\\" else bytes.fromhex(m[1][1:].decode()),
+        name.encode(),
+    )
+
+
+@given(st.binary(min_size=1, max_size=40).filter(lambda b: b"/" not in b and b"\0" not in b))
+@settings(max_examples=300, deadline=None)
+def test_source_names_are_lossless_and_valid_utf8(name):
+    mapped = source_name(name)
+    assert _unescape(mapped) == name  # invertible, hence injective
+    mapped.encode("utf-8")  # no lone surrogates
+
+
+def test_plain_names_stay_and_look_alikes_stay_apart(tmp_path):
+    assert source_name("café Ελλάδα.txt".encode()) == "café Ελλάδα.txt"
+    raw = tmp_path / "raw"
+    names = [b"caf\xe9.txt", b"caf\\xe9.txt", b"caf\\\\xe9.txt"]
+    for i, name in enumerate(names):
+        body = seed_text("2021-02", f"{ENGLISH} Number {i}.")
+        (raw / os.fsdecode(name)).parent.mkdir(parents=True, exist_ok=True)
+        (raw / os.fsdecode(name)).write_bytes(body.encode())
+    report = run_build(raw, tmp_path / "dist")
+    paths = sorted(r["source_path"] for r in rows(report.out))
+    assert paths == sorted(source_name(n) for n in names) and len(set(paths)) == 3
+
+
+# 4. Compression is recognised by content, and every format reports damage the same way.
+
+COMPRESS = {
+    ".gz": lambda data: gzip.compress(data, mtime=0),
+    ".zst": zstandard.ZstdCompressor().compress,
+    ".bz2": bz2.compress,
+    ".xz": lzma.compress,
+}
+
+
+@pytest.mark.parametrize("suffix", COMPRESS)
+@pytest.mark.parametrize("named", [True, False], ids=["named", "unnamed"])
+def test_compressed_content_is_decompressed_whatever_its_name(tmp_path, suffix, named):
+    name = "a.jsonl" + (suffix if named else "")
+    path = tmp_path / name
+    path.write_bytes(COMPRESS[suffix](jsonl(lines(ENGLISH, ITALIAN)).encode()))
+    items = read(path)
+    assert [type(i) for i in items] == [Draft, Draft]
+    assert [i.text for i in items] == [ENGLISH, ITALIAN]
+
+
+@pytest.mark.parametrize("suffix", COMPRESS)
+@pytest.mark.parametrize("fmt", [".txt", ".jsonl"])
+def test_truncated_streams_are_corrupt_and_say_truncated(tmp_path, suffix, fmt):
+    articles = [f"{ENGLISH} {os.urandom(2000).hex()}" for _ in range(40)]
+    content = jsonl(lines(*articles)) if fmt == ".jsonl" else seed_text("2021", articles[0] * 40)
+    data = COMPRESS[suffix](content.encode())
+    path = tmp_path / f"a{fmt}{suffix}"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    items = read(path)
+    assert isinstance(items[-1], Reject) and items[-1].reason == RejectReason.CORRUPT_FILE
+    assert "truncated" in items[-1].detail
+    assert all(isinstance(i, Draft) and i.text in articles for i in items[:-1])
+
+
+def test_a_damaged_gzip_is_corrupt(tmp_path):
+    data = bytearray(gzip.compress(jsonl(lines(ENGLISH, ITALIAN)).encode()))
+    data[len(data) // 2] ^= 0xFF
+    path = tmp_path / "a.jsonl.gz"
+    path.write_bytes(bytes(data))
+    assert read(path)[-1].reason == RejectReason.CORRUPT_FILE
+
+
+def test_a_compression_suffix_over_other_bytes_is_corrupt(tmp_path):
+    path = tmp_path / "a.txt.zst"
+    path.write_bytes(seed_text("2021", ENGLISH).encode())
+    (reject,) = read(path)
+    assert reject.reason == RejectReason.CORRUPT_FILE and "not zstd data" in reject.detail
+
+
+def test_archives_and_binary_bytes_are_one_reject_not_one_per_newline(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.jsonl", jsonl(lines(ENGLISH)) * 50)
+    (tmp_path / "zip.jsonl").write_bytes(buffer.getvalue())
+    noise = bytes(range(256)) * 200  # 200 line feeds among control bytes
+    (tmp_path / "noise.jsonl").write_bytes(noise)
+    (zipped,) = read(tmp_path / "zip.jsonl")
+    (binary,) = read(tmp_path / "noise.jsonl")
+    assert zipped.reason == RejectReason.UNDECODABLE and "zip archive" in zipped.detail
+    assert binary.reason == RejectReason.UNDECODABLE and "binary" in binary.detail
+
+
+# 5. JSON Lines: decoded before splitting, and \r ends a line too.
+
+WIDE = [
+    ("utf-16-le", codecs.BOM_UTF16_LE),
+    ("utf-16-be", codecs.BOM_UTF16_BE),
+    ("utf-32-le", codecs.BOM_UTF32_LE),
+    ("utf-32-be", codecs.BOM_UTF32_BE),
+    ("utf-16-le", b""),
+    ("utf-16-be", b""),
+    ("utf-32-le", b""),
+    ("utf-32-be", b""),
+]
+
+
+@pytest.mark.parametrize(("codec", "bom"), WIDE, ids=[f"{c}{'-bom' * bool(b)}" for c, b in WIDE])
+def test_wide_json_lines_give_one_row_per_line(tmp_path, codec, bom):
+    texts = [ENGLISH, ITALIAN, "Ελληνικά 中文 😀 " + ENGLISH]
+    records = [json.dumps(r, ensure_ascii=False) for r in lines(*texts)]
+    path = tmp_path / "a.jsonl.gz"
+    path.write_bytes(gzip.compress(bom + "\n\n".join(records).encode(codec) + "\r\n".encode(codec)))
+    items = read(path)
+    assert [type(i) for i in items] == [Draft] * 3
+    assert [i.text for i in items] == texts and [i.source_record for i in items] == [1, 3, 5]
+    assert items[1].source_sha256 == hashlib.sha256(records[1].encode(codec)).hexdigest()
+
+
+def test_an_invalid_wide_line_is_rejected_alone(tmp_path):
+    good = [json.dumps(r).encode("utf-16-le") for r in lines(ENGLISH, ITALIAN)]
+    bad = (
+        '{"text": "'.encode("utf-16-le") + b"\x00\xd8" + '"}'.encode("utf-16-le")
+    )  # lone surrogate
+    newline = "\n".encode("utf-16-le")
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(newline.join([good[0], bad, good[1]]) + b"\x00")  # and an odd last byte
+    items = read(path)
+    assert [type(i) for i in items] == [Draft, Reject, Reject]
+    assert [i.reason for i in items[1:]] == [RejectReason.UNDECODABLE] * 2
+    assert items[0].text == ENGLISH
+
+
+@pytest.mark.parametrize("eol", ["\r", "\n", "\r\n"], ids=["cr", "lf", "crlf"])
+def test_every_line_ending_ends_a_record(tmp_path, eol):
+    path = write(tmp_path / "a.jsonl", eol.join(json.dumps(r) for r in lines(ENGLISH, ITALIAN)))
+    items = read(path)
+    assert [(type(i), i.source_record) for i in items] == [(Draft, 1), (Draft, 2)]
+
+
+def _reference_lines(text, limit):
+    parts = re.split(r"\r\n|\r|\n", text)
+    return [
+        (n, line if len(line) <= limit else len(line))
+        for n, line in enumerate(parts, start=1)
+        if line.strip(" \t\x0b\x0c")
+    ]
+
+
+@given(
+    st.text(alphabet="ab \t\r\n\x0c", max_size=300),
+    st.lists(st.integers(min_value=0, max_value=300), max_size=8),
+    st.integers(min_value=1, max_value=20),
+)
+@settings(max_examples=500, deadline=None)
+def test_line_splitting_does_not_depend_on_chunk_boundaries(text, cuts, limit):
+    bounds = [0, *sorted(min(c, len(text)) for c in cuts), len(text)]
+    chunks = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    assert list(iter_lines(iter(chunks), limit)) == _reference_lines(text, limit)
+
+
+def test_an_overlong_wide_line_is_too_large(tmp_path):
+    content = jsonl(lines("x" * 5000, ENGLISH)).encode("utf-16")
+    items = read(write(tmp_path / "a.jsonl", content), settings=BuildSection(max_record_bytes=1000))
+    assert items[0].reason == RejectReason.TOO_LARGE and isinstance(items[1], Draft)
+
+
+# 6. Inputs that crashed: deep nesting, deep folders, huge limits.
+
+
+def _nested(depth):
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_json_nested_near_the_recursion_limit_is_a_reject(tmp_path, suffix):
+    limit = sys.getrecursionlimit()
+    depths = sorted({10, limit // 2, *range(limit - 200, limit + 20, 10), limit * 3})
+    for depth in depths:
+        for doc in (
+            _nested(depth),
+            '{"text": ' + _nested(depth) + "}",
+            '{"text": "x", "title": ' + '{"a": ' * depth + "1" + "}" * depth + "}",
+        ):
+            items = read(write(tmp_path / f"d{depth}{suffix}", doc + "\n"))
+            assert items and all(isinstance(i, Reject) for i in items), depth
+            assert {i.reason for i in items} <= {
+                RejectReason.PARSE_ERROR,
+                RejectReason.INVALID_RECORD,
+            }
+
+
+def test_excerpts_of_deep_records_are_iterative_and_bounded():
+    deep: list = []
+    for _ in range(200_000):
+        deep = [deep]
+    wide = {"text": "x" * 10_000_000, "n": 2**70}
+    assert _record_excerpt(deep).startswith("[[[[") and len(_record_excerpt(deep)) <= 400
+    assert _record_excerpt(wide).startswith('{"text": "xxx') and len(_record_excerpt(wide)) <= 400
+
+
+def test_an_input_tree_1100_folders_deep_builds(tmp_path):
+    raw = tmp_path / "raw"
+    parts = ["d"] * 1100
+    folder = raw
+    raw.mkdir()
+    for part in parts:  # Path.mkdir(parents=True) recurses per level
+        folder = folder / part
+        folder.mkdir()
+    (folder / "a.txt").write_text(seed_text("2021-02", ENGLISH), encoding="utf-8")
+    try:
+        (source,) = discover(raw)
+        assert source.rel == "d/" * 1100 + "a.txt"
+        report = run_build(raw, tmp_path / "dist")
+        assert [r["source_path"] for r in rows(report.out)] == [source.rel]
+    finally:  # shutil.rmtree recurses per level
+        raw.joinpath(*parts, "a.txt").unlink()
+        for depth in range(len(parts), 0, -1):
+            raw.joinpath(*parts[:depth]).rmdir()
+
+
+def test_huge_limits_do_not_preallocate(tmp_path):
+    huge = BuildSection().model_copy(
+        update={"max_record_bytes": 1 << 62, "max_file_bytes": 1 << 62}
+    )
+    files = [
+        write(tmp_path / "a.txt", seed_text("2021", ENGLISH)),
+        write(tmp_path / "b.json", json.dumps({"text": ENGLISH})),
+        write(tmp_path / "c.jsonl.zst", jsonl(lines(ENGLISH))),
+    ]
+    for path in files:
+        (item,) = read(path, settings=huge)
+        assert isinstance(item, Draft) and item.text == ENGLISH
+
+
+# 7. Bombs: linear time, memory bounded.
+
+
+def test_rejects_are_spilled_in_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr("builder.pipeline.SPILL_ROWS", 100)
+    path = write(tmp_path / "raw" / "a.jsonl.gz", "{}\n" * 5000)
+    result = process(path, tmp_path)
+    assert dict(result.rejects) == {"no_text": 5000}
+    assert pq.ParquetFile(tmp_path / "work" / result.rejects_part).num_row_groups >= 50
+
+
+_PEAK_RSS = """
+import datetime as dt, gzip, resource, sys
+from pathlib import Path
+from builder.config import BuildSection
+from builder.pipeline import FileTask, process_file
+from builder.sources import discover
+(source,) = discover(Path(sys.argv[1]))
+process_file(FileTask(0, source, Path(sys.argv[2]), dt.date(2026, 1, 1), BuildSection()))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _peak_rss_kib(tmp_path, name, content):
+    raw, work = tmp_path / name / "raw", tmp_path / name / "work"
+    write(raw / "a.jsonl.gz", content)
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(raw), str(work)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+def test_many_rejects_keep_memory_flat(tmp_path):
+    small = _peak_rss_kib(tmp_path, "small", "{}\n" * 2_000)
+    large = _peak_rss_kib(tmp_path, "large", "{}\n" * 200_000)  # held in memory: +200 MB
+    assert large - small < 60 * 1024, (small, large)
+
+
+def gzip_bomb(path, unit, mib, tail=b""):
+    """A small .gz of `mib` MiB of `unit` repeated, then `tail`, compressed as it is written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compressor = zlib.compressobj(9, wbits=31)
+    block = unit * ((1 << 20) // len(unit))
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(compressor.compress(block))
+        f.write(compressor.compress(tail) + compressor.flush())
+    return path
+
+
+def test_a_whitespace_bomb_is_rejected_early_without_keeping_it(tmp_path):
+    path = gzip_bomb(tmp_path / "a.json.gz", b" ", 256)
+    tracemalloc.start()
+    try:
+        (reject,) = read(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert reject.reason == RejectReason.NO_TEXT and "whitespace" in reject.detail
+    assert peak < 32 << 20
+
+
+def test_an_over_limit_file_is_not_kept_whole(tmp_path):
+    path = write(tmp_path / "a.json.zst", '{"text": "' + "a" * (64 << 20) + '"}')
+    tracemalloc.start()
+    try:
+        (reject,) = read(path, settings=BuildSection(max_file_bytes=4 << 20))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert reject.reason == RejectReason.TOO_LARGE and peak < 24 << 20
+
+
+def test_blank_line_bombs_are_skipped_in_bulk(tmp_path):
+    path = gzip_bomb(
+        tmp_path / "raw" / "a.jsonl.gz", b"\n", 100, json.dumps({"text": ENGLISH}).encode()
+    )
+    started = time.monotonic()
+    result = process(path, tmp_path)
+    assert time.monotonic() - started < 60  # sanity only: it was 28 s line by line
+    assert result.records == 1 and len(result.parts) == 1
+
+
+def test_a_change_the_stat_misses_is_caught_by_hashing_a_fresh_file_again(tmp_path):
+    path = write(tmp_path / "a.txt", seed_text("2021", ENGLISH))
+    with open_source(source_of(path, tmp_path)) as raw:
+        raw.stream().read()
+        with open(path, "r+b") as f:
+            f.write(b"D")  # same size
+        raw.before = os.fstat(raw.fd)  # as if within the timestamp tick of the last change
+        assert "content changed" in raw.finish()
