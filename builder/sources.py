@@ -383,8 +383,7 @@ _NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")
 class Whole:
     """A file's content read whole: `data` unless it is over the limit or blank beyond BLANK_BOUND."""
 
-    data: bytes
-    size: int  # bytes read (more than the limit when over it)
+    data: bytes  # the first chunk only, for an excerpt, when over the limit
     sha256: str
     over_limit: bool = False
     blank_run: bool = False
@@ -401,13 +400,13 @@ def read_whole(stream: BinaryIO, limit: int) -> Whole:
     for chunk in read_chunks(stream):
         size += len(chunk)
         if size > limit:
-            return Whole((chunks or [chunk])[0][:CHUNK], size, "", over_limit=True)
+            return Whole(chunks[0] if chunks else chunk, "", over_limit=True)
         digest.update(chunk)
         chunks.append(chunk)
         blank = blank and _NOT_SPACE.search(chunk) is None
         if blank and size > BLANK_BOUND:
-            return Whole(b"", size, "", blank_run=True)
-    return Whole(b"".join(chunks), size, digest.hexdigest())
+            return Whole(b"", "", blank_run=True)
+    return Whole(b"".join(chunks), digest.hexdigest())
 
 
 def describe_corruption(exc: BaseException) -> str:

@@ -101,6 +101,9 @@ def _json_type(value: Any) -> str:
     )
 
 
+_END = object()
+
+
 class _Literal(str):
     """JSON punctuation in an excerpt, as opposed to a string value."""
 
@@ -143,9 +146,6 @@ def _record_excerpt(record: Any) -> str:
         out.append(part)
         size += len(part)
     return excerpt("".join(out)[:EXCERPT_JSON_CHARS])
-
-
-_END = object()
 
 
 def _scalar(value: Any) -> str:
@@ -225,7 +225,7 @@ class JsonReader(WholeFileReader):
 class JsonLinesReader(Reader):
     """A .jsonl/.ndjson file: one record per line; a bad line rejects that record only.
 
-    Lines are split after decoding when the content is UTF-16/32, and end at \n, \r\n or \r.
+    Lines are split after decoding when the content is UTF-16/32, and end at \\n, \\r\\n or \\r.
     """
 
     def read(self, source: Source, raw: RawFile) -> Iterator[Draft | Reject]:
@@ -287,8 +287,8 @@ class JsonLinesReader(Reader):
 
 _UNIT_BYTES = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 controls that JSON text never holds raw (tab, line feed, carriage return are whitespace).
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
+# C0 controls other than whitespace: JSON text never holds them raw.
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 BINARY_CONTROL_RATIO = 0.05
 
 
