@@ -1,11 +1,21 @@
-"""Bytes to text by detection: byte-order mark, then UTF-8, then a detector."""
+"""Bytes to text by detection: byte-order mark, 7-bit and 16-bit Unicode, UTF-8, then legacy.
+
+Legacy code pages are told apart by the detector's ranking checked against the language of
+the decoded words: Windows-1250 Czech and Windows-1252 French both decode without error, but
+only one of them reads as Czech. A file mixing UTF-8 and a legacy code page is decoded piece
+by piece: UTF-8 where the bytes are valid UTF-8, the legacy code page where they are not.
+"""
 
 from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 
 import charset_normalizer
+from ftfy.badness import badness
+
+from builder.steps.language import detect_language
 
 # utf-32 before utf-16: the UTF-32-LE mark starts with the UTF-16-LE one.
 _BOMS = (
@@ -18,7 +28,87 @@ _BOMS = (
 # C0/C1 controls other than tab, newline, form feed and carriage return, and the replacement character.
 _SUSPECT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
 BINARY_CONTROL_RATIO = 0.05
-CHAOS_MARGIN = 0.1
+CHAOS_MARGIN = 0.1  # detector candidates this close to its best are weighed by language
+MAX_CANDIDATES = 12
+SAMPLE_BYTES = 1 << 16  # what the byte-pattern and language checks look at
+
+# Escape sequences that switch a 7-bit ISO-2022 text into a double-byte character set.
+_ISO2022 = re.compile(rb"\x1b(?:\$[@B]|\$\([DOPQ]|\$\)C)")
+_ISO2022_CODECS = ("iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_ext", "iso2022_kr")
+# Share of zero bytes in the high half of 16-bit units above which a BOM-less text is UTF-16
+# (spaces, digits and Latin letters all have a zero high byte), with almost none in the low half.
+UTF16_HIGH_ZEROS = 0.05
+UTF16_LOW_ZEROS = 0.005
+# Words holding a character outside ASCII: where one code page differs from another.
+_NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f\s]\w*")
+
+# The legacy code pages each language was commonly written in (Python codec names).
+_WESTERN = (
+    "cp1252",
+    "latin_1",
+    "iso8859_15",
+    "mac_roman",
+    "mac_iceland",
+    "cp850",
+    "cp858",
+    "cp437",
+)
+_CENTRAL = ("cp1250", "iso8859_2", "mac_latin2", "cp852")
+_CYRILLIC = ("cp1251", "koi8_r", "koi8_u", "mac_cyrillic", "iso8859_5", "cp866", "cp855")
+_JAPANESE = ("cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004")
+_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "en fr de es it pt nl sv da no nb nn fi is ca eu gl ga af la lb fo oc br wa id ms sw",
+        _WESTERN,
+    ),
+    ("cs sk pl hu sl hr bs sr sq", _CENTRAL),
+    ("ro", (*_CENTRAL, "iso8859_16")),
+    ("tr az ku", ("cp1254", "iso8859_9", "mac_turkish", "cp857")),
+    ("lt lv", ("cp1257", "iso8859_13", "iso8859_4", "cp775")),
+    ("et", ("cp1257", "iso8859_13", "iso8859_4", *_WESTERN)),
+    ("mt eo", ("iso8859_3",)),
+    ("cy ga gd", ("iso8859_14", *_WESTERN)),
+    ("ru uk be bg mk sr kk ky tg mn", (*_CYRILLIC, "kz1048", "ptcp154")),
+    ("el", ("cp1253", "iso8859_7", "mac_greek", "cp737", "cp869")),
+    ("he yi", ("cp1255", "iso8859_8", "cp862")),
+    ("ar fa ur ps", ("cp1256", "iso8859_6", "mac_arabic", "cp720", "cp864")),
+    ("th", ("cp874", "tis_620", "iso8859_11")),
+    ("vi", ("cp1258",)),
+    ("ja", (*_JAPANESE, "euc_jisx0213", *_ISO2022_CODECS[:3], "iso2022_jp")),
+    ("ko", ("cp949", "euc_kr", "johab", "iso2022_kr")),
+    ("zh", ("gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950")),
+)
+# Code pages tried even when the detector leaves them out (it skips single-byte code pages
+# once a multi-byte one decodes, which short Western texts often do).
+_ALWAYS_TRIED = ("cp1252", "cp1250", "iso8859_2", "cp1251", "cp1253", "cp1254", "cp1257")
+# The non-ASCII letters of languages whose code pages differ only in a few of them.
+_ALPHABETS = {
+    "cs": "áčďéěíňóřšťúůýž",
+    "sk": "áäčďéíĺľňóôŕšťúýž",
+    "pl": "ąćęłńóśźż",
+    "hu": "áéíóöőúüű",
+    "sl": "čšžćđ",
+    "hr": "čćđšž",
+    "bs": "čćđšž",
+    "ro": "ăâîșțşţ",
+    "lt": "ąčęėįšųūž",
+    "lv": "āčēģīķļņšūž",
+    "et": "äöõüšž",
+    "tr": "çğıöşüâîû",
+}
+# Non-ASCII punctuation that sits next to letters in ordinary text.
+_WORD_PUNCTUATION = frozenset("\u2019\u2018\u02bc\u201a\u201c\u201d\u201e«»‹›–—…¿¡·°®©™")
+
+
+def _code_pages() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for languages, pages in _GROUPS:
+        for language in languages.split():
+            table.setdefault(language, set()).update(pages)
+    return {language: frozenset(pages) for language, pages in table.items()}
+
+
+CODE_PAGES = _code_pages()
 
 
 class UndecodableError(ValueError):
@@ -42,27 +132,149 @@ def _decode(data: bytes) -> str:
                 raise UndecodableError(
                     f"byte-order mark says {encoding} but {exc.reason}"
                 ) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    matches = list(charset_normalizer.from_bytes(data))
-    if not matches:
+    for encoding in (*_iso2022_candidates(data), *_utf16_candidates(data), "utf-8"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    return _decode_legacy(data)
+
+
+def _iso2022_candidates(data: bytes) -> tuple[str, ...]:
+    """7-bit ISO-2022 (Japanese, Korean mail and news): ASCII bytes with designation escapes."""
+    if _ISO2022.search(data[:SAMPLE_BYTES]) and data.isascii():
+        return _ISO2022_CODECS
+    return ()
+
+
+def _utf16_candidates(data: bytes) -> tuple[str, ...]:
+    """UTF-16 without a byte-order mark, told by where the zero bytes fall in 16-bit units."""
+    sample = data[: SAMPLE_BYTES & ~1]
+    if len(data) % 2 or len(sample) < 4:
+        return ()
+    even, odd = (sample[i::2].count(0) / (len(sample) // 2) for i in (0, 1))
+    if odd >= UTF16_HIGH_ZEROS and even <= UTF16_LOW_ZEROS:
+        return ("utf-16-le",)
+    if even >= UTF16_HIGH_ZEROS and odd <= UTF16_LOW_ZEROS:
+        return ("utf-16-be",)
+    return ()
+
+
+def _decode_legacy(data: bytes) -> str:
+    """A legacy code page, or UTF-8 mixed with one: whichever reading has less mojibake."""
+    readings = []
+    encoding = _legacy_encoding(data)
+    if encoding is not None:
+        readings.append(data.decode(encoding))
+    mixed = _decode_mixed(data)
+    if mixed is not None:
+        readings.append(mixed)
+    if not readings:
         raise UndecodableError("no text encoding fits these bytes")
-    return str(_prefer_common(matches))
+    return min(readings, key=_mojibake)  # the whole-file reading wins a tie
 
 
-def _prefer_common(matches: list) -> object:
-    """The detector's best match, unless Windows-1252 fits about as well.
+def _mojibake(text: str) -> tuple[int, int]:
+    """How much a reading looks like text decoded in the wrong code page (ftfy's measure, then ours)."""
+    return badness(text), sum(_oddities(word, None) for word in _NON_ASCII_WORD.findall(text))
 
-    On short Western European texts the detector often ranks a Baltic or Central European code
-    page first by a hair; Windows-1252 (which browsers also use for 'latin-1') is far more common.
+
+def _decode_mixed(data: bytes) -> str | None:
+    """Lines that are UTF-8 as UTF-8, the others in the code page that fits them; None if no mix."""
+    lines = data.split(b"\n")
+    utf8 = [line.isascii() or _decodes(line, "utf-8") for line in lines]
+    if all(utf8) or all(u or line.isascii() for u, line in zip(utf8, lines, strict=True)):
+        return None
+    if not any(u and not line.isascii() for u, line in zip(utf8, lines, strict=True)):
+        return None
+    encoding = _legacy_encoding(
+        b"\n".join(line for u, line in zip(utf8, lines, strict=True) if not u)
+    )
+    if encoding is None:
+        return None
+    try:
+        return "\n".join(
+            line.decode("utf-8" if u else encoding) for u, line in zip(utf8, lines, strict=True)
+        )
+    except UnicodeDecodeError:
+        return None
+
+
+def _legacy_encoding(data: bytes) -> str | None:
+    """Of the detector's close candidates, the code page whose reading looks most like language.
+
+    The detector alone ranks Windows-1252 or a Nordic code page first for Czech or Polish by a
+    hair. A reading wins when the language of its non-ASCII words is one its code page serves,
+    then by fewer oddities (a symbol inside a word, a capital after a small letter, two scripts
+    in one word, a letter foreign to the language), then Windows-1252 (by far the most common),
+    then the detector's order.
     """
-    best = matches[0]
-    for match in matches:
-        if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + CHAOS_MARGIN:
-            return match
-    return best
+    matches = list(charset_normalizer.from_bytes(data))
+    close = [
+        (m.encoding, m.could_be_from_charset)
+        for m in matches
+        if m.chaos <= matches[0].chaos + CHAOS_MARGIN
+    ][:MAX_CANDIDATES]
+    sample = data[:SAMPLE_BYTES]
+    for encoding in _ALWAYS_TRIED:
+        if all(encoding not in aliases for _, aliases in close) and _decodes(data, encoding):
+            close.append((encoding, [encoding]))
+    if not close:
+        return None
+
+    def rank(numbered: tuple[int, tuple[str, list[str]]]) -> tuple[bool, int, bool, int]:
+        number, (encoding, aliases) = numbered
+        words = _NON_ASCII_WORD.findall(sample.decode(encoding, errors="ignore"))
+        language = detect_language(" ".join(words)) if words else None
+        fits = (
+            language is None
+            or any(alias.startswith("utf") for alias in aliases)
+            or not CODE_PAGES.get(language, frozenset()).isdisjoint(aliases)
+        )
+        alphabet = _ALPHABETS.get(language or "")
+        return (
+            not fits,
+            sum(_oddities(word, alphabet) for word in words),
+            "cp1252" not in aliases,
+            number,
+        )
+
+    return min(enumerate(close), key=rank)[1][0]
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _oddities(word: str, alphabet: str | None) -> int:
+    """Marks of a wrong code page in one word: symbols against letters, camel case, mixed scripts,
+    and letters outside the language's alphabet (when we know it)."""
+    odd = 0
+    padded = f" {word} "
+    for before, char, after in zip(padded, padded[1:-1], padded[2:], strict=False):
+        if char.isascii():
+            continue
+        category = unicodedata.category(char)
+        if category[0] == "L":
+            odd += category == "Lu" and unicodedata.category(before) == "Ll"
+            odd += _script(before) not in ("", _script(char))
+            odd += _script(after) not in ("", _script(char))
+            odd += alphabet is not None and char.lower() not in alphabet
+        elif category[0] != "M" and char not in _WORD_PUNCTUATION:
+            odd += before.isalpha() or after.isalpha() or category in ("Cc", "Cn", "Co")
+    return odd
+
+
+def _script(char: str) -> str:
+    """A letter's script, from its Unicode name ('LATIN', 'CYRILLIC'; Chinese and kana are one)."""
+    if not char.isalpha():
+        return ""
+    script = unicodedata.name(char, "").split(" ", 1)[0]
+    return "CJK" if script in ("HIRAGANA", "KATAKANA", "CJK") else script
 
 
 def _looks_binary(text: str) -> bool:
