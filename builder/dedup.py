@@ -118,9 +118,12 @@ def plan_dedup(work_dir: Path, parts: list[str]) -> DedupPlan:
 
 
 def _excerpts(work_dir: Path, parts: list[str], rows: pa.Table) -> list[str]:
-    """Excerpts of the given rows' texts, reading only those rows' part files."""
-    out = []
-    for number, row in zip(rows["_part"].to_pylist(), rows["_row"].to_pylist(), strict=True):
-        text = pq.read_table(work_dir / parts[number], columns=["text"])["text"][row].as_py()
-        out.append(excerpt(text))
+    """Excerpts of the given rows' texts: each part's text column is read once, for all its rows."""
+    numbers, positions = rows["_part"].to_numpy(), rows["_row"].to_numpy()
+    out = [""] * len(rows)
+    for number in np.unique(numbers):
+        wanted = np.flatnonzero(numbers == number)
+        texts = pq.read_table(work_dir / parts[number], columns=["text"])["text"]
+        for index, text in zip(wanted, texts.take(positions[wanted]).to_pylist(), strict=True):
+            out[index] = excerpt(text)
     return out

@@ -2,11 +2,22 @@
 Unicode spaces and separators, combining marks, lone surrogates, and inputs built to be slow."""
 
 import datetime as dt
+import json
 import time
+from pathlib import Path
 
 import pytest
 
+from builder import dedup
 from builder.decode import decode
+from builder.readers.text import split_header
+from builder.records import Draft, RejectReason
+from builder.steps.dates import DateError, ParseDate, parse_date
+from builder.steps.language import DetectLanguage
+from builder.steps.normalize import Normalize, normalize_text
+from builder.steps.validate import Validate, count_words
+from schema import Article
+from tests.support import ENGLISH, jsonl, rejects, rows, run_build, write
 
 # A few lines of news-like text per language, and the legacy code pages it was written in.
 NEWS = {
@@ -139,7 +150,224 @@ def test_utf16_without_bom(language, encoding):
 )
 def test_utf8_mixed_with_a_legacy_code_page_is_repaired_line_by_line(language, encoding):
     text, other = NEWS[language], NEWS["it"] if encoding == "cp1252" else NEWS[language]
-    data = b"".join(
-        [text.encode(), b"\n\n", other.encode(encoding), b"\n\n", text.encode(), b"\n"]
-    )
+    data = b"".join([text.encode(), b"\n\n", other.encode(encoding), b"\n\n", text.encode(), b"\n"])
     assert decode(data) == f"{text}\n\n{other}\n\n{text}\n"
+
+
+# Dates
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2021-02-03T10:00:00+01:00", ("2021-02-03", "day")),
+        ("2021-02-03T10:00+01", ("2021-02-03", "day")),  # an hour-only offset
+        ("2021-02-03 10:00:00.123Z", ("2021-02-03", "day")),
+        ("٢٠٢١-٠٢-٠٣", ("2021-02-03", "day")),  # Arabic-Indic digits
+        ("２０２１-０２", ("2021-02", "month")),  # full-width digits; a month stays a month
+        ("۲۰۲۱", ("2021", "year")),  # Persian digits
+    ],
+)
+def test_dates_in_any_digits_and_offsets(raw, expected):
+    assert parse_date(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2021-02-03T25:00",
+        "2021-02-03T10:60",
+        "2021-02-03T23:59:61",
+        "2021-02-03T10:00+25:00",
+        "2021-02-03T10:00+01:75",
+        "２０２１－０２",  # full-width hyphen: not a date separator
+        "2021-02-03T",
+        "²⁰²¹",  # superscript digits are not decimal digits
+        "9" * 10_000,
+    ],
+)
+def test_impossible_times_and_odd_digits_are_bad_dates(raw):
+    with pytest.raises(DateError):
+        parse_date(raw)
+
+
+def test_foreign_digits_are_never_future_dates_by_accident():
+    step = ParseDate(dt.date(2026, 11, 26))
+    for raw in ["٢٠٢١-٠٢-٠٣", "２０２１", "٢٠٢٧"]:
+        item = step.process(Draft("a.txt", 1, "0" * 64, "Body text.", date=raw))
+        expected = RejectReason.FUTURE_DATE if raw == "٢٠٢٧" else None
+        assert getattr(item, "reason", None) == expected, raw
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "body"),
+    [
+        (
+            "date 2021-02-03T10:00:00+01:00 Il consiglio",
+            "2021-02-03T10:00:00+01:00",
+            "Il consiglio",
+        ),
+        ("date 2021-02-03 10:00\nIl consiglio", "2021-02-03 10:00", "Il consiglio"),
+        ("date 2021-02-03 10:00:30 Il consiglio", "2021-02-03 10:00:30", "Il consiglio"),
+        ("date 2021-02\u00a0Il consiglio", "2021-02", "Il consiglio"),  # NBSP after the header
+        ("date 2021-02 \u2003\u3000\nIl consiglio", "2021-02", "Il consiglio"),
+        ("date 2021 12 apostoli", "2021", "12 apostoli"),  # a number, not a time
+        (
+            "date 2021-02-03T25:00 Il consiglio",
+            "2021-02-03T25:00",
+            "Il consiglio",
+        ),  # bad_date later
+    ],
+)
+def test_text_header_with_a_time_keeps_the_header_out_of_the_body(text, date, body):
+    assert split_header(text) == (date, body)
+
+
+# Text
+
+
+def draft(text: str, **fields) -> Draft:
+    return Draft("a.jsonl", 1, "0" * 64, text, **fields)
+
+
+def test_unicode_line_and_paragraph_separators():
+    assert normalize_text("One.\u2029Two.\u2028Three.") == "One.\n\nTwo.\nThree."
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\u00a0\u00a0", "\u2003 \u2002\u3000", "\u200b\u200b\u2060\ufeff", "\u00a0\n\u200b\n\u3000"],
+)
+def test_text_of_invisible_spaces_is_no_text(text):
+    assert normalize_text(text) == ""
+    assert Normalize().process(draft(text)).reason == RejectReason.NO_TEXT
+
+
+def test_unicode_spaces_at_line_edges_go_and_inside_lines_stay():
+    assert (
+        normalize_text("\u00a0\u3000Titolo\u00a0: sì\u2003\n\u200bdue") == "Titolo\u00a0: sì\ndue"
+    )
+
+
+HINDI = "नगर परिषद ने गुरुवार को अगले साल का बजट मंज़ूर किया"
+ARABIC = "وَافَقَ المَجْلِسُ البَلَدِيُّ يَوْمَ الخَمِيسِ عَلَى المِيزَانِيَّةِ"
+
+
+@pytest.mark.parametrize(("text", "words"), [(HINDI, 11), (ARABIC, 7), ("naïve cafe\u0301", 2)])
+def test_words_keep_their_vowel_signs_and_diacritics(text, words):
+    assert count_words(text) == words
+    assert count_words(normalize_text(text)) == words
+
+
+@pytest.mark.parametrize("text", ["1 2 3 4 5 6 7 8", "2021 — 3,14 % ... 42 !!! 7", "★ ☆ ✓ 1 2 3"])
+def test_text_without_letters_is_no_text_not_a_language(text):
+    reject = Normalize().process(draft(text, language="en"))
+    assert reject.reason == RejectReason.NO_TEXT and "no letters" in reject.detail
+
+
+# Lone surrogates: a reject naming the field, never a crash at write time
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("url", "https://example.com/\ud800", RejectReason.INVALID_RECORD),
+        ("domain", "ex\udc00ample.com", RejectReason.INVALID_RECORD),
+        ("language", "e\ud800", None),  # not a code: detected from the text instead
+        ("date", "2021-02\ud800", RejectReason.BAD_DATE),
+        ("title", "Titolo \ud800", None),  # repaired to U+FFFD by ftfy, like any bad byte
+        ("authors", ["Anna \udfff"], None),
+        ("text", ENGLISH + " \ud800", None),
+    ],
+)
+def test_lone_surrogates_in_any_field(field, value, reason):
+    fields = {"text": ENGLISH, "url": "https://example.com/a", field: value}
+    item = draft(**fields)
+    for step in (Normalize(), ParseDate(dt.date(2026, 11, 26)), DetectLanguage(), Validate(5)):
+        item = step.run([item]).__next__()
+    if reason is None:
+        assert isinstance(item, Article)
+        assert json.dumps(item.model_dump(), ensure_ascii=False).encode("utf-8")
+    else:
+        assert item.reason == reason and field in item.detail
+
+
+def test_lone_surrogates_from_json_escapes_build_without_a_crash(tmp_path):
+    raw = tmp_path / "raw"
+    lines = [
+        {"text": ENGLISH, "url": "https://example.com/\ud800"},
+        {"text": ENGLISH + " Two.", "hostname": "ex\ud800.com", "url": "https://a.example/2"},
+        {"text": ENGLISH + " Three.", "title": "T\ud800", "author": "A\udc00"},
+        {"text": ENGLISH + " Four \ud800.", "date": "2021-02\ud800"},
+    ]
+    write(raw / "s.jsonl", "".join(json.dumps(r) + "\n" for r in lines))  # ASCII '\\ud800' escapes
+    report = run_build(raw, tmp_path / "dist")
+    got = {r["source_record"]: (r["reason"], r["detail"]) for r in rejects(report.out)}
+    assert got[1][0] == "invalid_record" and got[1][1].startswith("url:")
+    assert got[2][0] == "invalid_record" and got[2][1].startswith("domain:")
+    assert got[4][0] == "bad_date"
+    (kept,) = rows(report.out)
+    assert kept["title"] == "T\ufffd" and kept["authors"] == ["A\ufffd"]
+    assert report.accounting.balanced
+
+
+# Time bombs: work bounded per record
+
+
+def test_a_long_run_of_combining_marks_is_too_complex_at_once():
+    bomb = "a" + "\u0301\u0316" * 80_000  # NFC reorders this in quadratic time
+    started = time.monotonic()
+    reject = Normalize().process(draft(bomb))
+    assert reject.reason == RejectReason.TOO_COMPLEX and "combining marks" in reject.detail
+    assert time.monotonic() - started < 5  # rejected before any quadratic work (15 s before)
+    assert Normalize().process(draft("Zalgo " + "e" + "\u0301" * 30 + " ok")).text
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "a" + "\u0301\u0316" * 15,  # mark runs at the limit
+        "x\u00a0" + "\u00a0" * 50,  # long runs of spaces that are not collapsed
+        "\u200b" * 20 + "y",
+        "Ã©Ã¨",  # mojibake for ftfy to repair
+        "\x85\x93 ",  # C1 controls for ftfy
+        "नमस्ते ",
+    ],
+)
+def test_normalizing_is_linear(unit):
+    """Four times the input costs about four times the time, not sixteen."""
+
+    def cost(n: int) -> float:
+        text = unit * n
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            normalize_text(text)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    small, large = cost(2_000), cost(8_000)
+    assert large < 10 * max(small, 1e-3)
+
+
+def test_id_conflicts_read_each_text_column_once(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    records = [{"text": f"Version {i}. {ENGLISH}", "url": "https://x.org/same"} for i in range(300)]
+    write(raw / "a.jsonl", jsonl(records[:150]))
+    write(raw / "b.jsonl", jsonl(records[150:]))
+    reads = []
+    real = dedup.pq.read_table
+
+    def counting(path, columns=None, **kw):
+        reads.append((Path(path).name, tuple(columns or ())))
+        return real(path, columns=columns, **kw)
+
+    monkeypatch.setattr(dedup.pq, "read_table", counting)
+    report = run_build(raw, tmp_path / "dist")
+    assert report.manifest["accounting"]["rejects_by_reason"] == {"id_conflict": 299}
+    text_reads = [r for r in reads if r[1] == ("text",)]
+    assert len(text_reads) <= 2  # one per part file, not one per conflict
+    for reject in rejects(report.out):  # each excerpt is its own record's text
+        version = reject["source_record"] - 1 + (150 if reject["source_path"] == "b.jsonl" else 0)
+        assert reject["excerpt"].startswith(f"Version {version}. The city council")
+    assert report.accounting.balanced
