@@ -15,7 +15,7 @@ import unicodedata
 import charset_normalizer
 from ftfy.badness import badness
 
-from builder.steps.language import detect_language
+from builder.steps.language import language_and_confidence
 
 # utf-32 before utf-16: the UTF-32-LE mark starts with the UTF-16-LE one.
 _BOMS = (
@@ -39,8 +39,6 @@ _ISO2022_CODECS = ("iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_ext", "iso2022
 # (spaces, digits and Latin letters all have a zero high byte), with almost none in the low half.
 UTF16_HIGH_ZEROS = 0.05
 UTF16_LOW_ZEROS = 0.005
-# Words holding a character outside ASCII: where one code page differs from another.
-_NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f\s]\w*")
 
 # The legacy code pages each language was commonly written in (Python codec names).
 _WESTERN = (
@@ -58,7 +56,7 @@ _CYRILLIC = ("cp1251", "koi8_r", "koi8_u", "mac_cyrillic", "iso8859_5", "cp866",
 _JAPANESE = ("cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004")
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "en fr de es it pt nl sv da no nb nn fi is ca eu gl ga af la lb fo oc br wa id ms sw",
+        "en fr de es it pt nl sv da no nb nn fi is ca eu gl ga af la lb fo oc br id ms sw",
         _WESTERN,
     ),
     ("cs sk pl hu sl hr bs sr sq", _CENTRAL),
@@ -80,7 +78,16 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Code pages tried even when the detector leaves them out (it skips single-byte code pages
 # once a multi-byte one decodes, which short Western texts often do).
-_ALWAYS_TRIED = ("cp1252", "cp1250", "iso8859_2", "cp1251", "cp1253", "cp1254", "cp1257")
+_ALWAYS_TRIED = (
+    "cp1252",
+    "cp1250",
+    "iso8859_2",
+    "cp1251",
+    "cp1253",
+    "cp1254",
+    "cp1257",
+    "mac_roman",
+)
 # The non-ASCII letters of languages whose code pages differ only in a few of them.
 _ALPHABETS = {
     "cs": "áčďéěíňóřšťúůýž",
@@ -96,16 +103,22 @@ _ALPHABETS = {
     "et": "äöõüšž",
     "tr": "çğıöşüâîû",
 }
-# Non-ASCII punctuation that sits next to letters in ordinary text.
-_WORD_PUNCTUATION = frozenset("\u2019\u2018\u02bc\u201a\u201c\u201d\u201e«»‹›–—…¿¡·°®©™")
+# Symbols, fractions and superscripts that single-byte code pages hold (below U+2600, so not
+# emoji): next to a letter they are what a wrong code page makes of one ('zatwierdzi³a').
+_CODE_PAGE_SYMBOLS = frozenset(("Sm", "Sc", "Sk", "So", "No", "Nl"))
+_ODD_PUNCTUATION = frozenset("†‡•¶§‰")  # punctuation of the same kind
+_BY_WORDS = frozenset("°®©™")  # '5 °C', 'Acme®'
+_ODD_ALWAYS = frozenset("¤\x7f")  # the generic currency sign: a Latin-9 '€' read as Latin-1
+_OPENING_PUNCTUATION = frozenset("¡¿")  # start a Spanish sentence, never follow a letter
 
 
-def _code_pages() -> dict[str, frozenset[str]]:
-    table: dict[str, set[str]] = {}
+def _code_pages() -> dict[str, tuple[str, ...]]:
+    """Language -> its code pages, the most common first (a language may be in two groups)."""
+    table: dict[str, dict[str, None]] = {}
     for languages, pages in _GROUPS:
         for language in languages.split():
-            table.setdefault(language, set()).update(pages)
-    return {language: frozenset(pages) for language, pages in table.items()}
+            table.setdefault(language, {}).update(dict.fromkeys(pages))
+    return {language: tuple(pages) for language, pages in table.items()}
 
 
 CODE_PAGES = _code_pages()
@@ -176,7 +189,7 @@ def _decode_legacy(data: bytes) -> str:
 
 def _mojibake(text: str) -> tuple[int, int]:
     """How much a reading looks like text decoded in the wrong code page (ftfy's measure, then ours)."""
-    return badness(text), sum(_oddities(word, None) for word in _NON_ASCII_WORD.findall(text))
+    return badness(text), sum(_oddities(word, None) for word in _non_ascii_words(text))
 
 
 def _decode_mixed(data: bytes) -> str | None:
@@ -204,47 +217,61 @@ def _legacy_encoding(data: bytes) -> str | None:
     """Of the detector's close candidates, the code page whose reading looks most like language.
 
     The detector alone ranks Windows-1252 or a Nordic code page first for Czech or Polish by a
-    hair. A reading wins when the language of its non-ASCII words is one its code page serves,
-    then by fewer oddities (a symbol inside a word, a capital after a small letter, two scripts
-    in one word, a letter foreign to the language), then Windows-1252 (by far the most common),
-    then the detector's order.
+    hair. A reading wins when its code page serves the language the reading is in, then by
+    fewer oddities (a symbol inside a word, a capital after a small letter, two scripts in one
+    word, a letter foreign to the language), then by how common the code page is for that
+    language (Windows-1252 before Mac Roman for French), then by how sure the language model
+    is of the reading's language, then by the detector's coherence and order.
     """
     matches = list(charset_normalizer.from_bytes(data))
     close = [
-        (m.encoding, m.could_be_from_charset)
+        (m.encoding, m.could_be_from_charset, m.coherence)
         for m in matches
         if m.chaos <= matches[0].chaos + CHAOS_MARGIN
     ][:MAX_CANDIDATES]
-    sample = data[:SAMPLE_BYTES]
     for encoding in _ALWAYS_TRIED:
-        if all(encoding not in aliases for _, aliases in close) and _decodes(data, encoding):
-            close.append((encoding, [encoding]))
-    if not close:
-        return None
+        if all(encoding not in aliases for _, aliases, _ in close) and _decodes(data, encoding):
+            close.append((encoding, [encoding], 0.0))
+    sample = data[:SAMPLE_BYTES]
+    judged: dict[str, tuple[str | None, float, int]] = {}  # code pages often agree on a sample
 
-    def rank(numbered: tuple[int, tuple[str, list[str]]]) -> tuple[bool, int, bool, int]:
-        number, (encoding, aliases) = numbered
-        words = _NON_ASCII_WORD.findall(sample.decode(encoding, errors="ignore"))
-        language = detect_language(" ".join(words)) if words else None
-        fits = (
-            language is None
-            or any(alias.startswith("utf") for alias in aliases)
-            or not CODE_PAGES.get(language, frozenset()).isdisjoint(aliases)
-        )
-        alphabet = _ALPHABETS.get(language or "")
-        return (
-            not fits,
-            sum(_oddities(word, alphabet) for word in words),
-            "cp1252" not in aliases,
-            number,
-        )
+    def rank(numbered: tuple[int, tuple[str, list[str], float]]) -> tuple:
+        number, (encoding, aliases, coherence) = numbered
+        reading = sample.decode(encoding, errors="ignore")
+        if reading not in judged:
+            judged[reading] = _judge(reading)
+        language, confidence, oddities = judged[reading]
+        if language is None or any(alias.startswith("utf") for alias in aliases):
+            return (False, oddities, 0, -confidence, -coherence, number)
+        pages = CODE_PAGES.get(language, ())
+        commonness = min((pages.index(a) for a in aliases if a in pages), default=len(pages))
+        return (commonness == len(pages), oddities, commonness, -confidence, -coherence, number)
 
-    return min(enumerate(close), key=rank)[1][0]
+    return min(enumerate(close), key=rank)[1][0] if close else None
+
+
+def _judge(reading: str) -> tuple[str | None, float, int]:
+    """(language of the reading, or None when it has no letters; how sure the language model is
+    of it; oddities of the reading's non-ASCII words)."""
+    if not any(ch.isalpha() for ch in reading):
+        return None, 0.0, 0
+    language, confidence = language_and_confidence(reading)
+    alphabet = _ALPHABETS.get(language)
+    return language, confidence, sum(_oddities(w, alphabet) for w in _non_ascii_words(reading))
+
+
+def _non_ascii_words(text: str) -> list[str]:
+    """The space-separated words holding a character outside ASCII: where code pages differ."""
+    return [word for word in text.split() if not word.isascii()]
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether `data` is valid in `encoding`, checked in chunks (no copy of a large file)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        data.decode(encoding)
+        for start in range(0, len(data), SAMPLE_BYTES):
+            decoder.decode(data[start : start + SAMPLE_BYTES])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
@@ -264,8 +291,16 @@ def _oddities(word: str, alphabet: str | None) -> int:
             odd += _script(before) not in ("", _script(char))
             odd += _script(after) not in ("", _script(char))
             odd += alphabet is not None and char.lower() not in alphabet
-        elif category[0] != "M" and char not in _WORD_PUNCTUATION:
-            odd += before.isalpha() or after.isalpha() or category in ("Cc", "Cn", "Co")
+        elif category in ("Cc", "Cn", "Co") or char in _ODD_ALWAYS:
+            odd += 1
+        elif (
+            (category in _CODE_PAGE_SYMBOLS or char in _ODD_PUNCTUATION)
+            and ord(char) < 0x2600
+            and char not in _BY_WORDS
+        ):
+            odd += before.isalpha() or after.isalpha()
+        elif char in _OPENING_PUNCTUATION:
+            odd += before.isalpha()
     return odd
 
 

@@ -3,6 +3,7 @@ Unicode spaces and separators, combining marks, lone surrogates, and inputs buil
 
 import datetime as dt
 import json
+import re
 import time
 from pathlib import Path
 
@@ -135,6 +136,30 @@ def test_legacy_code_pages_decode_to_the_original(language, encoding):
     assert decode(text.encode(encoding)) == text
     two_paragraphs = f"{text}\r\n\r\n{text}\r\n"
     assert decode(two_paragraphs.encode(encoding)) == two_paragraphs
+    for sentence in re.split(r"(?<=[.。])\s*", text):  # a sentence alone gives fewer clues
+        if not sentence.isascii():
+            assert decode(sentence.encode(encoding)) == sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("We met at the café on Monday.", "cp1252"),
+        ("The price rose to €5 per litre, the minister said.", "cp1252"),
+        ("Le prix est de 5 € ; ça coûte cher.", "iso8859_15"),
+        ("“Quoted” text — with dashes… and ‘apostrophes’.", "cp1252"),
+        ("¿Qué pasó ayer en el pleno?", "cp1252"),
+        ("Příliš žluťoučký kůň úpěl ďábelské ódy.", "cp1250"),
+        ("Zażółć gęślą jaźń.", "iso8859_2"),
+        ("Pijamalı hasta yağız şoföre çabucak güvendi.", "cp1254"),
+        ("Įlinkdama fechtuotojo špaga sublykčiojusi pragręžė apvalų arbūzą.", "cp1257"),
+        ("Съешь же ещё этих мягких французских булок, да выпей чаю.", "koi8_r"),
+        ("דג סקרן שט בים מאוכזב ולפתע מצא חברה.", "cp1255"),
+        ("いろはにほへと ちりぬるを。", "shift_jis"),
+    ],
+)
+def test_short_lines_decode_to_the_original(text, encoding):
+    assert decode(text.encode(encoding)) == text
 
 
 @pytest.mark.parametrize("language", ["fr", "de", "cs", "ru", "el", "ar", "ja", "ko"])
