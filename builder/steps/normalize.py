@@ -47,9 +47,8 @@ _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 _SPACE_RUNS = re.compile("[ \t]+")
 # Stripped at both ends of a line: every Unicode space (NBSP, em space, ideographic space...)
 # and the invisible zero-width ones. Inside a line they stay: a non-breaking space is typography.
-_EDGE_SPACES = (
-    "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and chr(c) != "\n")
-    + "\u200b\u2060\ufeff\u180e"
+_EDGE_SPACES = "\t\u200b\u2060\ufeff\u180e" + "".join(
+    chr(c) for c in range(0x3001) if unicodedata.category(chr(c)) == "Zs"
 )
 _BLANK_RUNS = re.compile("\n{3,}")
 _MAX_PASSES = 4
