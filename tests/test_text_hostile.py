@@ -5,8 +5,10 @@ import datetime as dt
 import json
 import re
 import time
-from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from builder import dedup
@@ -375,24 +377,31 @@ def test_normalizing_is_linear(unit):
     assert large < 10 * max(small, 1e-3)
 
 
-def test_id_conflicts_read_each_text_column_once(tmp_path, monkeypatch):
+def test_id_conflicts_read_each_part_once(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     records = [{"text": f"Version {i}. {ENGLISH}", "url": "https://x.org/same"} for i in range(300)]
     write(raw / "a.jsonl", jsonl(records[:150]))
     write(raw / "b.jsonl", jsonl(records[150:]))
     reads = []
-    real = dedup.pq.read_table
+    real = dedup.pq.ParquetFile.read_row_groups
 
-    def counting(path, columns=None, **kw):
-        reads.append((Path(path).name, tuple(columns or ())))
-        return real(path, columns=columns, **kw)
+    def counting(self, row_groups, columns=None, **kw):
+        reads.append((tuple(row_groups), tuple(columns or ())))
+        return real(self, row_groups, columns=columns, **kw)
 
-    monkeypatch.setattr(dedup.pq, "read_table", counting)
+    monkeypatch.setattr(dedup.pq.ParquetFile, "read_row_groups", counting)
     report = run_build(raw, tmp_path / "dist")
     assert report.manifest["accounting"]["rejects_by_reason"] == {"id_conflict": 299}
-    text_reads = [r for r in reads if r[1] == ("text",)]
-    assert len(text_reads) <= 2  # one per part file, not one per conflict
+    assert reads == [((0,), ("text",))] * 2  # once per part file, not once per conflict
     for reject in rejects(report.out):  # each excerpt is its own record's text
         version = reject["source_record"] - 1 + (150 if reject["source_path"] == "b.jsonl" else 0)
         assert reject["excerpt"].startswith(f"Version {version}. The city council")
     assert report.accounting.balanced
+
+
+def test_excerpt_rows_are_read_from_only_the_row_groups_that_hold_them(tmp_path):
+    path = tmp_path / "part.parquet"
+    table = pa.table({"text": [f"row {i}" for i in range(1000)]})
+    pq.write_table(table, path, row_group_size=100)
+    wanted = np.array([999, 5, 250, 251, 5, 640])
+    assert dedup._texts_at(path, wanted) == [f"row {i}" for i in wanted]
