@@ -1,9 +1,10 @@
 """Bytes to text by detection: byte-order mark, 7-bit and 16-bit Unicode, UTF-8, then legacy.
 
-Legacy code pages are told apart by the detector's ranking checked against the language of
-the decoded words: Windows-1250 Czech and Windows-1252 French both decode without error, but
-only one of them reads as Czech. A file mixing UTF-8 and a legacy code page is decoded piece
-by piece: UTF-8 where the bytes are valid UTF-8, the legacy code page where they are not.
+Legacy code pages are told apart by the detector's candidates checked against the language
+of their reading: Czech in Windows-1250 also decodes as Windows-1252, but only one reading is
+Czech in a code page written for Czech, without symbols in the middle of its words. A file
+mixing UTF-8 and a legacy code page is decoded line by line: UTF-8 where the line is valid
+UTF-8, the legacy code page that fits the other lines where it is not.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ _WESTERN = (
 )
 _CENTRAL = ("cp1250", "iso8859_2", "mac_latin2", "cp852")
 _CYRILLIC = ("cp1251", "koi8_r", "koi8_u", "mac_cyrillic", "iso8859_5", "cp866", "cp855")
-_JAPANESE = ("cp932", "shift_jis", "shift_jis_2004", "shift_jisx0213", "euc_jp", "euc_jis_2004")
 _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "en fr de es it pt nl sv da no nb nn fi is ca eu gl ga af la lb fo oc br id ms sw",
@@ -72,7 +72,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ar fa ur ps", ("cp1256", "iso8859_6", "mac_arabic", "cp720", "cp864")),
     ("th", ("cp874", "tis_620", "iso8859_11")),
     ("vi", ("cp1258",)),
-    ("ja", (*_JAPANESE, "euc_jisx0213", *_ISO2022_CODECS[:3], "iso2022_jp")),
+    ("ja", ("cp932", "shift_jis", "shift_jis_2004", "euc_jp", "euc_jis_2004", "iso2022_jp")),
     ("ko", ("cp949", "euc_kr", "johab", "iso2022_kr")),
     ("zh", ("gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950")),
 )
@@ -195,11 +195,9 @@ def _mojibake(text: str) -> tuple[int, int]:
 def _decode_mixed(data: bytes) -> str | None:
     """Lines that are UTF-8 as UTF-8, the others in the code page that fits them; None if no mix."""
     lines = data.split(b"\n")
-    utf8 = [line.isascii() or _decodes(line, "utf-8") for line in lines]
-    if all(utf8) or all(u or line.isascii() for u, line in zip(utf8, lines, strict=True)):
-        return None
+    utf8 = [_decodes(line, "utf-8") for line in lines]
     if not any(u and not line.isascii() for u, line in zip(utf8, lines, strict=True)):
-        return None
+        return None  # no line that only UTF-8 explains: the whole-file reading stands alone
     encoding = _legacy_encoding(
         b"\n".join(line for u, line in zip(utf8, lines, strict=True) if not u)
     )
