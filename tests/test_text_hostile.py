@@ -238,6 +238,7 @@ def test_foreign_digits_are_never_future_dates_by_accident():
         ("date 2021-02-03 10:00:30 Il consiglio", "2021-02-03 10:00:30", "Il consiglio"),
         ("date 2021-02\u00a0Il consiglio", "2021-02", "Il consiglio"),  # NBSP after the header
         ("date 2021-02 \u2003\u3000\nIl consiglio", "2021-02", "Il consiglio"),
+        ("date 2021-02\u200b\ufeffIl consiglio", "2021-02", "Il consiglio"),  # zero-width
         ("date 2021 12 apostoli", "2021", "12 apostoli"),  # a number, not a time
         (
             "date 2021-02-03T25:00 Il consiglio",
@@ -255,6 +256,12 @@ def test_text_header_with_a_time_keeps_the_header_out_of_the_body(text, date, bo
 
 def draft(text: str, **fields) -> Draft:
     return Draft("a.jsonl", 1, "0" * 64, text, **fields)
+
+
+def test_a_line_mixing_utf8_and_windows_1252_is_repaired_by_normalization():
+    line = "Le café coûte 5".encode() + "€, le thé 3€.".encode("cp1252")
+    text = decode(line + "\nDeuxième ligne très française.".encode())
+    assert normalize_text(text) == "Le café coûte 5€, le thé 3€.\nDeuxième ligne très française."
 
 
 def test_unicode_line_and_paragraph_separators():

@@ -19,7 +19,7 @@ from builder.sources import Source
 HEADER = re.compile(
     r"\A\s*date[ \t]+"
     r"(\d[\d-]*(?:[T ]\d{1,2}:[\d:.,]*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?)"
-    r"(?=\s|\Z)[^\S\r\n]*(?:\r\n|\r|\n)?"
+    r"(?=[\s\u200b\u2060\ufeff]|\Z)(?:[^\S\r\n]|[\u200b\u2060\ufeff])*(?:\r\n|\r|\n)?"
 )
 
 
