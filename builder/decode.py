@@ -40,6 +40,7 @@ _ISO2022_CODECS = ("iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_ext", "iso2022
 # (spaces, digits and Latin letters all have a zero high byte), with almost none in the low half.
 UTF16_HIGH_ZEROS = 0.05
 UTF16_LOW_ZEROS = 0.005
+UTF16_MIN_ZEROS = 8  # a stray NUL or two in a short UTF-8 text is not a pattern
 
 # The legacy code pages each language was commonly written in (Python codec names).
 _WESTERN = (
@@ -165,11 +166,14 @@ def _utf16_candidates(data: bytes) -> tuple[str, ...]:
     sample = data[: SAMPLE_BYTES & ~1]
     if len(data) % 2 or len(sample) < 4:
         return ()
-    even, odd = (sample[i::2].count(0) / (len(sample) // 2) for i in (0, 1))
-    if odd >= UTF16_HIGH_ZEROS and even <= UTF16_LOW_ZEROS:
-        return ("utf-16-le",)
-    if even >= UTF16_HIGH_ZEROS and odd <= UTF16_LOW_ZEROS:
-        return ("utf-16-be",)
+    units = len(sample) // 2
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for high, low, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if (
+            high >= max(UTF16_MIN_ZEROS, UTF16_HIGH_ZEROS * units)
+            and low <= UTF16_LOW_ZEROS * units
+        ):
+            return (encoding,)
     return ()
 
 

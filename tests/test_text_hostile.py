@@ -172,6 +172,19 @@ def test_utf16_without_bom(language, encoding):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        '{"text": "a\x00b", "title": "A title long enough"}',
+        "Short\x00 text, a stray NUL in it.",
+        "Ab\x00" + "cd" * 20,
+        "A\x00B\x00C\x00D\x00" + "efgh" * 30,
+    ],
+)
+def test_a_few_nul_bytes_in_utf8_are_not_utf16(text):
+    assert decode(text.encode()) == text
+
+
+@pytest.mark.parametrize(
     ("language", "encoding"),
     [("fr", "cp1252"), ("de", "cp1252"), ("cs", "cp1250"), ("ru", "cp1251"), ("el", "cp1253")],
 )
