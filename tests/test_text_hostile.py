@@ -425,3 +425,42 @@ def test_excerpt_rows_are_read_from_only_the_row_groups_that_hold_them(tmp_path)
     pq.write_table(table, path, row_group_size=100)
     wanted = np.array([999, 5, 250, 251, 5, 640])
     assert dedup._texts_at(path, wanted) == [f"row {i}" for i in wanted]
+
+
+# The catalogue, end to end: every file has its required outcome, and nothing is lost
+
+
+def test_hostile_text_catalogue_end_to_end(tmp_path):
+    raw = tmp_path / "raw"
+    cs, hindi = NEWS["cs"], f"{HINDI}। {HINDI}।"
+    files = {
+        "cp1250.txt": (f"date 2021-02 {cs}".encode("cp1250"), ("row", cs)),
+        "utf16.txt": (f"date 2021-02 {NEWS['de']}".encode("utf-16-le"), ("row", NEWS["de"])),
+        "iso2022.txt": (NEWS["ja"].encode("iso2022_jp"), ("row", NEWS["ja"])),
+        "mixed.txt": (
+            NEWS["fr"].encode() + b"\n" + NEWS["it"].encode("cp1252"),
+            ("row", f"{NEWS['fr']}\n{NEWS['it']}"),
+        ),
+        "time.txt": (f"date 2021-02-03T10:00+01\u00a0{ENGLISH}".encode(), ("row", ENGLISH)),
+        "digits.txt": (f"date ٢٠٢١-٠٢ {ARABIC}".encode(), ("row", ARABIC)),
+        "hindi.txt": (hindi.encode(), ("row", hindi)),
+        "hour25.txt": (f"date 2021-02-03T25:00 {ENGLISH}".encode(), ("reject", "bad_date")),
+        "numbers.txt": (b"1 2 3 4 5 6 7 8 9 10", ("reject", "no_text")),
+        "spaces.txt": ("\u00a0\u2003\u200b\u3000\n\u00a0".encode(), ("reject", "no_text")),
+        "bomb.txt": (("a" + "\u0301\u0316" * 80_000).encode(), ("reject", "too_complex")),
+    }
+    for name, (data, _) in files.items():
+        write(raw / name, data)
+    report = run_build(raw, tmp_path / "dist")
+    published = {r["source_path"]: r for r in rows(report.out)}
+    rejected = {r["source_path"]: r["reason"] for r in rejects(report.out)}
+    for name, (_, (outcome, expected)) in files.items():
+        if outcome == "row":
+            assert published[name]["text"] == expected, name
+        else:
+            assert rejected[name] == expected, name
+    assert published["digits.txt"]["date"] == "2021-02"
+    assert published["time.txt"]["date"] == "2021-02-03"
+    assert published["hindi.txt"]["num_words"] == 22
+    assert report.accounting.balanced
+    assert report.manifest["accounting"]["records_read"] == len(files)
