@@ -164,7 +164,7 @@ def _iso2022_candidates(data: bytes) -> tuple[str, ...]:
 def _utf16_candidates(data: bytes) -> tuple[str, ...]:
     """UTF-16 without a byte-order mark, told by where the zero bytes fall in 16-bit units."""
     sample = data[: SAMPLE_BYTES & ~1]
-    if len(data) % 2 or len(sample) < 4:
+    if len(data) % 2 or len(sample) < 4 or b"\x00" not in sample:
         return ()
     units = len(sample) // 2
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
