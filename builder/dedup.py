@@ -118,9 +118,28 @@ def plan_dedup(work_dir: Path, parts: list[str]) -> DedupPlan:
 
 
 def _excerpts(work_dir: Path, parts: list[str], rows: pa.Table) -> list[str]:
-    """Excerpts of the given rows' texts, reading only those rows' part files."""
-    out = []
-    for number, row in zip(rows["_part"].to_pylist(), rows["_row"].to_pylist(), strict=True):
-        text = pq.read_table(work_dir / parts[number], columns=["text"])["text"][row].as_py()
-        out.append(excerpt(text))
+    """Excerpts of the given rows' texts: each part is opened once, and of its text column only
+    the row groups that hold wanted rows are read."""
+    numbers, positions = rows["_part"].to_numpy(), rows["_row"].to_numpy()
+    out = [""] * len(rows)
+    for number in np.unique(numbers):
+        wanted = np.flatnonzero(numbers == number)
+        texts = _texts_at(work_dir / parts[number], positions[wanted])
+        for index, text in zip(wanted, texts, strict=True):
+            out[index] = excerpt(text)
     return out
+
+
+def _texts_at(path: Path, positions: np.ndarray) -> list[str]:
+    """The `text` values at the given row positions of one part file, in the order given."""
+    part = pq.ParquetFile(path)
+    starts = np.cumsum(
+        [0] + [part.metadata.row_group(i).num_rows for i in range(part.num_row_groups)]
+    )
+    groups = np.searchsorted(starts, positions, side="right") - 1
+    needed = np.unique(groups)
+    texts = part.read_row_groups(needed.tolist(), columns=["text"])["text"]
+    # Row position -> position in the concatenation of the needed row groups.
+    offsets = np.cumsum([0] + [starts[g + 1] - starts[g] for g in needed])
+    local = offsets[np.searchsorted(needed, groups)] + positions - starts[groups]
+    return texts.take(pa.array(local)).to_pylist()

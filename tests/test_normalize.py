@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builder.steps.normalize import normalize_inline, normalize_text
+from builder.steps.normalize import _EDGE_SPACES, normalize_inline, normalize_text
 
 
 @pytest.mark.parametrize(
@@ -16,6 +16,9 @@ from builder.steps.normalize import normalize_inline, normalize_text
         ("l\u00c3\u00a9t\u00c3\u00a9 arriv\u00c3\u00a9", "lété arrivé"),  # mojibake repaired
         ("a\r\nb\rc", "a\nb\nc"),  # one newline convention
         ("a\u2028b", "a\nb"),
+        ("a\u2029b", "a\n\nb"),  # the paragraph separator ends a paragraph
+        ("\u00a0\u3000a\u2003\nb\u200b", "a\nb"),  # Unicode and zero-width spaces at line edges
+        ("Wait\x85", "Wait…"),
         ("a\x00b\x07c\x1b\x7fd\x8de", "abcde"),  # controls and NUL removed
         ("wait\x85 what\x93s", "wait… what“s"),  # C1 controls read as the Windows-1252 they are
         ("a    b\t\tc", "a b c"),  # runs of spaces collapsed inside lines
@@ -66,6 +69,13 @@ paragraphish = st.lists(
 def test_idempotent(text):
     once = normalize_text(text)
     assert normalize_text(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(texts, paragraphish))
+def test_no_spaces_at_line_edges(text):
+    for line in normalize_text(text).split("\n"):
+        assert line == line.strip(_EDGE_SPACES)
 
 
 def letters(text: str) -> list[str]:

@@ -1,35 +1,62 @@
 """Publication dates at the precision the source stated: a month stays a month.
 
 Accepted: 'YYYY', 'YYYY-MM', 'YYYY-MM-DD', and timestamps that start with 'YYYY-MM-DD'
-followed by 'T' or a space (kept at day precision; the time of day is dropped).
+followed by 'T' or a space and a valid time of day ('HH:MM', seconds and fractions optional),
+with an optional 'Z' or UTC offset ('+01', '+0100', '+01:00'). The date keeps day precision;
+the time of day is checked, then dropped. Digits of any script (Arabic-Indic '٢٠٢١',
+full-width '２０２１') are read as the ASCII digits they stand for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from builder.records import Draft, Reject, RejectReason
 from builder.steps import Step
 from schema import DatePrecision
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
 _TIMESTAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
+    r"(?:Z|[+-](\d{2})(?::?(\d{2}))?)?",
+    re.ASCII,
 )
+_MAX_LENGTH = 64  # longer than any timestamp: refused before any work
 
 
 class DateError(ValueError):
     pass
 
 
+def _ascii_digits(value: str) -> str:
+    """Decimal digits of any script as ASCII digits; every other character unchanged."""
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch for ch in value
+    )
+
+
+def _check_time(raw: str, hour: str, minute: str, second: str | None, offset: tuple) -> None:
+    off_hour, off_minute = (int(v) if v else 0 for v in offset)
+    if off_hour > 23 or off_minute > 59:
+        raise DateError(f"{raw!r} has an impossible UTC offset")
+    try:
+        dt.time(int(hour), int(minute), int(second or 0))
+    except ValueError as exc:
+        raise DateError(f"{raw!r} has an impossible time of day: {exc}") from None
+
+
 def parse_date(raw: str) -> tuple[str, DatePrecision]:
     """(ISO string at its own precision, precision); DateError for anything else or impossible dates."""
-    value = raw.strip()
-    stamp = _TIMESTAMP.match(value)
+    if len(raw) > _MAX_LENGTH:
+        raise DateError(f"{raw[:_MAX_LENGTH]!r}... is too long to be a date")
+    value = _ascii_digits(raw.strip())
+    stamp = _TIMESTAMP.fullmatch(value)
     if stamp:
-        value = stamp.group(1)
-    match = _DATE.match(value)
+        value, hour, minute, second, *offset = stamp.groups()
+        _check_time(raw, hour, minute, second, tuple(offset))
+    match = _DATE.fullmatch(value)
     if match is None:
         raise DateError(f"{raw!r} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)")
     year, month, day = (int(g) if g else None for g in match.groups())

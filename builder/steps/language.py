@@ -5,6 +5,7 @@ Detection uses py3langid, whose model ships inside the installed package: nothin
 
 from __future__ import annotations
 
+import math
 import re
 
 import py3langid
@@ -28,7 +29,14 @@ def declared_language(value: str | None) -> str | None:
 
 def detect_language(text: str) -> str:
     """The most likely ISO 639-1 language (the model also knows some languages with only 3-letter codes)."""
-    return next(lang for lang, _ in py3langid.rank(text[:DETECT_CHARS]) if lang in ISO_639_1)
+    return language_and_confidence(text)[0]
+
+
+def language_and_confidence(text: str) -> tuple[str, float]:
+    """The most likely ISO 639-1 language and the model's probability for it (0 to 1)."""
+    ranked = py3langid.rank(text[:DETECT_CHARS])
+    language, score = next((lang, score) for lang, score in ranked if lang in ISO_639_1)
+    return language, 1 / sum(math.exp(min(other - score, 700)) for _, other in ranked)
 
 
 class DetectLanguage(Step):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import chain
 
 import ftfy
 
@@ -23,25 +24,58 @@ _FTFY = ftfy.TextFixerConfig(
     normalization="NFC",
     explain=False,
 )
-_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\u2028\u2029]")
+
+
+def _char_class(predicate) -> str:
+    """A regex character class of the code points (in the planes that hold any) that match."""
+    points = [chr(c) for c in chain(range(0x20000), range(0xE0000, 0xE1000)) if predicate(chr(c))]
+    return "[" + "".join(re.escape(p) for p in points) + "]"
+
+
+# Combining marks (Mn, Mc, Me): vowel signs, diacritics, accents that follow their letter.
+MARKS = _char_class(lambda ch: unicodedata.category(ch)[0] == "M")
+# NFC reorders a run of combining marks in quadratic time; Unicode's stream-safe text format
+# (UAX #15) allows at most 30 in a row, and no real word comes close.
+MAX_MARK_RUN = 30
+_LONG_MARK_RUN = re.compile(f"{MARKS}{{{MAX_MARK_RUN + 1},}}")
+_PARAGRAPH_BREAKS = re.compile("\u2029")
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\u2028]")
 # C0 controls other than tab and newline, and DEL. C1 controls are kept for ftfy, which reads
 # them as the Windows-1252 characters they usually are ('\x85' -> '…'); leftovers go after it.
 _C0 = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 _SPACE_RUNS = re.compile("[ \t]+")
-_TRAILING = re.compile("[ \t]+$", re.MULTILINE)
-_LEADING = re.compile("^[ \t]+", re.MULTILINE)
+# Stripped at both ends of a line: every Unicode space (NBSP, em space, ideographic space...)
+# and the invisible zero-width ones. Inside a line they stay: a non-breaking space is typography.
+_EDGE_SPACES = "\t\u200b\u2060\ufeff\u180e" + "".join(
+    chr(c) for c in range(0x3001) if unicodedata.category(chr(c)) == "Zs"
+)
 _BLANK_RUNS = re.compile("\n{3,}")
 _MAX_PASSES = 4
 
 
+class TooComplexError(ValueError):
+    """Text whose normalization would take more than linear time."""
+
+
+def check_complexity(text: str) -> None:
+    """TooComplexError for a run of combining marks longer than Unicode's stream-safe limit."""
+    run = _LONG_MARK_RUN.search(text)
+    if run is not None:
+        raise TooComplexError(
+            f"a run of {len(run.group())} combining marks at character {run.start()} (more than "
+            f"{MAX_MARK_RUN} in a row, Unicode's stream-safe limit): normalizing it would take "
+            "quadratic time"
+        )
+
+
 def _tidy(text: str, controls: re.Pattern) -> str:
     """The whitespace and control-character rules."""
+    text = _PARAGRAPH_BREAKS.sub("\n\n", text)
     text = _LINE_BREAKS.sub("\n", text)
     text = controls.sub("", text)
     text = _SPACE_RUNS.sub(" ", text)
-    text = _TRAILING.sub("", text)
-    text = _LEADING.sub("", text)
+    text = "\n".join(line.strip(_EDGE_SPACES) for line in text.split("\n"))
     text = _BLANK_RUNS.sub("\n\n", text)
     return unicodedata.normalize("NFC", text.strip("\n"))
 
@@ -51,8 +85,9 @@ def normalize_text(text: str) -> str:
 
     Removing a control character can bring two characters together that ftfy then reads as
     mojibake, so ftfy and the tidy rules repeat until the text stops changing (almost always
-    after the first pass).
+    after the first pass). Raises TooComplexError for text built to make that slow.
     """
+    check_complexity(text)
     text = _tidy(text, _C0)
     for _ in range(_MAX_PASSES):
         fixed = _tidy(ftfy.fix_text(text, _FTFY), _CONTROLS)
@@ -70,13 +105,28 @@ def normalize_inline(value: str | None) -> str | None:
     return value or None
 
 
+def has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
 class Normalize(Step):
+    """Normalize the text fields; reject what has no text left, or would take too long."""
+
     def process(self, draft: Draft) -> Draft | Reject:
-        draft.text = normalize_text(draft.text)
+        try:
+            draft.text = normalize_text(draft.text)
+            draft.title = normalize_inline(draft.title)
+            draft.authors = [a for a in map(normalize_inline, draft.authors) if a]
+        except TooComplexError as exc:
+            return Reject.of(draft, RejectReason.TOO_COMPLEX, str(exc))
         if not draft.text:
             return Reject.of(draft, RejectReason.NO_TEXT, "no text left after normalization")
-        draft.title = normalize_inline(draft.title)
-        draft.authors = [a for a in map(normalize_inline, draft.authors) if a]
+        if not has_letters(draft.text):
+            return Reject.of(
+                draft,
+                RejectReason.NO_TEXT,
+                "no letters, only digits, punctuation or symbols: no words, no language",
+            )
         draft.url = (draft.url or "").strip() or None
         draft.domain = (draft.domain or "").strip().lower() or None
         return draft

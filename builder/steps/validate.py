@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from urllib.parse import urlsplit
@@ -10,12 +11,15 @@ from pydantic import ValidationError
 
 from builder.records import Draft, Reject, RejectReason
 from builder.steps import Step
+from builder.steps.normalize import MARKS
 from schema import Article
 
-# A word is a run of letters/digits, except that each Han or kana character is a word of its own
-# (those scripts do not separate words with spaces).
+# A word is a run of letters/digits with their combining marks (Hindi vowel signs, Arabic
+# vowel points), except that each Han or kana character is a word of its own (those scripts
+# do not separate words with spaces).
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
+_WORD = re.compile(f"[{_CJK}]|(?:[^\\W{_CJK}]|{MARKS})+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def count_words(text: str) -> int:
@@ -36,6 +40,20 @@ def domain_of(url: str | None) -> str | None:
     return host or None
 
 
+def _unstorable_field(draft: Draft) -> str | None:
+    """Why a string field cannot be written as UTF-8 (a lone surrogate from a JSON '\\ud800'), or None."""
+    for field in dataclasses.fields(draft):
+        value = getattr(draft, field.name)
+        for item in value if isinstance(value, list) else [value]:
+            found = _SURROGATE.search(item) if isinstance(item, str) else None
+            if found is not None:
+                return (
+                    f"{field.name}: holds a lone UTF-16 surrogate ({found.group()!r}), which is "
+                    "not a character; fix the escapes in the source"
+                )
+    return None
+
+
 class Validate(Step):
     """Draft -> Article, or a reject for too_short / invalid_record."""
 
@@ -43,6 +61,9 @@ class Validate(Step):
         self.min_words = min_words
 
     def process(self, draft: Draft) -> Article | Reject:
+        unstorable = _unstorable_field(draft)
+        if unstorable is not None:
+            return Reject.of(draft, RejectReason.INVALID_RECORD, unstorable)
         num_words = count_words(draft.text)
         if num_words < self.min_words:
             return Reject.of(
