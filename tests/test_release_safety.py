@@ -269,15 +269,20 @@ def mounted(target: Path, *options: str):
         subprocess.run(["umount", "-l", str(target)], capture_output=True, timeout=30)
 
 
+def words(n: int) -> str:
+    """`n` random hex digits as words of 40: text that barely compresses."""
+    digits = os.urandom(n // 2).hex()
+    return " ".join(digits[i : i + 40] for i in range(0, n, 40))
+
+
 def bulky(raw: Path, files: int, records: int) -> None:
-    """Records of barely compressible text, so a few MiB of input fill a small disk."""
+    """Long records of barely compressible words, so a few MiB of input fill a small disk."""
     for f in range(files):
         write(
             raw / f"bulk-{f:03d}.jsonl",
             jsonl(
                 {
-                    "text": f"{ENGLISH} "
-                    + " ".join(os.urandom(600).hex()[i::40] for i in range(40)),
+                    "text": f"{ENGLISH} {words(16_000)}",
                     "url": f"https://example.org/{f}/{r}",
                     "date_publish": "2021-03-01",
                 }
@@ -288,13 +293,13 @@ def bulky(raw: Path, files: int, records: int) -> None:
 
 def test_a_real_full_disk(tmp_path):
     disk = tmp_path / "disk"
-    with mounted(disk, "-t", "tmpfs", "-o", "size=3m", "tmpfs"):
+    with mounted(disk, "-t", "tmpfs", "-o", "size=1m", "tmpfs"):
         make_config(tmp_path)
         write(tmp_path / "raw" / SEED.name, SEED.read_bytes())
         out = disk / "dist"
         assert cli("build", "--workers", "1", "--out", str(out), cwd=tmp_path).returncode == 0
         before = tree(out)
-        bulky(tmp_path / "raw", files=4, records=1000)
+        bulky(tmp_path / "raw", files=2, records=100)
         result = cli("build", "--workers", "2", "--out", str(out), cwd=tmp_path)
         one_line_error(result, 6, "No space left on device")
         assert tree(out) == before and siblings(out) == {"dist"}
