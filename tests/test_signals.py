@@ -187,3 +187,39 @@ def test_a_killed_worker_is_one_error_line(project, building):
     assert code == 1, stderr
     assert only_line(stderr).startswith("error: a worker process died")
     assert_nothing_changed_or_left(project, before, build)
+
+
+def test_the_orphan_watchdog_ends_a_worker_whose_build_died():
+    """The fallback for systems without PDEATHSIG: a worker notices its parent is gone."""
+    script = (
+        "import os\n"
+        "from builder import pool\n"
+        "pool.WATCH_PARENT_SECONDS = 0.05\n"
+        "parent = os.getpid()\n"
+        "child = os.fork()\n"
+        "if child == 0:\n"
+        "    pool._exit_when_orphaned(parent)\n"
+        "print(child, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    orphan = int(result.stdout)
+    try:
+        eventually(lambda: not alive(orphan), "the orphan to exit", 10)
+    finally:
+        if alive(orphan):
+            os.kill(orphan, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
