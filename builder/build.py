@@ -20,12 +20,12 @@ import pyarrow.parquet as pq
 from builder.accounting import Accounting
 from builder.config import Config
 from builder.dedup import REJECT_SCHEMA, SOURCE_ORDER, plan_dedup
-from builder.errors import StrictModeError
+from builder.errors import InputError, StrictModeError
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
 from builder.pipeline import FileResult, FileTask, process_file
 from builder.pool import LocalPool
 from builder.progress import Progress
-from builder.release import check_target, staged
+from builder.release import check_target, is_release, staged
 from builder.sources import discover, file_sha256
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.writers.card import render_card
@@ -50,8 +50,13 @@ def build(
     strict: bool = False,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    allow_empty: bool = False,
 ) -> BuildReport:
-    """Build `raw` into the release folder `out`; the previous `out` stays until the new one is complete."""
+    """Build `raw` into the release folder `out`; the previous `out` stays until the new one is complete.
+
+    A build without a single row replaces an existing release only with `allow_empty`: an empty
+    input is more often an unmounted share than an intended empty dataset.
+    """
     sources = discover(raw)
     out = check_target(raw, out)
     today = today or dt.datetime.now(dt.UTC).date()
@@ -97,6 +102,8 @@ def build(
         )
         if not accounting.balanced:  # a bug, not bad input
             raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")
+        if accounting.rows == 0 and not allow_empty and is_release(out):
+            raise InputError(_nothing_to_release(raw, out, accounting))
         fingerprint = input_fingerprint([(r.rel, r.sha256) for r in results])
         stats = compute_stats(stage, [s.path for s in shards])
         write_chart(stats, stage / CHART_FILE)
@@ -108,6 +115,17 @@ def build(
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
         shutil.rmtree(work)
     return BuildReport(out, manifest, accounting)
+
+
+def _nothing_to_release(raw: Path, out: Path, accounting: Accounting) -> str:
+    if accounting.records_read == 0:
+        found = f"read no records ({accounting.files} input file(s))"
+    else:
+        found = f"rejected or deduplicated all {accounting.records_read:,} record(s) it read"
+    return (
+        f"{raw}: the build {found}, so it would publish an empty release; {out} was left as it "
+        "is (pass --allow-empty to replace it anyway)"
+    )
 
 
 def _write_shards(

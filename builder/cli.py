@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from builder.config import DEFAULT_CONFIG, load_config
-from builder.errors import BroadsheetError
+from builder.errors import BroadsheetError, Interrupted, stop_on_signals
 from builder.pool import default_workers
+from builder.terminal import shown
 from builder.writers.manifest import shard_entries
 
 
@@ -16,17 +18,30 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from builder.build import build
 
     config = load_config(args.config)
-    report = build(config, args.raw, args.out, workers=args.workers, strict=args.strict)
+    report = build(
+        config,
+        args.raw,
+        args.out,
+        workers=args.workers,
+        strict=args.strict,
+        allow_empty=args.allow_empty,
+    )
     shards = len(shard_entries(report.manifest))
     skipped = report.accounting.skipped_files
     if skipped:
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        names = ", ".join(shown(name) for name in skipped[:5])
         print(
-            f"note: skipped {len(skipped)} file(s) that are not an input format: {', '.join(skipped[:5])}{more}",
+            f"note: skipped {len(skipped)} file(s) that are not an input format: {names}{more}",
+            file=sys.stderr,
+        )
+    if report.accounting.rows == 0:
+        print(
+            f"warning: the release holds no rows: {shown(str(args.raw))} gave no record to publish",
             file=sys.stderr,
         )
     print(report.accounting.table())
-    print(f"release: {args.out}  ({shards} shard(s), version {config.dataset.version})")
+    print(f"release: {shown(str(args.out))}  ({shards} shard(s), version {config.dataset.version})")
     return 0
 
 
@@ -74,7 +89,16 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    b = sub.add_parser("build", help="build raw files into a release folder")
+    b = sub.add_parser(
+        "build",
+        help="build raw files into a release folder",
+        description="Build raw files into a release folder. The new release replaces --out only "
+        "when it is complete; --out must be empty, missing or a Broadsheet release.",
+        epilog="exit codes: 0 built, 1 other failure, 2 bad config, 3 bad input or --out, "
+        "4 --strict and a record was rejected, 6 --out cannot be written (full disk, read-only "
+        "folder, mount point), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM). "
+        "On any failure the previous release is left as it was.",
+    )
     b.add_argument(
         "--raw", type=Path, default=Path("raw"), help="input folder (default: %(default)s)"
     )
@@ -91,6 +115,12 @@ def parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="fail, keeping the previous release, if any record is rejected",
+    )
+    b.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="let a build without a single row replace an existing release (by default it fails "
+        "with exit 3 and keeps the release: an empty --raw is often an unmounted share)",
     )
     b.set_defaults(func=_cmd_build)
 
@@ -126,10 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     try:
-        return args.func(args)
+        with stop_on_signals():
+            return args.func(args)
     except BroadsheetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shown(str(exc))}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted; the previous release was left in place", file=sys.stderr)
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        kept = "; the previous release was left in place" if args.command == "build" else ""
+        print(f"interrupted by {signal.Signals(signum).name}{kept}", file=sys.stderr)
+        return 128 + signum

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from builder.errors import ConfigError
 
 DEFAULT_CONFIG = Path("dataset.toml")
-MiB = 1024 * 1024
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
 REPO_ID_PATTERN = r"^[\w.-]+/[\w.-]+$"
 
 
@@ -36,31 +41,78 @@ class DatasetSection(_Strict):
     )
 
 
+def _size(n: int) -> str:
+    """Bytes as a reader writes them: 1073741824 -> '1 GiB'."""
+    for unit, size in (("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"
+
+
+def _within(low: int, high: int, unit: Callable[[int], str]) -> AfterValidator:
+    """A bound with a message in the setting's unit, before any reader allocates by it."""
+
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise PydanticCustomError(
+                "out_of_range",
+                "must be between {low} and {high}, got {value}",
+                {"low": unit(low), "high": unit(high), "value": f"{value:,}"},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _words(n: int) -> str:
+    return f"{n:,} words"
+
+
+def _limit(low: int, high: int, unit: Callable[[int], str] = _size) -> Any:
+    return Annotated[int, Field(strict=True), _within(low, high, unit)]
+
+
 class BuildSection(_Strict):
-    min_words: int = Field(
-        default=25, ge=0, description="Reject articles with fewer words (too_short)."
+    min_words: _limit(0, 10_000, _words) = Field(
+        default=25, description="Reject articles with fewer words (too_short); 0 to 10,000."
     )
-    max_record_bytes: int = Field(
+    max_record_bytes: _limit(KiB, GiB) = Field(
         default=16 * MiB,
-        gt=0,
-        description="Reject records whose raw bytes exceed this (too_large).",
+        description="Reject records whose raw bytes exceed this (too_large); 1 KiB to 1 GiB.",
     )
-    max_file_bytes: int = Field(
+    max_file_bytes: _limit(KiB, 4 * GiB) = Field(
         default=1024 * MiB,
-        gt=0,
-        description="Reject .json files (read whole) over this (too_large).",
+        description="Reject .json files (read whole) over this (too_large); at least "
+        "max_record_bytes, at most 4 GiB.",
     )
-    max_shard_bytes: int = Field(
+    max_shard_bytes: _limit(MiB, 4 * GiB) = Field(
         default=512 * MiB,
-        gt=0,
-        description="Cut a new shard when a file's uncompressed rows reach this.",
+        description="Cut a new shard when a file's uncompressed rows reach this; 1 MiB to 4 GiB.",
     )
-    max_row_group_bytes: int = Field(
+    max_row_group_bytes: _limit(64 * KiB, 128 * MiB) = Field(
         default=128 * MiB,
-        gt=0,
-        le=128 * MiB,
-        description="Uncompressed bytes per Parquet row group.",
+        description="Uncompressed bytes per Parquet row group; 64 KiB to 128 MiB, at most "
+        "max_shard_bytes.",
     )
+
+    @model_validator(mode="after")
+    def _limits_fit_together(self) -> BuildSection:
+        for small, large in (
+            ("max_record_bytes", "max_file_bytes"),
+            ("max_row_group_bytes", "max_shard_bytes"),
+        ):
+            if getattr(self, small) > getattr(self, large):
+                raise PydanticCustomError(
+                    "limits_conflict",
+                    "{large} ({large_value}) must be at least {small} ({small_value})",
+                    {
+                        "small": small,
+                        "large": large,
+                        "small_value": _size(getattr(self, small)),
+                        "large_value": _size(getattr(self, large)),
+                    },
+                )
+        return self
 
 
 class Config(_Strict):

@@ -1,5 +1,11 @@
 """Errors meant for the user: the CLI prints their message as one line and exits non-zero."""
 
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+
 
 class BroadsheetError(Exception):
     """A failure the user can fix; the message says what happened and what to do."""
@@ -17,3 +23,37 @@ class InputError(BroadsheetError):
 
 class StrictModeError(BroadsheetError):
     exit_code = 4
+
+
+class OutputError(BroadsheetError):
+    """The release folder cannot be written or replaced: a full disk, a read-only folder, a mount point."""
+
+    exit_code = 6
+
+
+class Interrupted(BaseException):
+    """A signal (SIGINT, SIGTERM, SIGHUP) stopped the program; a BaseException, like KeyboardInterrupt,
+    so that only clean-up code (`finally`, `except BaseException: ...; raise`) sees it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into `Interrupted`, so each cleans up as Ctrl-C does."""
+    previous = {s: signal.signal(s, _raise_interrupted) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

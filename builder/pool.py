@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-from builder.errors import BroadsheetError
+from builder.errors import STOP_SIGNALS, BroadsheetError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -19,11 +25,44 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+PR_SET_PDEATHSIG = 1  # Linux prctl: a signal the kernel sends this process when its parent dies
+WATCH_PARENT_SECONDS = 1.0
+
+
+def _worker_init(parent: int) -> None:
+    """Leave stop signals to the build (no worker tracebacks on Ctrl-C) and die with the build."""
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """The fallback where there is no PDEATHSIG, and for a parent that died before prctl ran."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_PARENT_SECONDS)
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """Block stop signals while a worker may be started: it inherits the mask, so a Ctrl-C during
+    its start-up cannot interrupt it; here the signals wait, and arrive once unblocked."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class LocalPool:
     """Runs tasks in this process (workers=1) or in worker processes started with 'spawn'.
 
     'spawn' because pyarrow's thread pools do not survive fork. Results come back in completion
     order; callers that need determinism sort them (every result carries its task's index).
+    Workers ignore stop signals and die with the build (even a SIGKILLed one); when the pool is
+    left by an exception (an error, Ctrl-C, SIGTERM) they are killed rather than waited for.
     """
 
     def __init__(self, workers: int):
@@ -35,13 +74,21 @@ class LocalPool:
     def __enter__(self) -> LocalPool:
         if self.workers > 1:
             self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_init,
+                initargs=(os.getpid(),),
             )
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+    def __exit__(self, exc_type, *_exc) -> None:
+        if self._executor is None:
+            return
+        if exc_type is not None:
+            # No public API kills a ProcessPoolExecutor's workers before Python 3.14.
+            for process in list((self._executor._processes or {}).values()):
+                process.kill()
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def imap_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         if self._executor is None:
@@ -60,7 +107,8 @@ class LocalPool:
         window = self.workers * 4
         pending: set[Future] = set()
         for item in items:
-            pending.add(self._executor.submit(fn, item))
+            with _stop_signals_blocked():  # submit starts the workers, one at a time
+                pending.add(self._executor.submit(fn, item))
             if len(pending) >= window:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in done)

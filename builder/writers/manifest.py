@@ -15,7 +15,8 @@ from builder.layout import DATA_DIR
 from schema import SCHEMA_VERSION, arrow_schema
 
 MANIFEST_FORMAT = 1
-GENERATOR = "broadsheet"  # with MANIFEST_FORMAT, the marker that makes a folder or a Hub tag one of ours
+# With MANIFEST_FORMAT, the marker that makes a folder or a Hub tag one of ours.
+GENERATOR = "broadsheet"
 
 
 def input_fingerprint(files: list[tuple[str, str]]) -> str:
