@@ -175,7 +175,7 @@ def test_another_tools_higher_tag_is_ignored_and_said_so(
     assert result.plan.previous is None and result.plan.ignored_tags == ["v9.0.0", "v8.0.0"]
     assert "not made by Broadsheet" in result.plan.describe() and "v9.0.0" in result.plan.describe()
     assert_tag_is_the_release(hub_repo, "v1.0.0", release.out)
-    add_month(release.raw, "2021-03")
+    add_month(release.raw, "2022-07")  # months of their own: blobs differ from other tests
     release.build()
     assert do_publish(release, hub_repo, "1.1.0").plan.previous[0] == Version(1, 0, 0)
 
@@ -192,7 +192,7 @@ def test_a_damaged_manifest_of_ours_is_one_line(hub, hub_repo, env_token, releas
     release.build()
     do_publish(release, hub_repo, "1.0.0")
     tag_with_manifest(hub_api, hub_repo, "v1.5.0", text)
-    add_month(release.raw, "2021-03")
+    add_month(release.raw, "2022-07")  # months of their own: blobs differ from other tests
     release.build()
     with pytest.raises(
         PublishError, match=r"v1.5.0: manifest.json says Broadsheet wrote it but is damaged"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx2
@@ -62,17 +63,32 @@ class _CountedBody(httpx2.SyncByteStream):
 
 
 class Ledger:
-    """What every guarded client shares: the policy, the failure clock and the bytes sent."""
+    """What every guarded client shares: the policy, the failure clock and the bytes sent.
+
+    The budget is armed only inside `Hub.call` (`calling`); other requests get the timeouts.
+    """
 
     def __init__(self) -> None:
         self.policy = RetryPolicy()
         self._lock = threading.Lock()
+        self._depth = 0  # nested `calling` scopes
         self.failing_since: float | None = None  # when the Hub started failing (None: it answers)
         self.bytes_sent = 0  # request bodies of requests the Hub answered
 
-    def reset(self, policy: RetryPolicy) -> None:
+    @contextmanager
+    def calling(self, policy: RetryPolicy) -> Iterator[None]:
+        """One Hub call: its retries, at every layer, share one budget under `policy`."""
         with self._lock:
-            self.policy, self.failing_since = policy, None
+            if self._depth == 0:
+                self.policy, self.failing_since = policy, None
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.policy, self.failing_since = RetryPolicy(), None
 
     def left(self) -> float:
         """Seconds of the retry budget that remain (the full budget while the Hub answers)."""
@@ -85,7 +101,7 @@ class Ledger:
             self.bytes_sent += sent
             if not failed:
                 self.failing_since = None
-            elif self.failing_since is None:
+            elif self.failing_since is None and self._depth:
                 self.failing_since = time.monotonic()
 
 
@@ -140,13 +156,12 @@ _install_lock = threading.Lock()
 _installed: list[bool] = []
 
 
-def install(policy: RetryPolicy) -> Ledger:
-    """Make huggingface_hub use guarded clients (once per process); start `policy` afresh."""
+def install() -> Ledger:
+    """Make huggingface_hub use guarded clients (once per process)."""
     with _install_lock:
         if not _installed:
             set_client_factory(_client_factory)
             _installed.append(True)
-    LEDGER.reset(policy)
     return LEDGER
 
 

@@ -78,7 +78,7 @@ class Hub:
         self.endpoint = constants.ENDPOINT
         self.api = HfApi(endpoint=self.endpoint, token=token or False)
         self.retry = retry or RetryPolicy()
-        self.ledger = install(self.retry)
+        self.ledger = install()
 
     @classmethod
     def connect(cls, repo_id: str, need_write: bool, retry: RetryPolicy | None = None) -> Hub:
@@ -106,16 +106,17 @@ class Hub:
         Waits honour `Retry-After`; all retrying ends when the policy's budget is spent.
         """
         started = time.monotonic()
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                return fn(*args, **kwargs)
-            except passthrough:
-                raise
-            except Exception as exc:
-                wait = self._retry_wait(what, exc, attempt, started, retry_status)
-                if wait is None:
+        with self.ledger.calling(self.retry):
+            for attempt in range(1, self.retry.attempts + 1):
+                try:
+                    return fn(*args, **kwargs)
+                except passthrough:
                     raise
-            time.sleep(wait)
+                except Exception as exc:
+                    wait = self._retry_wait(what, exc, attempt, started, retry_status)
+                    if wait is None:
+                        raise
+                time.sleep(wait)
         raise AssertionError("unreachable")
 
     def _retry_wait(

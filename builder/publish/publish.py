@@ -110,7 +110,14 @@ def execute(plan: PublishPlan, hub: Hub, private: bool = False) -> PublishResult
         except PublishError as exc:
             # A commit that failed after the server applied it (a 5xx, a lost answer) must not
             # be reported as lost: look for it on main by its marker.
-            commit = None if plan.create_pr else _landed(hub, parent, marker)
+            try:
+                commit = None if plan.create_pr else _landed(hub, parent, marker)
+            except PublishError as check:
+                raise PublishError(
+                    f"{exc}; whether the commit landed could not be checked ({check}); "
+                    "re-run publish: it tags the commit if it landed",
+                    exc.status,
+                ) from None
             if commit is None and exc.status in STALE_PARENT:
                 raise PublishError(
                     f"main changed since the plan was made (expected parent {str(parent)[:12]}); "
