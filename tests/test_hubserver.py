@@ -673,7 +673,7 @@ def test_retry_after_header_and_request_times(hub: HubServer, hub_api: HfApi, hu
 def test_dropped_answer_after_the_change_and_a_callback(
     hub: HubServer, hub_api: HfApi, hub_repo: str
 ):
-    from tests.hubserver.server import DROP
+    from tests.hubserver import DROP
 
     hub_api.create_repo(hub_repo, repo_type="dataset")
     meanwhile = []

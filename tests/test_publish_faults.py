@@ -14,7 +14,7 @@ from builder.publish import execute, make_plan
 from builder.publish.hub import Hub, PublishError, RetryPolicy
 from builder.publish.plan import same_content
 from builder.publish.versions import Version
-from tests.hubserver.server import DROP
+from tests.hubserver import DROP
 from tests.support import cli, config, make_config
 from tests.test_publish import (  # noqa: F401  (fixtures)
     FAST,
