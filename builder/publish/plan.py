@@ -37,7 +37,7 @@ MANAGED_DIRS = (
 )  # files here that the release lacks are deleted
 CONTENT_KEYS = ("files", "input", "schema_fields")  # what makes two releases the same content
 DIFF_COLUMNS = ["id", "text_sha256"]
-REQUIRED_KEYS = ("dataset", "input", "accounting", "schema_fields", "files")  # what publish reads
+REQUIRED_KEYS = ("dataset", "versions", "input", "accounting", "schema_fields", "stats", "files")
 _CLAIMS_OURS = re.compile(rf'"generator"\s*:\s*"{GENERATOR}"')
 
 
