@@ -195,7 +195,7 @@ def test_a_damaged_manifest_of_ours_is_one_line(hub, hub_repo, env_token, releas
     add_month(release.raw, "2022-07")  # months of their own: blobs differ from other tests
     release.build()
     with pytest.raises(
-        PublishError, match=r"v1.5.0: manifest.json says Broadsheet wrote it but is damaged"
+        PublishError, match=r"v1.5.0: manifest.json says Broadsheet wrote it but cannot be used"
     ):
         do_publish(release, hub_repo, "2.0.0")
     assert "v2.0.0" not in Hub(hub_repo).state().tags

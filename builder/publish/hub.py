@@ -161,11 +161,13 @@ class Hub:
         left = self.ledger.left()
         if wait > left:
             asked_for = f" asked to wait {asked:g}s (Retry-After), but" if asked is not None else ""
-            raise PublishError(
+            message = (
                 f"the Hub at {self.endpoint} failed ({status or _first_line(exc)}) while {what};{asked_for} "
                 f"only {max(left, 0):.0f}s of the {self.retry.budget:g}s retry budget are left: "
-                "re-run publish later",
-                status,
+                "re-run publish later"
+            )
+            raise PublishError(
+                message.replace(self.token, "***") if self.token else message, status
             ) from None
         return wait
 

@@ -25,6 +25,7 @@ from builder.sources import file_sha256
 from builder.writers.card import extract_maintainer_notes, render_card
 from builder.writers.manifest import (
     GENERATOR,
+    MANIFEST_FORMAT,
     is_broadsheet_manifest,
     read_manifest,
     shard_entries,
@@ -257,13 +258,17 @@ def release_manifest(hub: Hub, revision: str, commit: str) -> dict | None:
         data, damage = None, f"invalid JSON: {exc}"
     else:
         missing = [k for k in REQUIRED_KEYS if not isinstance(data, dict) or k not in data]
-        damage = f"missing {', '.join(missing)}" if missing else "not a manifest of this format"
+        damage = f"missing {', '.join(missing)}" if missing else "`files` is not a mapping"
+        fmt = data.get("manifest_format") if isinstance(data, dict) else None
+        if fmt != MANIFEST_FORMAT:
+            damage = f"manifest_format {fmt!r}, this Broadsheet reads {MANIFEST_FORMAT}"
     if is_broadsheet_manifest(data) and all(k in data for k in REQUIRED_KEYS):
         return data
     if _CLAIMS_OURS.search(text):
+        fix = "fix it on main" if revision == "main" else f"delete the tag {revision} on the Hub"
         raise PublishError(
-            f"{hub.repo_id}@{revision}: {MANIFEST_FILE} says Broadsheet wrote it but is damaged "
-            f"({damage}); fix it or delete the tag {revision} on the Hub"
+            f"{hub.repo_id}@{revision}: {MANIFEST_FILE} says Broadsheet wrote it but cannot be "
+            f"used ({damage}); {fix}, or upgrade Broadsheet if a newer one wrote it"
         )
     return None
 
