@@ -116,7 +116,9 @@ def test_gitignored_chart_is_named(hub, hub_repo, env_token, release, hub_api):
     assert not Hub(hub_repo).state().tags
 
 
-@pytest.mark.parametrize("where", [r"/refs$", r"^/_lfs/"], ids=["ref-read", "lfs-upload"])
+@pytest.mark.parametrize(
+    "where", [r"/refs$", r"^/_lfs/", r"/commit/"], ids=["ref-read", "lfs-upload", "commit"]
+)
 def test_a_hub_that_never_answers_ends_in_one_line(hub, hub_repo, env_token, release, where):
     release.build()
     hub.faults.stall(where, count=1000)

@@ -3,8 +3,8 @@
 huggingface_hub 2.x sends everything through one shared `httpx2.Client`, whose default has no
 timeout, and retries some calls itself (`http_backoff`: 5 retries, honouring `Retry-After`).
 Broadsheet installs a client whose transport (`Guard`) caps every request's timeouts, ends the
-retrying of every layer once the Hub has kept failing for longer than the budget, and counts the
-request bytes the Hub answered.
+retrying of every layer once the Hub has failed for longer than the budget within one
+`Hub.call`, and counts the request bytes the Hub answered.
 """
 
 from __future__ import annotations
@@ -63,16 +63,19 @@ class _CountedBody(httpx2.SyncByteStream):
 
 
 class Ledger:
-    """What every guarded client shares: the policy, the failure clock and the bytes sent.
+    """What every guarded client shares: the policy, the time spent failing, the bytes sent.
 
-    The budget is armed only inside `Hub.call` (`calling`); other requests get the timeouts.
+    The budget is armed only inside `Hub.call` (`calling`): it is the total time, within that
+    call, from a failing request's start to the Hub's next proper answer. Time spent on
+    requests that succeed (a long upload) never counts. Other requests get the timeouts only.
     """
 
     def __init__(self) -> None:
         self.policy = RetryPolicy()
         self._lock = threading.Lock()
         self._depth = 0  # nested `calling` scopes
-        self.failing_since: float | None = None  # when the Hub started failing (None: it answers)
+        self._spent = 0.0  # seconds of failing periods that ended, in this call
+        self._failing_since: float | None = None  # start of the current failing period
         self.bytes_sent = 0  # request bodies of requests the Hub answered
 
     @contextmanager
@@ -80,7 +83,7 @@ class Ledger:
         """One Hub call: its retries, at every layer, share one budget under `policy`."""
         with self._lock:
             if self._depth == 0:
-                self.policy, self.failing_since = policy, None
+                self.policy, self._spent, self._failing_since = policy, 0.0, None
             self._depth += 1
         try:
             yield
@@ -88,21 +91,26 @@ class Ledger:
             with self._lock:
                 self._depth -= 1
                 if self._depth == 0:
-                    self.policy, self.failing_since = RetryPolicy(), None
+                    self.policy, self._spent, self._failing_since = RetryPolicy(), 0.0, None
 
     def left(self) -> float:
-        """Seconds of the retry budget that remain (the full budget while the Hub answers)."""
+        """Seconds of the retry budget that remain."""
         with self._lock:
-            since = self.failing_since
-        return self.policy.budget - (time.monotonic() - since if since is not None else 0.0)
+            since = self._failing_since
+            failing = time.monotonic() - since if since is not None else 0.0
+            return self.policy.budget - self._spent - failing
 
-    def answered(self, sent: int, failed: bool) -> None:
+    def answered(self, started: float, sent: int, failed: bool) -> None:
+        """Record a request that began at `started` and ended now, answered or not."""
         with self._lock:
             self.bytes_sent += sent
-            if not failed:
-                self.failing_since = None
-            elif self.failing_since is None and self._depth:
-                self.failing_since = time.monotonic()
+            if not self._depth:
+                return
+            if failed and self._failing_since is None:
+                self._failing_since = started
+            elif not failed and self._failing_since is not None:
+                self._spent += time.monotonic() - self._failing_since
+                self._failing_since = None
 
 
 LEDGER = Ledger()
@@ -120,7 +128,7 @@ class Guard(httpx2.BaseTransport):
         left = ledger.left()
         if left <= 0:
             raise HubGaveUp(
-                f"the Hub kept failing for {ledger.policy.budget:g}s, the retry budget",
+                f"the Hub failed for {ledger.policy.budget:g}s in all, the retry budget",
                 request=request,
             )
         cap = min(ledger.policy.timeout, left)
@@ -131,13 +139,14 @@ class Guard(httpx2.BaseTransport):
         }
         body = _CountedBody(request.stream)
         request.stream = body
+        started = time.monotonic()
         try:
             response = self.inner.handle_request(request)
         except httpx2.TransportError:
-            ledger.answered(0, failed=True)
+            ledger.answered(started, 0, failed=True)
             raise
         failed = response.status_code in RETRY_STATUS
-        ledger.answered(body.sent, failed)
+        ledger.answered(started, body.sent, failed)
         wait = retry_after(response) if failed else None
         if wait is not None and wait > ledger.left():
             response.close()
