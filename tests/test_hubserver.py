@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import time
 import types
 import urllib.error
 import urllib.request
@@ -637,6 +638,86 @@ def test_upload_dropped_every_time_fails_then_rerun_works(
     assert hub.list_lfs_blobs().count(sha256(data)) == 1
     (info,) = hub_api.get_paths_info(hub_repo, ["blob.bin"], repo_type="dataset")
     assert info.lfs.sha256 == sha256(data)
+
+
+def test_gitignore_makes_the_client_skip_files(hub: HubServer, hub_api: HfApi, hub_repo: str):
+    hub_api.create_repo(hub_repo, repo_type="dataset")
+    hub_api.upload_file(
+        path_or_fileobj=b"*.png\ndata/zh/\n/top.txt\n",
+        path_in_repo=".gitignore",
+        repo_id=hub_repo,
+        repo_type="dataset",
+    )
+    names = ["chart.png", "img/a.png", "data/zh/x.txt", "data/zhx/y.txt", "top.txt", "a/top.txt"]
+    hub_api.create_commit(
+        hub_repo,
+        repo_type="dataset",
+        operations=[CommitOperationAdd(n, n.encode()) for n in names],
+        commit_message="m",
+    )
+    files = set(hub_api.list_repo_files(hub_repo, repo_type="dataset"))
+    assert files & set(names) == {"data/zhx/y.txt", "a/top.txt"}  # the rest: shouldIgnore
+
+
+def test_retry_after_header_and_request_times(hub: HubServer, hub_api: HfApi, hub_repo: str):
+    hub_api.create_repo(hub_repo, repo_type="dataset")
+    hub.faults.fail_matching(r"/refs$", 429, headers={"Retry-After": "7"})
+    url = f"{hub.url}/api/datasets/{hub_repo}/refs"
+    status, headers, _ = http("GET", url)
+    assert (status, headers["Retry-After"]) == (429, "7")
+    assert http("GET", url)[0] == 200
+    first, second = hub.stats.arrivals("GET", r"/refs$")
+    assert 0 <= second - first < 5
+
+
+def test_dropped_answer_after_the_change_and_a_callback(
+    hub: HubServer, hub_api: HfApi, hub_repo: str
+):
+    from tests.hubserver import DROP
+
+    hub_api.create_repo(hub_repo, repo_type="dataset")
+    meanwhile = []
+    hub.faults.fail_matching(
+        r"/commit/", DROP, after=True, then=lambda: meanwhile.append(head_sha(hub_api, hub_repo))
+    )
+    with pytest.raises(Exception, match="(?i)disconnect|reset|closed"):
+        hub_api.create_commit(
+            hub_repo,
+            repo_type="dataset",
+            operations=[CommitOperationAdd("a.txt", b"a\n")],
+            commit_message="lost",
+        )
+    assert meanwhile == [head_sha(hub_api, hub_repo)]  # the commit had landed before the drop
+    assert hub.stats.count("POST", r"/commit/") == 1  # huggingface_hub did not resend it
+
+
+def test_stalled_requests_end_when_released_or_stopped(tmp_path: Path):
+    import threading
+
+    import httpx2
+
+    with HubServer(tmp_path / "store") as server:
+        server.faults.stall(r"/api/whoami", count=2)
+        url = f"{server.url}/api/whoami-v2"
+        with pytest.raises(httpx2.ReadTimeout):
+            httpx2.get(url, timeout=0.3)
+        server.faults.release_stalled()
+        errors = []
+        waiting = threading.Thread(target=lambda: errors.append(_request_error(url)))
+        waiting.start()
+        time.sleep(0.3)
+    waiting.join(timeout=5)  # stop() released the second stall: the client is not left hanging
+    assert not waiting.is_alive() and errors[0] is not None
+
+
+def _request_error(url: str) -> Exception | None:
+    import httpx2
+
+    try:
+        httpx2.get(url, timeout=30)
+    except httpx2.HTTPError as exc:
+        return exc
+    return None
 
 
 # --------------------------------------------------------------------------- persistence & logs

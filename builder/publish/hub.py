@@ -26,11 +26,14 @@ from huggingface_hub.errors import (
 
 from builder.config import REPO_ID_PATTERN
 from builder.errors import BroadsheetError
+from builder.publish.http import RETRY_STATUS, HubGaveUp, RetryPolicy, install, retry_after
 from builder.publish.versions import Version
 
+__all__ = ["RETRY_STATUS", "Hub", "PublishError", "RemoteFile", "RemoteState", "RetryPolicy"]
+
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 REPO_TYPE = "dataset"
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 class PublishError(BroadsheetError):
@@ -39,13 +42,6 @@ class PublishError(BroadsheetError):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status  # the Hub's HTTP status, when the failure was an answer from it
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
-    base_delay: float = 1.0
-    max_delay: float = 16.0
 
 
 @dataclass
@@ -82,6 +78,7 @@ class Hub:
         self.endpoint = constants.ENDPOINT
         self.api = HfApi(endpoint=self.endpoint, token=token or False)
         self.retry = retry or RetryPolicy()
+        self.ledger = install()
 
     @classmethod
     def connect(cls, repo_id: str, need_write: bool, retry: RetryPolicy | None = None) -> Hub:
@@ -106,42 +103,73 @@ class Hub:
 
         Exceptions in `passthrough` reach the caller untouched. `retry_status` narrows which
         answers are retried: a commit is not retried after a 5xx, which may have applied it.
+        Waits honour `Retry-After`; all retrying ends when the policy's budget is spent.
         """
-        delay = self.retry.base_delay
         started = time.monotonic()
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                return fn(*args, **kwargs)
-            except passthrough:
-                raise
-            except LocalEntryNotFoundError as exc:  # a download that got no answer, nothing cached
-                if attempt == self.retry.attempts:
-                    raise self._error(what, exc, None, attempt, started) from None
-            except RepositoryNotFoundError:
-                raise PublishError(
-                    f"repository {self.repo_id} not found at {self.endpoint} while {what} "
-                    "(if it is private, set HF_TOKEN)",
-                    404,
-                ) from None
-            except RevisionNotFoundError:
-                raise PublishError(
-                    f"no such revision in {self.repo_id} while {what}", 404
-                ) from None
-            except EntryNotFoundError:
-                raise PublishError(f"no such file in {self.repo_id} while {what}", 404) from None
-            except HfHubHTTPError as exc:
-                status = exc.response.status_code if exc.response is not None else None
-                if status not in retry_status or attempt == self.retry.attempts:
-                    raise self._error(what, exc, status, attempt, started) from None
-            except ConnectError as exc:  # nothing listens there: retrying will not help
-                if attempt >= min(2, self.retry.attempts):
-                    raise self._error(what, exc, None, attempt, started) from None
-            except HTTPError as exc:  # an answer cut short: reset, timed out
-                if attempt == self.retry.attempts:
-                    raise self._error(what, exc, None, attempt, started) from None
-            time.sleep(delay)
-            delay = min(delay * 2, self.retry.max_delay)
+        with self.ledger.calling(self.retry):
+            for attempt in range(1, self.retry.attempts + 1):
+                try:
+                    return fn(*args, **kwargs)
+                except passthrough:
+                    raise
+                except Exception as exc:
+                    wait = self._retry_wait(what, exc, attempt, started, retry_status)
+                    if wait is None:
+                        raise
+                time.sleep(wait)
         raise AssertionError("unreachable")
+
+    def _retry_wait(
+        self, what: str, exc: Exception, attempt: int, started: float, retry_status: frozenset[int]
+    ) -> float | None:
+        """Seconds to wait before the next attempt; raises PublishError when there is none.
+
+        None means the exception is not a Hub failure and goes to the caller as it is.
+        """
+        gave_up = _cause(exc, HubGaveUp)
+        if gave_up is not None:
+            raise PublishError(
+                f"gave up on the Hub at {self.endpoint} while {what}: {gave_up}; "
+                "check the connection or the Hub status and re-run publish"
+            ) from None
+        status, response = None, None
+        if isinstance(exc, RepositoryNotFoundError):
+            raise PublishError(
+                f"repository {self.repo_id} not found at {self.endpoint} while {what} "
+                "(if it is private, set HF_TOKEN)",
+                404,
+            ) from None
+        if isinstance(exc, RevisionNotFoundError):
+            raise PublishError(f"no such revision in {self.repo_id} while {what}", 404) from None
+        if isinstance(exc, EntryNotFoundError) and not isinstance(exc, LocalEntryNotFoundError):
+            raise PublishError(f"no such file in {self.repo_id} while {what}", 404) from None
+        if isinstance(exc, HfHubHTTPError):
+            response = exc.response
+            status = response.status_code if response is not None else None
+            retryable = status in retry_status
+        elif isinstance(exc, ConnectError):  # nothing listens there: retrying will not help
+            retryable = attempt < 2
+        elif isinstance(exc, (LocalEntryNotFoundError, HTTPError)):
+            retryable = True  # a download that got no answer; an answer cut short or timed out
+        else:
+            return None
+        if not retryable or attempt >= self.retry.attempts:
+            raise self._error(what, exc, status, attempt, started) from None
+        wait = min(self.retry.base_delay * 2 ** (attempt - 1), self.retry.max_delay)
+        asked = retry_after(response)
+        wait = asked if asked is not None else wait
+        left = self.ledger.left()
+        if wait > left:
+            asked_for = f" asked to wait {asked:g}s (Retry-After), but" if asked is not None else ""
+            message = (
+                f"the Hub at {self.endpoint} failed ({status or _first_line(exc)}) while {what};{asked_for} "
+                f"only {max(left, 0):.0f}s of the {self.retry.budget:g}s retry budget are left: "
+                "re-run publish later"
+            )
+            raise PublishError(
+                message.replace(self.token, "***") if self.token else message, status
+            ) from None
+        return wait
 
     def _error(
         self, what: str, exc: Exception, status: int | None, attempts: int, started: float
@@ -198,6 +226,25 @@ class Hub:
             if hasattr(e, "blob_id")
         }
 
+    def commits_since(self, parent: str | None, limit: int = 100) -> list[dict]:
+        """Commits of main newer than `parent`, newest first: a walk of at most `limit` commits.
+
+        Each is the Hub's JSON (`id`, `title`, `message`, ...), read page by page only as far
+        as needed.
+        """
+        from huggingface_hub.utils import build_hf_headers, paginate
+
+        def walk() -> list[dict]:
+            url = f"{self.endpoint}/api/{REPO_TYPE}s/{self.repo_id}/commits/main"
+            found: list[dict] = []
+            for item in paginate(url, params={}, headers=build_hf_headers(token=self.token)):
+                if item.get("id") == parent or len(found) >= limit:
+                    break
+                found.append(item)
+            return found
+
+        return self.call("reading the commits of main", walk)
+
     def read_text(self, path: str, revision: str) -> str:
         """A small file's text at a revision; callers check it exists (in a tree) first."""
         from huggingface_hub import hf_hub_download
@@ -245,6 +292,16 @@ class Hub:
 
     def remote_path(self, path: str, revision: str) -> str:
         return f"datasets/{self.repo_id}@{revision}/{path}"
+
+
+def _cause(exc: BaseException, kind: type[E]) -> E | None:
+    """`exc` or the first exception of its cause/context chain that is a `kind` (bounded walk)."""
+    seen: BaseException | None = exc
+    for _ in range(20):
+        if seen is None or isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _first_line(exc: Exception) -> str:

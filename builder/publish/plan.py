@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,13 @@ from builder.publish.hub import Hub, PublishError, RemoteFile, RemoteState
 from builder.publish.versions import Version, required_bump_error, schema_changes
 from builder.sources import file_sha256
 from builder.writers.card import extract_maintainer_notes, render_card
-from builder.writers.manifest import read_manifest, shard_entries
+from builder.writers.manifest import (
+    GENERATOR,
+    MANIFEST_FORMAT,
+    is_broadsheet_manifest,
+    read_manifest,
+    shard_entries,
+)
 
 CHANGELOG_FILE = "changelog.json"
 MANAGED_DIRS = (
@@ -31,6 +38,8 @@ MANAGED_DIRS = (
 )  # files here that the release lacks are deleted
 CONTENT_KEYS = ("files", "input", "schema_fields")  # what makes two releases the same content
 DIFF_COLUMNS = ["id", "text_sha256"]
+REQUIRED_KEYS = ("dataset", "versions", "input", "accounting", "schema_fields", "stats", "files")
+_CLAIMS_OURS = re.compile(rf'"generator"\s*:\s*"{GENERATOR}"')
 
 
 @dataclass
@@ -52,6 +61,7 @@ class PublishPlan:
     )  # files on main that Broadsheet does not manage
     create_pr: bool = False
     card: str = ""
+    ignored_tags: list[str] = field(default_factory=list)  # version-like tags of other tools
 
     @property
     def tag(self) -> str:
@@ -63,7 +73,7 @@ class PublishPlan:
 
     @property
     def upload_bytes(self) -> int:
-        return sum(_size(self.contents[p]) for p in self.upload_paths)
+        return sum(content_size(self.contents[p]) for p in self.upload_paths)
 
     @property
     def tag_only(self) -> bool:
@@ -74,6 +84,11 @@ class PublishPlan:
         """The plan as a user reads it before anything is sent."""
         latest = self.previous[0].tag if self.previous else "none"
         lines = [f"Publish {self.repo_id} {self.tag} (latest published: {latest})"]
+        if self.ignored_tags:
+            lines.append(
+                f"  ignore  tag(s) not made by Broadsheet (no Broadsheet manifest): "
+                f"{', '.join(self.ignored_tags)}"
+            )
         if self.noop:
             lines.append(f"  {self.tag} is already published with identical content: nothing to do")
             return "\n".join(lines)
@@ -83,7 +98,7 @@ class PublishPlan:
         lines.append(f"  target: {'a pull request against main' if self.create_pr else where}")
         for label, paths in (("add", self.adds), ("change", self.changes)):
             lines.append(
-                f"  {label:<7} {len(paths):>5} file(s)  {_human(sum(_size(self.contents[p]) for p in paths))}"
+                f"  {label:<7} {len(paths):>5} file(s)  {_human(sum(content_size(self.contents[p]) for p in paths))}"
             )
         lines.append(f"  delete  {len(self.deletes):>5} file(s)")
         lines.append(
@@ -142,11 +157,15 @@ def make_plan(
         plan.noop = True
         return plan
 
-    plan.previous = _latest_release(hub, remote)
     previous_commit, previous_manifest, changes = None, None, []
+    for tag_version, commit in sorted(remote.versions.items(), reverse=True):
+        previous_manifest = release_manifest(hub, tag_version.tag, commit)
+        if previous_manifest is not None:
+            plan.previous, previous_commit = (tag_version, commit), commit
+            break
+        plan.ignored_tags.append(tag_version.tag)
     if plan.previous is not None:
-        previous_version, previous_commit = plan.previous
-        previous_manifest = published_manifest(hub, previous_version.tag, previous_commit)
+        previous_version = plan.previous[0]
         changes = schema_changes(
             dict(previous_manifest.get("schema_fields", [])), dict(manifest["schema_fields"])
         )
@@ -200,8 +219,9 @@ def make_plan(
             plan.changes.append(path)
     # Only files an earlier Broadsheet release listed are deleted; anything else is left alone.
     managed = set(previous_manifest["files"]) if previous_manifest else set()
-    if MANIFEST_FILE in remote.tree:
-        managed |= set(hub.read_json(MANIFEST_FILE, remote.head).get("files", {}))
+    head_manifest = release_manifest(hub, "main", remote.head) if remote.head else None
+    if head_manifest is not None:
+        managed |= set(head_manifest["files"])
     plan.deletes = sorted(p for p in remote.tree if p in managed and p not in plan.contents)
     plan.foreign = sorted(
         p
@@ -209,17 +229,6 @@ def make_plan(
         if p not in plan.contents and p not in managed and p != ".gitattributes"
     )
     return plan
-
-
-def _latest_release(hub: Hub, remote: RemoteState) -> tuple[Version, str] | None:
-    """The newest vX.Y.Z tag that holds a Broadsheet manifest, and its commit.
-
-    Tags made by other tools (no manifest.json) are not releases to diff against.
-    """
-    for version, commit in sorted(remote.versions.items(), reverse=True):
-        if hub.exists(MANIFEST_FILE, commit):
-            return version, commit
-    return None
 
 
 def _changelog(hub: Hub, commit: str) -> list[dict]:
@@ -235,17 +244,44 @@ def _changelog(hub: Hub, commit: str) -> list[dict]:
     return entries
 
 
+def release_manifest(hub: Hub, revision: str, commit: str) -> dict | None:
+    """The Broadsheet manifest at `commit`; None when there is none or another tool wrote it.
+
+    A manifest that says Broadsheet wrote it but cannot be read is an error, never ignored.
+    """
+    if not hub.exists(MANIFEST_FILE, commit):
+        return None
+    text = hub.read_text(MANIFEST_FILE, commit)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        data, damage = None, f"invalid JSON: {exc}"
+    else:
+        missing = [k for k in REQUIRED_KEYS if not isinstance(data, dict) or k not in data]
+        damage = f"missing {', '.join(missing)}" if missing else "`files` is not a mapping"
+        fmt = data.get("manifest_format") if isinstance(data, dict) else None
+        if fmt != MANIFEST_FORMAT:
+            damage = f"manifest_format {fmt!r}, this Broadsheet reads {MANIFEST_FORMAT}"
+    if is_broadsheet_manifest(data) and all(k in data for k in REQUIRED_KEYS):
+        return data
+    if _CLAIMS_OURS.search(text):
+        fix = "fix it on main" if revision == "main" else f"delete the tag {revision} on the Hub"
+        raise PublishError(
+            f"{hub.repo_id}@{revision}: {MANIFEST_FILE} says Broadsheet wrote it but cannot be "
+            f"used ({damage}); {fix}, or upgrade Broadsheet if a newer one wrote it"
+        )
+    return None
+
+
 def published_manifest(hub: Hub, revision: str, commit: str) -> dict:
     """The manifest of a published version; a version without one was not made by Broadsheet."""
-    try:
-        return hub.read_json(MANIFEST_FILE, commit)
-    except PublishError as exc:
-        if exc.status == 404:
-            raise PublishError(
-                f"{hub.repo_id}@{revision} has no {MANIFEST_FILE}: it was not published by Broadsheet; "
-                "publish under another version"
-            ) from None
-        raise
+    manifest = release_manifest(hub, revision, commit)
+    if manifest is None:
+        raise PublishError(
+            f"{hub.repo_id}@{revision} has no {MANIFEST_FILE} written by Broadsheet: another tool "
+            "made it; publish under another version"
+        )
+    return manifest
 
 
 def check_release(release: Path) -> dict:
@@ -288,7 +324,7 @@ def _content(manifest: dict) -> dict:
     return {k: manifest.get(k) for k in CONTENT_KEYS}
 
 
-def _size(content: bytes | Path) -> int:
+def content_size(content: bytes | Path) -> int:
     return len(content) if isinstance(content, bytes) else content.stat().st_size
 
 

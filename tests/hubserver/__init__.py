@@ -3,6 +3,6 @@
 Usage and fault switches: see ``README.md`` in this folder.
 """
 
-from .server import DEFAULT_TOKEN, DEFAULT_USER, Faults, HubServer, Stats
+from .server import DEFAULT_TOKEN, DEFAULT_USER, DROP, Faults, HubServer, Stats
 
-__all__ = ["DEFAULT_TOKEN", "DEFAULT_USER", "Faults", "HubServer", "Stats"]
+__all__ = ["DEFAULT_TOKEN", "DEFAULT_USER", "DROP", "Faults", "HubServer", "Stats"]

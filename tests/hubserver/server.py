@@ -42,6 +42,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -183,13 +184,26 @@ class _ConnectionAborted(Exception):
 # --------------------------------------------------------------------------- faults & stats
 
 
+DROP = 0  # as a fault's status: reset the connection instead of answering
+
+
+@dataclass
+class _Action:
+    """What a fault does to one request."""
+
+    status: int | None = None  # answer this instead (DROP: reset the connection, no answer)
+    after: bool = False  # carry the request out first (a change whose answer was lost)
+    then: Callable[[], Any] | None = None  # run after carrying it out, before the answer
+    headers: dict[str, str] = field(default_factory=dict)  # sent with the `status` answer
+    stall: threading.Event | None = None  # read the request, answer nothing until this is set
+
+
 @dataclass
 class _MatchRule:
     pattern: re.Pattern[str]
-    status: int
     remaining: int
     method: str | None
-    after: bool = False  # apply the request, then answer `status` (a change whose answer was lost)
+    action: _Action
 
 
 class Faults:
@@ -201,6 +215,7 @@ class Faults:
         self._windows: list[tuple[int, int, int]] = []  # (first, last, status), 1-based
         self._rules: list[_MatchRule] = []
         self._drops: list[int] = []
+        self._release = threading.Event()  # set to end every stall armed before it
 
     def fail_requests(self, n_th: int, status: int, count: int = 1) -> None:
         """The ``n_th`` request from now (1 = the very next one) and the ``count - 1``
@@ -219,19 +234,37 @@ class Faults:
         *,
         method: str | None = None,
         after: bool = False,
+        then: Callable[[], Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """The next ``count`` requests whose path (no query) matches ``path_regex``
-        (``re.search``), optionally only for ``method``, are answered with ``status``.
+        (``re.search``), optionally only for ``method``, are answered with ``status``
+        (``DROP``: the connection is reset without an answer) and ``headers``
+        (e.g. ``{"Retry-After": "2"}`` with 429).
         With ``after=True`` the request is carried out first and only its answer is replaced,
-        as when a server applies a commit and then fails to say so."""
+        as when a server applies a commit and then fails to say so; ``then`` runs after it
+        is carried out and before the answer (e.g. another client commits meanwhile)."""
+        action = _Action(status, after, then, dict(headers or {}))
+        self._add_rule(path_regex, count, method, action)
+
+    def stall(self, path_regex: str, count: int = 1, *, method: str | None = None) -> None:
+        """The next ``count`` matching requests are read and never answered, until
+        ``release_stalled()``, ``clear()`` or the server stops (then the connection is reset)."""
+        with self._lock:
+            release = self._release
+        self._add_rule(path_regex, count, method, _Action(stall=release))
+
+    def release_stalled(self) -> None:
+        """End every stall armed so far (their connections are reset); later ones stall anew."""
+        with self._lock:
+            self._release.set()
+            self._release = threading.Event()
+
+    def _add_rule(self, path_regex: str, count: int, method: str | None, action: _Action) -> None:
         with self._lock:
             self._rules.append(
                 _MatchRule(
-                    re.compile(path_regex),
-                    status,
-                    count,
-                    method.upper() if method else None,
-                    after,
+                    re.compile(path_regex), count, method.upper() if method else None, action
                 )
             )
 
@@ -246,6 +279,7 @@ class Faults:
             self._windows.clear()
             self._rules.clear()
             self._drops.clear()
+        self.release_stalled()
 
     reset = clear
 
@@ -260,20 +294,19 @@ class Faults:
             )
 
     # -- used by the server
-    def _on_request(self, method: str, path: str) -> tuple[int | None, bool]:
-        """(status to answer instead, whether to carry out the request first)."""
+    def _on_request(self, method: str, path: str) -> _Action | None:
+        """What to do to this request instead of answering it normally, if anything."""
         with self._lock:
             self._seen += 1
             n = self._seen
-            status = None
+            action = None
             for first, last, st in self._windows:
                 if first <= n <= last:
-                    status = st
+                    action = _Action(st)
                     break
             self._windows = [w for w in self._windows if w[1] > n]
-            if status is not None:
-                return status, False
-            after = False
+            if action is not None:
+                return action
             for rule in self._rules:
                 if rule.remaining <= 0:
                     continue
@@ -281,10 +314,10 @@ class Faults:
                     continue
                 if rule.pattern.search(path):
                     rule.remaining -= 1
-                    status, after = rule.status, rule.after
+                    action = rule.action
                     break
             self._rules = [r for r in self._rules if r.remaining > 0]
-            return status, after
+            return action
 
     def _take_drop(self) -> int | None:
         with self._lock:
@@ -307,6 +340,7 @@ class Stats:
             self.lfs_uploads = 0  # LFS PUTs that stored a new object
             self.requests: list[tuple[str, str]] = []
             self.responses: list[tuple[str, str, int]] = []
+            self.times: list[float] = []  # time.monotonic() of each of `requests`
 
     def count(self, method: str | None = None, path_regex: str | None = None) -> int:
         """Number of requests recorded with this method and/or path (``re.search``)."""
@@ -318,9 +352,20 @@ class Stats:
                 and (path_regex is None or re.search(path_regex, p))
             )
 
+    def arrivals(self, method: str | None = None, path_regex: str | None = None) -> list[float]:
+        """``time.monotonic()`` of the requests recorded with this method and/or path."""
+        with self._lock:
+            return [
+                t
+                for (m, p), t in zip(self.requests, self.times, strict=True)
+                if (method is None or m == method)
+                and (path_regex is None or re.search(path_regex, p))
+            ]
+
     def _add_request(self, method: str, path: str) -> None:
         with self._lock:
             self.requests.append((method, path))
+            self.times.append(time.monotonic())
 
     def _add_response(self, method: str, path: str, status: int) -> None:
         with self._lock:
@@ -477,12 +522,9 @@ class _Handler(BaseHTTPRequestHandler):
         hub.stats._add_request(method, req.raw_path)
         try:
             try:
-                status, after = hub.faults._on_request(method, req.raw_path)
-                if status is not None and after:
-                    hub._route(req)
-                if status is not None:
-                    req.drain()
-                    raise HubError(status, f"Injected fault: HTTP {status}", code="InjectedFault")
+                action = hub.faults._on_request(method, req.raw_path)
+                if action is not None:
+                    self._fault(req, action)
                 resp = hub._route(req)
             except HubError as e:
                 resp = _json_response({"error": e.message, **e.extra}, e.status)
@@ -505,6 +547,29 @@ class _Handler(BaseHTTPRequestHandler):
             logger.debug("%s %s aborted (%s)", method, req.raw_path, e)
             hub.stats._add_response(method, req.raw_path, 0)
             self.close_connection = True
+
+    def _fault(self, req: _Request, action: _Action) -> None:
+        """Carry out an injected fault: it raises what the client gets instead of the answer."""
+        hub = self.server.hub
+        if action.stall is not None:
+            req.drain()
+            action.stall.wait()
+            self.abort_connection()
+            raise _ConnectionAborted("stall released")
+        if action.after:
+            hub._route(req)
+        if action.then is not None:
+            action.then()
+        req.drain()
+        if action.status == DROP:
+            self.abort_connection()
+            raise _ConnectionAborted("injected drop")
+        raise HubError(
+            action.status or 500,
+            f"Injected fault: HTTP {action.status}",
+            code="InjectedFault",
+            headers=action.headers,
+        )
 
     def _send(self, req: _Request, resp: _Response) -> None:
         self._log_path = req.raw_path
@@ -675,6 +740,7 @@ class HubServer:
         return self
 
     def stop(self) -> None:
+        self.faults.release_stalled()
         if self._httpd is None:
             return
         self._httpd.shutdown()
@@ -1370,20 +1436,43 @@ class HubServer:
         return _json_response({})
 
     # ------------------------------------------------------------------ upload
-    def _lfs_patterns(self, key: _RepoKey, commit: dict[str, Any]) -> list[str]:
-        meta = commit["files"].get(".gitattributes")
+    def _text_at(self, commit: dict[str, Any], path: str) -> str:
+        """A regular file's text at a commit ("" when absent or stored in LFS)."""
+        meta = commit["files"].get(path)
         if not meta or meta["lfs"]:
-            return []
+            return ""
         try:
-            text = self._git_blob_path(meta["oid"]).read_text("utf-8", "replace")
+            return self._git_blob_path(meta["oid"]).read_text("utf-8", "replace")
         except FileNotFoundError:
-            return []
+            return ""
+
+    def _lfs_patterns(self, key: _RepoKey, commit: dict[str, Any]) -> list[str]:
         patterns = []
-        for line in text.splitlines():
+        for line in self._text_at(commit, ".gitattributes").splitlines():
             parts = line.split()
             if len(parts) >= 2 and not parts[0].startswith("#") and "filter=lfs" in parts[1:]:
                 patterns.append(parts[0])
         return patterns
+
+    def _ignore_patterns(self, commit: dict[str, Any]) -> list[str]:
+        """The root ``.gitignore`` at a commit: simple glob lines (no ``!`` negation)."""
+        lines = (line.strip() for line in self._text_at(commit, ".gitignore").splitlines())
+        return [line for line in lines if line and not line.startswith(("#", "!"))]
+
+    @staticmethod
+    def _ignored(path: str, pattern: str) -> bool:
+        """gitignore matching, simplified: ``*.png`` matches any name at any depth, ``data/zh/``
+        a folder (and so all below it), a pattern with a ``/`` is anchored at the root."""
+        parts = path.split("/")
+        glob = pattern.strip("/")
+        names = (
+            ["/".join(parts[: i + 1]) for i in range(len(parts))]
+            if "/" in pattern.rstrip("/")
+            else parts
+        )
+        if pattern.endswith("/"):
+            names = names[:-1]  # a folder pattern never matches the file itself
+        return any(fnmatch.fnmatchcase(name, glob) for name in names)
 
     @staticmethod
     def _matches(path: str, pattern: str) -> bool:
@@ -1397,6 +1486,7 @@ class HubServer:
         self._repo(key, user)
         commit = self._resolve_commit(key, rev)
         patterns = self._lfs_patterns(key, commit)
+        ignores = self._ignore_patterns(commit)
         files = payload.get("files")
         if not isinstance(files, list):
             raise HubError(400, "'files' must be a list")
@@ -1421,7 +1511,7 @@ class HubServer:
                 {
                     "path": path,
                     "uploadMode": "lfs" if lfs else "regular",
-                    "shouldIgnore": False,
+                    "shouldIgnore": any(self._ignored(path, p) for p in ignores),
                     "oid": oid,
                 }
             )
