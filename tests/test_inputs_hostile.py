@@ -433,7 +433,7 @@ def test_line_splitting_does_not_depend_on_chunk_boundaries(text, cuts, limit):
 
 def test_an_overlong_wide_line_is_too_large(tmp_path):
     content = jsonl(lines("x" * 5000, ENGLISH)).encode("utf-16")
-    items = read(write(tmp_path / "a.jsonl", content), settings=BuildSection(max_record_bytes=1000))
+    items = read(write(tmp_path / "a.jsonl", content), settings=BuildSection(max_record_bytes=1024))
     assert items[0].reason == RejectReason.TOO_LARGE and isinstance(items[1], Draft)
 
 
@@ -578,7 +578,7 @@ def test_an_over_limit_file_is_not_kept_whole(tmp_path):
     path = write(tmp_path / "a.json.zst", '{"text": "' + "a" * (64 << 20) + '"}')
     tracemalloc.start()
     try:
-        (reject,) = read(path, settings=BuildSection(max_file_bytes=4 << 20))
+        (reject,) = read(path, settings=BuildSection(max_record_bytes=1 << 20, max_file_bytes=4 << 20))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

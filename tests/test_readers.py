@@ -71,13 +71,13 @@ def test_truncated_gzip_is_corrupt_file(tmp_path):
 
 def test_overlong_jsonl_line_is_too_large_and_the_next_line_still_reads(tmp_path):
     content = jsonl([{"text": "x" * 5000}, {**TRAFILATURA}])
-    items = read(write(tmp_path / "a.jsonl.zst", content), tmp_path, max_record_bytes=1000)
+    items = read(write(tmp_path / "a.jsonl.zst", content), tmp_path, max_record_bytes=1024)
     assert items[0].reason == RejectReason.TOO_LARGE and "5012 bytes" in items[0].detail
     assert isinstance(items[1], Draft) and items[1].source_record == 2
 
 
 def test_too_large(tmp_path):
-    (reject,) = read(write(tmp_path / "a.txt", ENGLISH), tmp_path, max_record_bytes=10)
+    (reject,) = read(write(tmp_path / "a.txt", ENGLISH * 5), tmp_path, max_record_bytes=1024)
     assert reject.reason == RejectReason.TOO_LARGE
 
 
