@@ -27,9 +27,18 @@ _FTFY = ftfy.TextFixerConfig(
 
 
 def _char_class(predicate) -> str:
-    """A regex character class of the code points (in the planes that hold any) that match."""
-    points = [chr(c) for c in chain(range(0x20000), range(0xE0000, 0xE1000)) if predicate(chr(c))]
-    return "[" + "".join(re.escape(p) for p in points) + "]"
+    """A regex character class of the code points (in the planes that hold any) that match.
+
+    Written as ranges: a class of thousands of single characters makes every match slow.
+    """
+    ranges: list[list[int]] = []
+    for c in chain(range(0x20000), range(0xE0000, 0xE1000)):
+        if predicate(chr(c)):
+            if ranges and ranges[-1][1] == c - 1:
+                ranges[-1][1] = c
+            else:
+                ranges.append([c, c])
+    return "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]"
 
 
 # Combining marks (Mn, Mc, Me): vowel signs, diacritics, accents that follow their letter.
@@ -38,6 +47,8 @@ MARKS = _char_class(lambda ch: unicodedata.category(ch)[0] == "M")
 # (UAX #15) allows at most 30 in a row, and no real word comes close.
 MAX_MARK_RUN = 30
 _LONG_MARK_RUN = re.compile(f"{MARKS}{{{MAX_MARK_RUN + 1},}}")
+# Every mark is outside ASCII, so only runs this long of non-ASCII characters can hold such a run.
+_LONG_NON_ASCII_RUN = re.compile(f"[^\x00-\x7f]{{{MAX_MARK_RUN + 1},}}")
 _PARAGRAPH_BREAKS = re.compile("\u2029")
 _LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\u2028]")
 # C0 controls other than tab and newline, and DEL. C1 controls are kept for ftfy, which reads
@@ -60,13 +71,14 @@ class TooComplexError(ValueError):
 
 def check_complexity(text: str) -> None:
     """TooComplexError for a run of combining marks longer than Unicode's stream-safe limit."""
-    run = _LONG_MARK_RUN.search(text)
-    if run is not None:
-        raise TooComplexError(
-            f"a run of {len(run.group())} combining marks at character {run.start()} (more than "
-            f"{MAX_MARK_RUN} in a row, Unicode's stream-safe limit): normalizing it would take "
-            "quadratic time"
-        )
+    for span in _LONG_NON_ASCII_RUN.finditer(text):
+        run = _LONG_MARK_RUN.search(span.group())
+        if run is not None:
+            raise TooComplexError(
+                f"a run of {len(run.group())} combining marks at character "
+                f"{span.start() + run.start()} (more than {MAX_MARK_RUN} in a row, Unicode's "
+                "stream-safe limit): normalizing it would take quadratic time"
+            )
 
 
 def _tidy(text: str, controls: re.Pattern) -> str:
