@@ -578,7 +578,9 @@ def test_an_over_limit_file_is_not_kept_whole(tmp_path):
     path = write(tmp_path / "a.json.zst", '{"text": "' + "a" * (64 << 20) + '"}')
     tracemalloc.start()
     try:
-        (reject,) = read(path, settings=BuildSection(max_record_bytes=1 << 20, max_file_bytes=4 << 20))
+        (reject,) = read(
+            path, settings=BuildSection(max_record_bytes=1 << 20, max_file_bytes=4 << 20)
+        )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
