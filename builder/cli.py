@@ -27,14 +27,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
     )
     shards = len(shard_entries(report.manifest))
-    skipped = report.accounting.skipped_files
-    if skipped:
-        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        names = ", ".join(shown(name) for name in skipped[:5])
-        print(
-            f"note: skipped {len(skipped)} file(s) that are not an input format: {names}{more}",
-            file=sys.stderr,
-        )
+    by_kind: dict[str, list[str]] = {}
+    for name, kind in sorted(report.accounting.skipped.items()):
+        by_kind.setdefault(kind, []).append(name)
+    for kind, names in by_kind.items():
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        listed = ", ".join(shown(name) for name in names[:5])
+        print(f"note: skipped {len(names)} file(s), {kind}: {listed}{more}", file=sys.stderr)
     if report.accounting.rows == 0:
         print(
             f"warning: the release holds no rows: {shown(str(args.raw))} gave no record to publish",

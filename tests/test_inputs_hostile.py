@@ -237,6 +237,10 @@ def test_links_out_and_special_files_are_skipped_with_their_kind(tmp_path):
     accounting = manifest["accounting"]  # inside.txt is read: the same article, a duplicate
     assert (accounting["records_read"], accounting["rows"], accounting["duplicates"]) == (2, 1, 1)
     assert "link outside the input" in done.stdout and "fifo" in done.stdout
+    assert (
+        "note: skipped 3 file(s), link outside the input: passwd.txt, random.jsonl, zero.txt"
+        in (done.stderr)
+    )
 
 
 def test_devices_are_never_opened(tmp_path):
