@@ -9,6 +9,7 @@ OUT     ?= dist
 CONFIG  ?= dataset.toml
 WORKERS ?=
 STRICT  ?=
+ALLOW_EMPTY ?=
 PYTEST_ARGS ?=
 CORPUS  ?=
 REPO    ?=
@@ -28,7 +29,7 @@ $(STAMP): requirements.lock pyproject.toml
 setup: $(STAMP)  ## create .venv with the pinned dependencies
 
 build: $(STAMP)  ## build the dataset from $(RAW) into $(OUT)
-	$(BIN)/python -m builder --config $(CONFIG) build --raw $(RAW) --out $(OUT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(STRICT),--strict)
+	$(BIN)/python -m builder --config $(CONFIG) build --raw $(RAW) --out $(OUT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(STRICT),--strict) $(if $(ALLOW_EMPTY),--allow-empty)
 
 test: $(STAMP)  ## run the whole test suite (slow scale tests included)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

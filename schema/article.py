@@ -97,7 +97,11 @@ class Article(BaseModel):
         str,
         Field(
             min_length=1,
-            description="Path of the raw file relative to the input folder, with '/' separators.",
+            description=(
+                "Path of the raw file relative to the input folder, with '/' separators. A "
+                "backslash in a name is written '\\\\' and a byte that is not UTF-8 as '\\xNN', "
+                "so no two files share a path."
+            ),
         ),
     ]
     source_record: Annotated[

@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 
 from tests.catalogue import CASES
-from tests.support import duplicates, rejects, rows, run_build
+from tests.support import ROOT, duplicates, rejects, rows, run_build
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,11 @@ def test_nothing_crashed_and_nothing_was_lost(catalogue):
     )
     records = sum(len(o) for o in want.values() if not o[0].startswith("skip:"))
     assert report.accounting.records_read == records
+
+
+def test_the_readme_states_the_catalogue_as_it_is(catalogue):
+    report, expected = catalogue
+    files = sum(len(made) for made in expected.values())
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"a catalogue of {len(CASES)} hostile or broken inputs" in readme
+    assert f"all {files} files ({report.accounting.records_read:,} records)" in readme
