@@ -21,9 +21,9 @@ from builder.accounting import Accounting
 from builder.config import Config
 from builder.dedup import REJECT_SCHEMA, SOURCE_ORDER, plan_dedup
 from builder.errors import InputError, StrictModeError
+from builder.executors import Executor, open_executor
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
 from builder.pipeline import FileResult, FileTask, process_file
-from builder.pool import LocalPool
 from builder.progress import Progress
 from builder.release import check_target, is_release, staged
 from builder.sources import discover, file_sha256
@@ -51,17 +51,21 @@ def build(
     today: dt.date | None = None,
     progress: Progress | None = None,
     allow_empty: bool = False,
+    executor: str | None = None,
+    address: str | None = None,
 ) -> BuildReport:
     """Build `raw` into the release folder `out`; the previous `out` stays until the new one is complete.
 
     A build without a single row replaces an existing release only with `allow_empty`: an empty
-    input is more often an unmounted share than an intended empty dataset.
+    input is more often an unmounted share than an intended empty dataset. `executor` and
+    `address` default to the config's `[run]` section; the release is the same on any executor.
     """
-    sources = discover(raw)
+    sources = discover(raw.resolve())  # absolute: tasks may run with another working folder
     out = check_target(raw, out)
     today = today or dt.datetime.now(dt.UTC).date()
     progress = progress or Progress(len(sources))
-    with staged(out) as stage, LocalPool(workers) as pool:
+    runner = open_executor(executor or config.run.executor, workers, address or config.run.address)
+    with staged(out) as stage, runner as pool:
         work = stage / ".work"
         work.mkdir()
         tasks = (FileTask(i, s, work, today, config.build) for i, s in enumerate(sources))
@@ -129,7 +133,7 @@ def _nothing_to_release(raw: Path, out: Path, accounting: Accounting) -> str:
 
 
 def _write_shards(
-    config: Config, parts: list[str], dropped: dict, work: Path, stage: Path, pool: LocalPool
+    config: Config, parts: list[str], dropped: dict, work: Path, stage: Path, pool: Executor
 ) -> list[ShardInfo]:
     by_partition: dict[str, list[str]] = defaultdict(list)
     for part in parts:

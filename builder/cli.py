@@ -9,7 +9,7 @@ from pathlib import Path
 
 from builder.config import DEFAULT_CONFIG, load_config
 from builder.errors import BroadsheetError, Interrupted, stop_on_signals
-from builder.pool import default_workers
+from builder.executors import EXECUTORS, default_workers
 from builder.terminal import shown
 from builder.writers.manifest import shard_entries
 
@@ -25,6 +25,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         workers=args.workers,
         strict=args.strict,
         allow_empty=args.allow_empty,
+        executor=args.executor,
+        address=args.address,
     )
     shards = len(shard_entries(report.manifest))
     by_kind: dict[str, list[str]] = {}
@@ -108,7 +110,18 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=default_workers(),
-        help="worker processes (default: all cores, %(default)s)",
+        help="worker processes of the local executor (default: all cores, %(default)s)",
+    )
+    b.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="where tasks run: local worker processes, or a Ray cluster (default: run.executor "
+        "in the config, else local); the release is byte-identical either way",
+    )
+    b.add_argument(
+        "--address",
+        help="Ray cluster address, host:port (default: run.address in the config; none starts "
+        "a local Ray instance for the build)",
     )
     b.add_argument(
         "--strict",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -115,9 +115,23 @@ class BuildSection(_Strict):
         return self
 
 
+class RunSection(_Strict):
+    """Where a build runs; never part of the manifest, since it never changes the release's bytes."""
+
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="'local': worker processes on this machine; 'ray': tasks on a Ray cluster.",
+    )
+    address: str | None = Field(
+        default=None,
+        description="Ray cluster address (host:port, or 'auto'); none starts a local Ray instance.",
+    )
+
+
 class Config(_Strict):
     dataset: DatasetSection
     build: BuildSection = BuildSection()
+    run: RunSection = RunSection()
 
 
 def load_config(path: Path = DEFAULT_CONFIG) -> Config:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from builder.build import build
-from builder.pool import default_workers
+from builder.executors import default_workers
 from builder.progress import Progress
 from builder.steps.language import detect_language
 from builder.steps.normalize import normalize_text

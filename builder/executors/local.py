@@ -1,4 +1,4 @@
-"""The worker pool, kept behind one small interface so a distributed pool can replace it."""
+"""The local executor: worker processes on this machine (the default, all cores)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _stop_signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-class LocalPool:
+class LocalExecutor:
     """Runs tasks in this process (workers=1) or in worker processes started with 'spawn'.
 
     'spawn' because pyarrow's thread pools do not survive fork. Results come back in completion
@@ -65,13 +65,15 @@ class LocalPool:
     left by an exception (an error, Ctrl-C, SIGTERM) they are killed rather than waited for.
     """
 
+    name = "local"
+
     def __init__(self, workers: int):
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> LocalPool:
+    def __enter__(self) -> LocalExecutor:
         if self.workers > 1:
             self._executor = ProcessPoolExecutor(
                 self.workers,
