@@ -193,7 +193,7 @@ def test_the_orphan_watchdog_ends_a_worker_whose_build_died():
     """The fallback for systems without PDEATHSIG: a worker notices its parent is gone."""
     script = (
         "import os\n"
-        "from builder import pool\n"
+        "from builder.executors import local as pool\n"
         "pool.WATCH_PARENT_SECONDS = 0.05\n"
         "parent = os.getpid()\n"
         "child = os.fork()\n"
