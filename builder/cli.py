@@ -11,7 +11,6 @@ from builder.config import DEFAULT_CONFIG, load_config
 from builder.errors import BroadsheetError, Interrupted, stop_on_signals
 from builder.pool import default_workers
 from builder.terminal import shown
-from builder.writers.manifest import shard_entries
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -26,7 +25,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         strict=args.strict,
         allow_empty=args.allow_empty,
     )
-    shards = len(shard_entries(report.manifest))
+    shards = len(report.manifest.shards)
     by_kind: dict[str, list[str]] = {}
     for name, kind in sorted(report.accounting.skipped.items()):
         by_kind.setdefault(kind, []).append(name)
