@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from builder.config import Config
 from builder.layout import ACCOUNTING_DIR, CARD_FILE, DATA_DIR, MANIFEST_FILE
 from builder.publish.hub import Hub, PublishError, RemoteFile, RemoteState
-from builder.publish.versions import Version, required_bump_error, schema_changes
+from builder.publish.versions import SchemaChange, Version, required_bump_error, schema_changes
 from builder.sources import file_sha256
 from builder.writers.card import extract_maintainer_notes, render_card
 from builder.writers.manifest import (
@@ -156,25 +156,25 @@ def make_plan(
         plan.noop = True
         return plan
 
-    previous_commit, previous_manifest, changes = None, None, []
+    previous_commit: str | None = None
+    previous_manifest: Manifest | None = None
+    changes: list[SchemaChange] = []
     for tag_version, commit in sorted(remote.versions.items(), reverse=True):
-        previous_manifest = release_manifest(hub, tag_version.tag, commit)
-        if previous_manifest is not None:
-            plan.previous, previous_commit = (tag_version, commit), commit
-            break
-        plan.ignored_tags.append(tag_version.tag)
-    if plan.previous is not None:
-        previous_version = plan.previous[0]
-        changes = schema_changes(
-            dict(previous_manifest.schema_fields), dict(manifest.schema_fields)
-        )
-        refusal = required_bump_error(previous_version, version, changes)
+        found = release_manifest(hub, tag_version.tag, commit)
+        if found is None:
+            plan.ignored_tags.append(tag_version.tag)
+            continue
+        plan.previous, previous_commit, previous_manifest = (tag_version, commit), commit, found
+        changes = schema_changes(dict(found.schema_fields), dict(manifest.schema_fields))
+        refusal = required_bump_error(tag_version, version, changes)
         if refusal:
             raise PublishError(refusal)
+        break
 
     # What main holds from an earlier, untagged attempt at this version (a failed tag, a merged
     # pull request): its changelog date is reused, so that re-running changes no bytes.
-    head_changelog = _changelog(hub, remote.head) if CHANGELOG_FILE in remote.tree else []
+    head = remote.head
+    head_changelog = _changelog(hub, head) if head and CHANGELOG_FILE in remote.tree else []
     earlier = next((e for e in head_changelog if e.get("version") == str(version)), None)
     added, removed, changed = _article_diff(
         release, manifest, hub, previous_commit, previous_manifest
@@ -192,7 +192,7 @@ def make_plan(
     # History comes from the latest published version: entries of versions never tagged are dropped.
     history = _changelog(hub, previous_commit) if previous_commit else []
     changelog = [plan.entry] + [e for e in history if e.get("version") != str(version)]
-    old_card = hub.read_text(CARD_FILE, remote.head) if CARD_FILE in remote.tree else None
+    old_card = hub.read_text(CARD_FILE, head) if head and CARD_FILE in remote.tree else None
     notes = extract_maintainer_notes(old_card) if old_card else None
 
     outgoing_manifest = manifest.released_as(hub.repo_id, str(version))
@@ -213,7 +213,7 @@ def make_plan(
             plan.changes.append(path)
     # Only files an earlier Broadsheet release listed are deleted; anything else is left alone.
     managed = set(previous_manifest.files) if previous_manifest else set()
-    head_manifest = release_manifest(hub, "main", remote.head) if remote.head else None
+    head_manifest = release_manifest(hub, "main", head) if head else None
     if head_manifest is not None:
         managed |= set(head_manifest.files)
     plan.deletes = sorted(p for p in remote.tree if p in managed and p not in plan.contents)
@@ -317,11 +317,14 @@ def content_size(content: bytes | Path) -> int:
 
 def same_content(remote: RemoteFile, content: bytes | Path) -> bool:
     """Whether a file on the Hub holds these bytes (LFS files by sha256, others by git blob id)."""
-    data = content if isinstance(content, bytes) else None
     if remote.sha256 is not None:
-        local_sha = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(content)
+        local_sha = (
+            hashlib.sha256(content).hexdigest()
+            if isinstance(content, bytes)
+            else file_sha256(content)
+        )
         return local_sha == remote.sha256
-    data = data if data is not None else content.read_bytes()
+    data = content if isinstance(content, bytes) else content.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == remote.git_oid
 
 
@@ -371,8 +374,9 @@ def _key_table(tables: list[pa.Table]) -> pa.Table:
 
 
 def _human(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n} B"
+    size = float(n)
+    for unit in ("B", "kB", "MB"):
+        if size < 1000:
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1000
+    return f"{size:,.1f} GB"

@@ -34,6 +34,8 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
 
     hub = Hub.connect(repo_id, need_write=False)
     commit = hub.call(f"resolving {revision}", hub.api.dataset_info, repo_id, revision=revision).sha
+    if commit is None:
+        raise PublishError(f"the Hub did not say which commit {repo_id}@{revision} is; retry later")
     manifest = published_manifest(hub, revision, commit)
     report = VerifyReport(repo_id, revision, commit, manifest.accounting.rows)
     report.checks.append(f"{revision} resolves to commit {commit}")
