@@ -2,10 +2,13 @@
 anything else (another tool's file, a damaged or newer one) does not validate and says why."""
 
 import json
+import shutil
 
 import pytest
 from pydantic import ValidationError
 
+from builder.publish.hub import PublishError
+from builder.publish.plan import check_release
 from builder.writers.manifest import (
     Manifest,
     StepCounters,
@@ -129,3 +132,16 @@ def test_another_tools_manifest_and_non_objects_are_not_ours(built):
     assert is_broadsheet_manifest(on_disk(built))
     for other in ({"name": "theirs", "files": ["train.csv"]}, [], "broadsheet", None, 1):
         assert not is_broadsheet_manifest(other)
+
+
+def test_publish_refuses_a_local_manifest_it_cannot_read_in_one_line(built, tmp_path):
+    release = tmp_path / "dist"
+    shutil.copytree(built.out, release)
+    data = on_disk(built)
+    del data["accounting"]["rows"]
+    (release / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(PublishError) as caught:
+        check_release(release)
+    message = str(caught.value)
+    assert "is not a manifest this Broadsheet can publish (missing accounting.rows)" in message
+    assert message.endswith("rebuild with `make build`") and "\n" not in message
