@@ -29,7 +29,7 @@ from builder.release import check_target, is_release, staged
 from builder.sources import discover, file_sha256
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.writers.card import render_card
-from builder.writers.manifest import build_manifest, input_fingerprint, write_manifest
+from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
 from schema import hf_features
 from schema.derive import json_schema_text
@@ -38,7 +38,7 @@ from schema.derive import json_schema_text
 @dataclass
 class BuildReport:
     out: Path
-    manifest: dict
+    manifest: Manifest
     accounting: Accounting
 
 

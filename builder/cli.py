@@ -11,7 +11,6 @@ from builder.config import DEFAULT_CONFIG, load_config
 from builder.errors import BroadsheetError, Interrupted, stop_on_signals
 from builder.executors import EXECUTORS, default_workers
 from builder.terminal import shown
-from builder.writers.manifest import shard_entries
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -28,7 +27,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         executor=args.executor,
         address=args.address,
     )
-    shards = len(shard_entries(report.manifest))
+    shards = len(report.manifest.shards)
     by_kind: dict[str, list[str]] = {}
     for name, kind in sorted(report.accounting.skipped.items()):
         by_kind.setdefault(kind, []).append(name)

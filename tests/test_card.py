@@ -8,6 +8,7 @@ from builder.writers.card import (
     extract_maintainer_notes,
     render_card,
 )
+from builder.writers.manifest import read_manifest
 from schema import Article
 from tests.support import ENGLISH, ITALIAN, config, run_build, seed_text, write
 
@@ -46,3 +47,13 @@ def test_maintainer_notes_round_trip(tmp_path):
     assert extract_maintainer_notes(card) == notes
     assert card.count(MAINTAINER_START) == card.count(MAINTAINER_END) == 1
     assert extract_maintainer_notes("no block here") is None
+
+
+def test_the_card_publish_renders_from_the_manifest_file_is_the_build_card(tmp_path):
+    """Publish re-renders the card from manifest.json, whose keys are sorted: the same card results."""
+    write(tmp_path / "raw" / "a.txt", seed_text("2021-02", ENGLISH))
+    write(tmp_path / "raw" / "b.txt", seed_text("2021-03", ITALIAN))
+    report = run_build(tmp_path / "raw", tmp_path / "dist")
+    card = render_card(config(), read_manifest(report.out / "manifest.json"))
+    assert card == (report.out / "README.md").read_text(encoding="utf-8")
+    assert "|  | min | p10 | p50 | p90 | p99 | max |" in card

@@ -16,19 +16,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pydantic import ValidationError
 
 from builder.config import Config
 from builder.layout import ACCOUNTING_DIR, CARD_FILE, DATA_DIR, MANIFEST_FILE
 from builder.publish.hub import Hub, PublishError, RemoteFile, RemoteState
-from builder.publish.versions import Version, required_bump_error, schema_changes
+from builder.publish.versions import SchemaChange, Version, required_bump_error, schema_changes
 from builder.sources import file_sha256
 from builder.writers.card import extract_maintainer_notes, render_card
 from builder.writers.manifest import (
     GENERATOR,
-    MANIFEST_FORMAT,
-    is_broadsheet_manifest,
+    Manifest,
+    damage,
+    manifest_json,
     read_manifest,
-    shard_entries,
 )
 
 CHANGELOG_FILE = "changelog.json"
@@ -36,9 +37,7 @@ MANAGED_DIRS = (
     f"{DATA_DIR}/",
     f"{ACCOUNTING_DIR}/",
 )  # files here that the release lacks are deleted
-CONTENT_KEYS = ("files", "input", "schema_fields")  # what makes two releases the same content
 DIFF_COLUMNS = ["id", "text_sha256"]
-REQUIRED_KEYS = ("dataset", "versions", "input", "accounting", "schema_fields", "stats", "files")
 _CLAIMS_OURS = re.compile(rf'"generator"\s*:\s*"{GENERATOR}"')
 
 
@@ -149,7 +148,7 @@ def make_plan(
 
     if plan.tag in remote.tags:
         published = published_manifest(hub, plan.tag, remote.tags[plan.tag])
-        if _content(published) != _content(manifest):
+        if published.content != manifest.content:
             raise PublishError(
                 f"{plan.tag} is already published in {hub.repo_id} with different content; "
                 "raise dataset.version (or pass --version) to publish this release"
@@ -157,25 +156,25 @@ def make_plan(
         plan.noop = True
         return plan
 
-    previous_commit, previous_manifest, changes = None, None, []
+    previous_commit: str | None = None
+    previous_manifest: Manifest | None = None
+    changes: list[SchemaChange] = []
     for tag_version, commit in sorted(remote.versions.items(), reverse=True):
-        previous_manifest = release_manifest(hub, tag_version.tag, commit)
-        if previous_manifest is not None:
-            plan.previous, previous_commit = (tag_version, commit), commit
-            break
-        plan.ignored_tags.append(tag_version.tag)
-    if plan.previous is not None:
-        previous_version = plan.previous[0]
-        changes = schema_changes(
-            dict(previous_manifest.get("schema_fields", [])), dict(manifest["schema_fields"])
-        )
-        refusal = required_bump_error(previous_version, version, changes)
+        found = release_manifest(hub, tag_version.tag, commit)
+        if found is None:
+            plan.ignored_tags.append(tag_version.tag)
+            continue
+        plan.previous, previous_commit, previous_manifest = (tag_version, commit), commit, found
+        changes = schema_changes(dict(found.schema_fields), dict(manifest.schema_fields))
+        refusal = required_bump_error(tag_version, version, changes)
         if refusal:
             raise PublishError(refusal)
+        break
 
     # What main holds from an earlier, untagged attempt at this version (a failed tag, a merged
     # pull request): its changelog date is reused, so that re-running changes no bytes.
-    head_changelog = _changelog(hub, remote.head) if CHANGELOG_FILE in remote.tree else []
+    head = remote.head
+    head_changelog = _changelog(hub, head) if head and CHANGELOG_FILE in remote.tree else []
     earlier = next((e for e in head_changelog if e.get("version") == str(version)), None)
     added, removed, changed = _article_diff(
         release, manifest, hub, previous_commit, previous_manifest
@@ -183,29 +182,24 @@ def make_plan(
     plan.entry = {
         "version": str(version),
         "date": earlier["date"] if earlier else today,
-        "rows": manifest["accounting"]["rows"],
+        "rows": manifest.accounting.rows,
         "added": added,
         "removed": removed,
         "changed": changed,
         "schema_changes": [str(c) for c in changes],
-        "input_fingerprint": manifest["input"]["fingerprint"],
+        "input_fingerprint": manifest.input.fingerprint,
     }
     # History comes from the latest published version: entries of versions never tagged are dropped.
     history = _changelog(hub, previous_commit) if previous_commit else []
     changelog = [plan.entry] + [e for e in history if e.get("version") != str(version)]
-    old_card = hub.read_text(CARD_FILE, remote.head) if CARD_FILE in remote.tree else None
+    old_card = hub.read_text(CARD_FILE, head) if head and CARD_FILE in remote.tree else None
     notes = extract_maintainer_notes(old_card) if old_card else None
 
-    outgoing_manifest = {
-        **manifest,
-        "dataset": {**manifest["dataset"], "version": str(version), "repo_id": hub.repo_id},
-    }
+    outgoing_manifest = manifest.released_as(hub.repo_id, str(version))
     plan.card = render_card(config, outgoing_manifest, changelog, notes)
     plan.contents = {
-        **{rel: release / rel for rel in manifest["files"]},
-        MANIFEST_FILE: (
-            json.dumps(outgoing_manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        ).encode(),
+        **{rel: release / rel for rel in manifest.files},
+        MANIFEST_FILE: manifest_json(outgoing_manifest).encode(),
         CARD_FILE: plan.card.encode(),
         CHANGELOG_FILE: (json.dumps(changelog, indent=2, ensure_ascii=False) + "\n").encode(),
     }
@@ -218,10 +212,10 @@ def make_plan(
         else:
             plan.changes.append(path)
     # Only files an earlier Broadsheet release listed are deleted; anything else is left alone.
-    managed = set(previous_manifest["files"]) if previous_manifest else set()
-    head_manifest = release_manifest(hub, "main", remote.head) if remote.head else None
+    managed = set(previous_manifest.files) if previous_manifest else set()
+    head_manifest = release_manifest(hub, "main", head) if head else None
     if head_manifest is not None:
-        managed |= set(head_manifest["files"])
+        managed |= set(head_manifest.files)
     plan.deletes = sorted(p for p in remote.tree if p in managed and p not in plan.contents)
     plan.foreign = sorted(
         p
@@ -244,7 +238,7 @@ def _changelog(hub: Hub, commit: str) -> list[dict]:
     return entries
 
 
-def release_manifest(hub: Hub, revision: str, commit: str) -> dict | None:
+def release_manifest(hub: Hub, revision: str, commit: str) -> Manifest | None:
     """The Broadsheet manifest at `commit`; None when there is none or another tool wrote it.
 
     A manifest that says Broadsheet wrote it but cannot be read is an error, never ignored.
@@ -253,27 +247,18 @@ def release_manifest(hub: Hub, revision: str, commit: str) -> dict | None:
         return None
     text = hub.read_text(MANIFEST_FILE, commit)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        data, damage = None, f"invalid JSON: {exc}"
-    else:
-        missing = [k for k in REQUIRED_KEYS if not isinstance(data, dict) or k not in data]
-        damage = f"missing {', '.join(missing)}" if missing else "`files` is not a mapping"
-        fmt = data.get("manifest_format") if isinstance(data, dict) else None
-        if fmt != MANIFEST_FORMAT:
-            damage = f"manifest_format {fmt!r}, this Broadsheet reads {MANIFEST_FORMAT}"
-    if is_broadsheet_manifest(data) and all(k in data for k in REQUIRED_KEYS):
-        return data
-    if _CLAIMS_OURS.search(text):
+        return Manifest.model_validate_json(text)
+    except ValidationError as exc:
+        if not _CLAIMS_OURS.search(text):
+            return None
         fix = "fix it on main" if revision == "main" else f"delete the tag {revision} on the Hub"
         raise PublishError(
             f"{hub.repo_id}@{revision}: {MANIFEST_FILE} says Broadsheet wrote it but cannot be "
-            f"used ({damage}); {fix}, or upgrade Broadsheet if a newer one wrote it"
-        )
-    return None
+            f"used ({damage(exc)}); {fix}, or upgrade Broadsheet if a newer one wrote it"
+        ) from None
 
 
-def published_manifest(hub: Hub, revision: str, commit: str) -> dict:
+def published_manifest(hub: Hub, revision: str, commit: str) -> Manifest:
     """The manifest of a published version; a version without one was not made by Broadsheet."""
     manifest = release_manifest(hub, revision, commit)
     if manifest is None:
@@ -284,26 +269,32 @@ def published_manifest(hub: Hub, revision: str, commit: str) -> dict:
     return manifest
 
 
-def check_release(release: Path) -> dict:
+def check_release(release: Path) -> Manifest:
     """The release's manifest, after checking that every listed file is on disk with its hash."""
     path = release / MANIFEST_FILE
     if not path.is_file():
         raise PublishError(f"{path} not found: build the release first (`make build`)")
-    manifest = read_manifest(path)
-    for rel, info in manifest["files"].items():
+    try:
+        manifest = read_manifest(path)
+    except ValidationError as exc:
+        raise PublishError(
+            f"{path} is not a manifest this Broadsheet can publish ({damage(exc)}): rebuild with "
+            "`make build`"
+        ) from None
+    for rel, info in manifest.files.items():
         local = release / rel
         if not local.is_file():
             raise PublishError(
                 f"{local} is listed in {path} but missing: rebuild with `make build`"
             )
-        if local.stat().st_size != info["size"] or file_sha256(local) != info["sha256"]:
+        if local.stat().st_size != info.size or file_sha256(local) != info.sha256:
             raise PublishError(
                 f"{local} does not match its sha256 in {path}: rebuild with `make build`"
             )
     extra = [
         rel
         for rel in _release_files(release)
-        if rel.startswith(MANAGED_DIRS) and rel not in manifest["files"]
+        if rel.startswith(MANAGED_DIRS) and rel not in manifest.files
     ]
     if extra:
         raise PublishError(
@@ -320,44 +311,42 @@ def _release_files(release: Path) -> list[str]:
     )
 
 
-def _content(manifest: dict) -> dict:
-    return {k: manifest.get(k) for k in CONTENT_KEYS}
-
-
 def content_size(content: bytes | Path) -> int:
     return len(content) if isinstance(content, bytes) else content.stat().st_size
 
 
 def same_content(remote: RemoteFile, content: bytes | Path) -> bool:
     """Whether a file on the Hub holds these bytes (LFS files by sha256, others by git blob id)."""
-    data = content if isinstance(content, bytes) else None
     if remote.sha256 is not None:
-        local_sha = hashlib.sha256(data).hexdigest() if data is not None else file_sha256(content)
+        local_sha = (
+            hashlib.sha256(content).hexdigest()
+            if isinstance(content, bytes)
+            else file_sha256(content)
+        )
         return local_sha == remote.sha256
-    data = data if data is not None else content.read_bytes()
+    data = content if isinstance(content, bytes) else content.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == remote.git_oid
 
 
 def _article_diff(
     release: Path,
-    manifest: dict,
+    manifest: Manifest,
     hub: Hub,
     previous_commit: str | None,
-    previous_manifest: dict | None,
+    previous_manifest: Manifest | None,
 ) -> tuple[int, int, int]:
     """(added, removed, changed) articles between the latest published version and this release.
 
     Previous shards identical to a local one are read locally; the others by column from the Hub.
     """
-    new = _key_table(
-        [pq.read_table(release / p, columns=DIFF_COLUMNS) for p in shard_entries(manifest)]
-    )
+    new = _key_table([pq.read_table(release / p, columns=DIFF_COLUMNS) for p in manifest.shards])
     if previous_commit is None or previous_manifest is None:
         return len(new), 0, 0
     fs = None
     tables = []
-    for path, info in shard_entries(previous_manifest).items():
-        if manifest["files"].get(path, {}).get("sha256") == info["sha256"]:
+    for path, info in previous_manifest.shards.items():
+        local = manifest.files.get(path)
+        if local is not None and local.sha256 == info.sha256:
             tables.append(pq.read_table(release / path, columns=DIFF_COLUMNS))
             continue
         fs = fs or hub.filesystem()
@@ -385,8 +374,9 @@ def _key_table(tables: list[pa.Table]) -> pa.Table:
 
 
 def _human(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n} B"
+    size = float(n)
+    for unit in ("B", "kB", "MB"):
+        if size < 1000:
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1000
+    return f"{size:,.1f} GB"

@@ -89,9 +89,12 @@ def execute(plan: PublishPlan, hub: Hub, private: bool = False) -> PublishResult
         )
         parent = hub.state().head
     if plan.tag_only:
+        assert parent is not None, "a plan that sends nothing compares against an existing main"
         commit = parent
     else:
-        operations = [CommitOperationAdd(p, plan.contents[p]) for p in plan.upload_paths]
+        operations: list[CommitOperationAdd | CommitOperationDelete] = [
+            CommitOperationAdd(p, plan.contents[p]) for p in plan.upload_paths
+        ]
         operations += [CommitOperationDelete(p) for p in plan.deletes]
         try:
             info = hub.call(
@@ -111,21 +114,22 @@ def execute(plan: PublishPlan, hub: Hub, private: bool = False) -> PublishResult
             # A commit that failed after the server applied it (a 5xx, a lost answer) must not
             # be reported as lost: look for it on main by its marker.
             try:
-                commit = None if plan.create_pr else _landed(hub, parent, marker)
+                landed = None if plan.create_pr else _landed(hub, parent, marker)
             except PublishError as check:
                 raise PublishError(
                     f"{exc}; whether the commit landed could not be checked ({check}); "
                     "re-run publish: it tags the commit if it landed",
                     exc.status,
                 ) from None
-            if commit is None and exc.status in STALE_PARENT:
+            if landed is None and exc.status in STALE_PARENT:
                 raise PublishError(
                     f"main changed since the plan was made (expected parent {str(parent)[:12]}); "
                     "nothing was committed: re-run publish to plan against the new state",
                     exc.status,
                 ) from None
-            if commit is None:
+            if landed is None:
                 raise
+            commit = landed
         except RuntimeError as exc:  # the upload itself failed after the client's own retries
             raise PublishError(
                 f"uploading to {hub.endpoint} failed: {exc}; nothing was committed, re-run publish"

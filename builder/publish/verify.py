@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from builder.publish.hub import Hub, PublishError
 from builder.publish.plan import published_manifest
 from builder.writers.card import DEFAULT_CONFIG, SPLIT
-from builder.writers.manifest import shard_entries
 from schema import SCHEMA_VERSION, hf_features
 
 
@@ -35,8 +34,10 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
 
     hub = Hub.connect(repo_id, need_write=False)
     commit = hub.call(f"resolving {revision}", hub.api.dataset_info, repo_id, revision=revision).sha
+    if commit is None:
+        raise PublishError(f"the Hub did not say which commit {repo_id}@{revision} is; retry later")
     manifest = published_manifest(hub, revision, commit)
-    report = VerifyReport(repo_id, revision, commit, manifest["accounting"]["rows"])
+    report = VerifyReport(repo_id, revision, commit, manifest.accounting.rows)
     report.checks.append(f"{revision} resolves to commit {commit}")
 
     try:
@@ -63,7 +64,7 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
             f"datasets resolved {revision} to other files than commit {commit} "
             f"({wrong[0] if wrong else 'no data files'}); it may be using a stale cache: clear it and retry"
         )
-    shards = shard_entries(manifest)
+    shards = manifest.shards
     if len(files) != len(shards):
         raise PublishError(
             f"datasets sees {len(files)} data files at {revision}, the manifest lists {len(shards)}"
@@ -85,19 +86,20 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
         )
     report.checks.append(f"{dataset.num_rows:,} rows, as in the manifest")
 
-    columns = [name for name, _ in manifest.get("schema_fields", [])]
+    columns = [name for name, _ in manifest.schema_fields]
     if list(dataset.features) != columns:
         raise PublishError(
             f"{revision} has columns {list(dataset.features)}, the manifest lists {columns}"
         )
-    if manifest["versions"]["schema"] == SCHEMA_VERSION and dataset.features != hf_features():
+    schema_version = manifest.versions.schema_version
+    if schema_version == SCHEMA_VERSION and dataset.features != hf_features():
         raise PublishError(
             f"{revision} features differ from schema {SCHEMA_VERSION}: {dataset.features}"
         )
-    report.checks.append(f"features match schema {manifest['versions']['schema']}")
+    report.checks.append(f"features match schema {schema_version}")
 
     languages = dict(sorted(Counter(dataset.data.column("language").to_pylist()).items()))
-    expected = manifest["stats"]["by_language"]
+    expected = manifest.stats.by_language
     if languages != expected:
         raise PublishError(
             f"{revision} rows per language {languages} differ from the manifest's {expected}"

@@ -14,7 +14,7 @@ from huggingface_hub import DatasetCardData
 from builder.config import Config
 from builder.layout import ALL_SHARDS_GLOB, language_glob, language_of
 from builder.stats import CHART_FILE
-from builder.writers.manifest import shard_entries
+from builder.writers.manifest import Manifest, Stats
 from schema import field_table, hf_features
 
 SPLIT = "train"
@@ -29,24 +29,24 @@ _SIZE_CATEGORIES = [
 ]
 
 
-def languages_of(manifest: dict) -> list[str]:
-    return sorted({language_of(path) for path in shard_entries(manifest)})
+def languages_of(manifest: Manifest) -> list[str]:
+    return sorted({language_of(path) for path in manifest.shards})
 
 
 def size_category(rows: int) -> str:
     return next((label for bound, label in _SIZE_CATEGORIES if rows < bound), "n>100M")
 
 
-def config_splits(manifest: dict) -> defaultdict[str, Counter]:
+def config_splits(manifest: Manifest) -> defaultdict[str, Counter[str]]:
     """Per config name: rows, in-memory bytes and file bytes of its single split (0 when none)."""
-    totals: defaultdict[str, Counter] = defaultdict(Counter)
-    for path, info in shard_entries(manifest).items():
+    totals: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for path, info in manifest.shards.items():
         for name in (DEFAULT_CONFIG, language_of(path)):
-            totals[name].update({key: info[key] for key in ("rows", "nbytes", "size")})
+            totals[name].update(rows=info.rows or 0, nbytes=info.nbytes or 0, size=info.size)
     return totals
 
 
-def card_metadata(config: Config, manifest: dict) -> dict:
+def card_metadata(config: Config, manifest: Manifest) -> dict:
     """The YAML header, as a plain dict in a stable key order."""
     languages = languages_of(manifest)
     splits = config_splits(manifest)
@@ -83,7 +83,7 @@ def card_metadata(config: Config, manifest: dict) -> dict:
         license=config.dataset.license,
         language=sorted(set(languages) | set(config.dataset.languages)),
         task_categories=["text-generation", "text-classification"],
-        size_categories=[size_category(manifest["accounting"]["rows"])],
+        size_categories=[size_category(manifest.accounting.rows)],
         tags=["news", "broadsheet"],
         configs=configs,
         dataset_info=dataset_info,
@@ -123,7 +123,7 @@ def extract_maintainer_notes(card: str) -> str | None:
 
 def render_card(
     config: Config,
-    manifest: dict,
+    manifest: Manifest,
     changelog: list[dict] | None = None,
     maintainer_notes: str | None = None,
 ) -> str:
@@ -144,30 +144,33 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def _stats_section(stats: dict) -> str:
-    languages = list(stats["by_language"])
+def _stats_section(stats: Stats) -> str:
+    languages = list(stats.by_language)
     per_language = _table(
-        ["language", "articles"], [[lang, f"{n:,}"] for lang, n in stats["by_language"].items()]
+        ["language", "articles"], [[lang, f"{n:,}"] for lang, n in stats.by_language.items()]
     )
     per_month = _table(
         ["month", *languages, "total"],
         [
             [m, *(f"{counts.get(lang, 0):,}" for lang in languages), f"{sum(counts.values()):,}"]
-            for m, counts in stats["by_month"].items()
+            for m, counts in stats.by_month.items()
         ],
     )
-    keys = list(stats["num_words"])
+    keys = list(stats.num_words)
     lengths = (
         _table(
             ["", *keys],
-            [[name, *(f"{stats[name][k]:,}" for k in keys)] for name in ("num_words", "num_chars")],
+            [
+                [name, *(f"{values[k]:,}" for k in keys)]
+                for name, values in (("num_words", stats.num_words), ("num_chars", stats.num_chars))
+            ],
         )
         if keys
         else "_No articles._"
     )
     return f"""## Statistics
 
-Articles: {stats["articles"]:,}.
+Articles: {stats.articles:,}.
 
 {per_language}
 
@@ -206,13 +209,13 @@ def _changelog_section(changelog: list[dict]) -> str:
     return f"## Changelog\n\n{table}\n"
 
 
-def _body(config: Config, manifest: dict, changelog: list[dict], notes: str | None) -> str:
+def _body(config: Config, manifest: Manifest, changelog: list[dict], notes: str | None) -> str:
     ds = config.dataset
-    acc = manifest["accounting"]
-    versions = manifest["versions"]
+    acc = manifest.accounting
+    versions = manifest.versions
     configs = ", ".join(f"`{lang}`" for lang in languages_of(manifest))
-    reasons = [[f"reject: `{r}`", n] for r, n in acc["rejects_by_reason"].items()]
-    reasons += [[f"duplicate: `{r}`", n] for r, n in acc["duplicates_by_reason"].items()]
+    reasons: list[list] = [[f"reject: `{r}`", n] for r, n in acc.rejects_by_reason.items()]
+    reasons += [[f"duplicate: `{r}`", n] for r, n in acc.duplicates_by_reason.items()]
     citation = ds.citation or (
         f"@misc{{{ds.name.replace('-', '_')},\n  title = {{{ds.pretty_name or ds.name}}},\n"
         f"  howpublished = {{\\url{{https://huggingface.co/datasets/{ds.repo_id}}}}},\n  note = {{Version {ds.version}}}\n}}"
@@ -237,18 +240,18 @@ Files are `data/<language>/<YYYY-MM>/NNNN.parquet`; dates keep the precision the
 
 ## Schema
 
-Schema version {versions["schema"]}; the JSON Schema is in `article.schema.json`.
+Schema version {versions.schema_version}; the JSON Schema is in `article.schema.json`.
 
 {schema_table()}
 
-{_stats_section(manifest["stats"])}
+{_stats_section(manifest.stats)}
 {_changelog_section(changelog)}
 ## Provenance
 
-Built by Broadsheet {versions["builder"]} with pyarrow {versions["pyarrow"]} from
-{manifest["input"]["files"]:,} input files; input fingerprint `{manifest["input"]["fingerprint"]}`.
-Every record read is accounted for: {acc["records_read"]:,} read = {acc["rows"]:,} rows +
-{acc["rejected"]:,} rejected + {acc["duplicates"]:,} duplicates. The rejects and duplicates,
+Built by Broadsheet {versions.builder} with pyarrow {versions.pyarrow} from
+{manifest.input.files:,} input files; input fingerprint `{manifest.input.fingerprint}`.
+Every record read is accounted for: {acc.records_read:,} read = {acc.rows:,} rows +
+{acc.rejected:,} rejected + {acc.duplicates:,} duplicates. The rejects and duplicates,
 with their source and reason, are in `accounting/`.
 
 {_table(["outcome", "records"], reasons) if reasons else "No record was rejected or dropped as a duplicate."}

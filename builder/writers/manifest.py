@@ -1,22 +1,181 @@
-"""`manifest.json`: what a release contains and how it was made, with hashes to check it by."""
+"""`manifest.json`: what a release contains and how it was made, with hashes to check it by.
+
+`Manifest` is the one definition: the build writes it with `write_manifest`, and every reader
+(publish plan, verify, card, CLI, the release-folder check) parses it into the model. Every model
+forbids unknown keys: a manifest with a key this version does not know was written by a newer
+Broadsheet and is refused, not half-read. Adding a key means a new optional field here, omitted
+from the JSON while empty, so that earlier releases keep their bytes.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 import builder
 from builder.accounting import Accounting
-from builder.config import Config
+from builder.config import BuildSection, Config
 from builder.layout import DATA_DIR
 from schema import SCHEMA_VERSION, arrow_schema
 
 MANIFEST_FORMAT = 1
 # With MANIFEST_FORMAT, the marker that makes a folder or a Hub tag one of ours.
 GENERATOR = "broadsheet"
+_PERCENTILE = re.compile(r"^p(\d+)$")
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetInfo(_Part):
+    name: str
+    repo_id: str
+    version: str
+
+
+class Versions(_Part):
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+    builder: str
+    pyarrow: str
+    schema_version: str = Field(alias="schema")  # `schema` would shadow a BaseModel method
+
+
+class InputInfo(_Part):
+    fingerprint: str
+    files: int
+
+
+class AccountingTotals(_Part):
+    """`Accounting.to_dict()`: the identity records read = rows + rejected + duplicates, with reasons."""
+
+    files: int
+    records_read: int
+    rows: int
+    rejected: int
+    duplicates: int
+    rejects_by_reason: dict[str, int]
+    duplicates_by_reason: dict[str, int]
+    skipped_files: list[str]
+    skipped_kinds: dict[str, str]
+
+
+class Stats(_Part):
+    """Articles per language and month and length percentiles (`builder.stats.compute_stats`)."""
+
+    articles: int
+    by_language: dict[str, int]
+    by_month: dict[str, dict[str, int]]
+    num_words: dict[str, int]
+    num_chars: dict[str, int]
+
+    @field_validator("num_words", "num_chars")
+    @classmethod
+    def _reading_order(cls, value: dict[str, int]) -> dict[str, int]:
+        """min, p10 ... p99, max, however the JSON ordered them (it is written with sorted keys)."""
+
+        def rank(key: str) -> tuple[int, int, str]:
+            match = _PERCENTILE.match(key)
+            if match:
+                return (1, int(match.group(1)), key)
+            return (0 if key == "min" else 2, 0, key)
+
+        return dict(sorted(value.items(), key=lambda item: rank(item[0])))
+
+
+class FileEntry(_Part):
+    """A file of the release; `rows` for tables, `nbytes` (in-memory size) for data shards."""
+
+    sha256: str
+    size: int
+    rows: int | None = None
+    nbytes: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class StepCounters(_Part):
+    """One pipeline step's counts; deterministic only (timings differ between runs and stay out)."""
+
+    name: str
+    rows_in: int
+    rows_out: int
+    rejects_by_reason: dict[str, int] = {}
+
+
+class Manifest(_Part):
+    generator: str  # GENERATOR and MANIFEST_FORMAT: required, and only our values validate
+    manifest_format: int
+    dataset: DatasetInfo
+    versions: Versions
+    input: InputInfo
+    build_settings: BuildSection
+    accounting: AccountingTotals
+    schema_fields: list[tuple[str, str]]
+    stats: Stats
+    files: dict[str, FileEntry]
+    steps: list[StepCounters] = []  # omitted from the JSON while empty
+
+    @field_validator("generator")
+    @classmethod
+    def _ours(cls, value: str) -> str:
+        if value != GENERATOR:
+            raise ValueError(f"written by {value!r}, not {GENERATOR!r}")
+        return value
+
+    @field_validator("manifest_format")
+    @classmethod
+    def _our_format(cls, value: int) -> int:
+        if value != MANIFEST_FORMAT:
+            raise ValueError(f"format {value}, this Broadsheet reads {MANIFEST_FORMAT}")
+        return value
+
+    @model_validator(mode="after")
+    def _shards_are_counted(self) -> Manifest:
+        uncounted = [p for p, e in self.shards.items() if e.rows is None or e.nbytes is None]
+        if uncounted:
+            raise ValueError(f"data shard {uncounted[0]} has no rows or nbytes")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if not data["steps"]:
+            del data["steps"]
+        return data
+
+    @property
+    def shards(self) -> dict[str, FileEntry]:
+        """The data shards (path -> sha256, size, rows, nbytes)."""
+        return {path: e for path, e in self.files.items() if path.startswith(f"{DATA_DIR}/")}
+
+    @property
+    def content(self) -> tuple[object, ...]:
+        """What makes two releases the same content, whatever their name, version and tools."""
+        return (self.files, self.input, self.schema_fields)
+
+    def released_as(self, repo_id: str, version: str) -> Manifest:
+        """This manifest with the repository and version it is published under."""
+        dataset = self.dataset.model_copy(update={"repo_id": repo_id, "version": version})
+        return self.model_copy(update={"dataset": dataset})
 
 
 def input_fingerprint(files: list[tuple[str, str]]) -> str:
@@ -27,9 +186,9 @@ def input_fingerprint(files: list[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def schema_fields() -> list[list[str]]:
-    """[column, Arrow type] in column order, for telling breaking from additive changes between versions."""
-    return [[f.name, f"{f.type}{'' if f.nullable else ' not null'}"] for f in arrow_schema()]
+def schema_fields() -> list[tuple[str, str]]:
+    """(column, Arrow type) in column order, for telling breaking from additive changes between versions."""
+    return [(f.name, f"{f.type}{'' if f.nullable else ' not null'}") for f in arrow_schema()]
 
 
 def build_manifest(
@@ -39,52 +198,66 @@ def build_manifest(
     fingerprint: str,
     input_files: int,
     stats: dict,
-) -> dict:
-    """The manifest as a dict; `files` maps release paths to {sha256, size, rows, ...}."""
-    return {
-        "generator": GENERATOR,
-        "manifest_format": MANIFEST_FORMAT,
-        "dataset": {
-            "name": config.dataset.name,
-            "repo_id": config.dataset.repo_id,
-            "version": config.dataset.version,
-        },
-        "versions": {
-            "builder": builder.__version__,
-            "pyarrow": pa.__version__,
-            "schema": SCHEMA_VERSION,
-        },
-        "input": {"fingerprint": fingerprint, "files": input_files},
-        "build_settings": config.build.model_dump(),
-        "accounting": accounting.to_dict(),
-        "schema_fields": schema_fields(),
-        "stats": stats,
-        "files": dict(sorted(files.items())),
-    }
+) -> Manifest:
+    """The manifest of a finished build; `files` maps release paths to {sha256, size, rows, ...}."""
+    return Manifest(
+        generator=GENERATOR,
+        manifest_format=MANIFEST_FORMAT,
+        dataset=DatasetInfo(
+            name=config.dataset.name,
+            repo_id=config.dataset.repo_id,
+            version=config.dataset.version,
+        ),
+        versions=Versions(
+            builder=builder.__version__, pyarrow=pa.__version__, schema_version=SCHEMA_VERSION
+        ),
+        input=InputInfo(fingerprint=fingerprint, files=input_files),
+        build_settings=config.build,
+        accounting=AccountingTotals.model_validate(accounting.to_dict()),
+        schema_fields=schema_fields(),
+        stats=Stats.model_validate(stats),
+        files={path: FileEntry.model_validate(entry) for path, entry in sorted(files.items())},
+    )
+
+
+def manifest_json(manifest: Manifest) -> str:
+    """The manifest's bytes on disk and on the Hub: sorted keys, two-space indent, UTF-8, newline."""
+    data = manifest.model_dump(mode="json")
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_manifest(manifest: Manifest, path: Path) -> None:
+    path.write_text(manifest_json(manifest), encoding="utf-8")
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest at `path`; raises ValidationError (see `damage`) when it is not one of ours.
+
+    From the Hub, readers call `Manifest.model_validate_json` on the file's text.
+    """
+    return Manifest.model_validate_json(path.read_bytes())
 
 
 def is_broadsheet_manifest(data: object) -> bool:
-    """Whether parsed JSON is a manifest Broadsheet wrote: another tool's manifest.json is not."""
-    return (
-        isinstance(data, dict)
-        and data.get("generator") == GENERATOR
-        and data.get("manifest_format") == MANIFEST_FORMAT
-        and isinstance(data.get("files"), dict)
-    )
+    """Whether parsed JSON is a manifest this Broadsheet wrote: another tool's manifest.json is not."""
+    try:
+        Manifest.model_validate(data)
+    except ValidationError:
+        return False
+    return True
 
 
-def shard_entries(manifest: dict) -> dict[str, dict]:
-    """The data shards a manifest lists (path -> sha256, size, rows, nbytes)."""
-    return {
-        path: info for path, info in manifest["files"].items() if path.startswith(f"{DATA_DIR}/")
-    }
-
-
-def write_manifest(manifest: dict, path: Path) -> None:
-    path.write_text(
-        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-
-
-def read_manifest(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+def damage(exc: ValidationError) -> str:
+    """Why a manifest cannot be used, in a few words: the first problem the model found."""
+    errors = exc.errors(include_url=False)
+    fmt = next((e for e in errors if e["loc"] == ("manifest_format",)), None)
+    if fmt is not None and fmt["type"] != "missing":
+        return f"manifest_format {fmt['input']!r}, this Broadsheet reads {MANIFEST_FORMAT}"
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return f"invalid JSON: {first['ctx'].get('error', first['msg'])}"
+    missing = [".".join(map(str, e["loc"])) for e in errors if e["type"] == "missing"]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    where = ".".join(map(str, first["loc"])) or "the top level"
+    return f"{where}: {first['msg']}"
