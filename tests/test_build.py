@@ -140,7 +140,7 @@ def test_bad_input_is_rejected_with_reasons_and_nothing_is_lost(tmp_path):
         r["source_record"] for r in rows(report.out) if r["source_path"] == "crawl.jsonl"
     ) == [1, 3]
 
-    acc = report.manifest["accounting"]
+    acc = report.manifest.accounting.model_dump()
     assert acc["records_read"] == acc["rows"] + acc["rejected"] + acc["duplicates"] == 15
     assert acc["rows"] == 6 and acc["skipped_files"] == ["notes.tsv"]
     assert acc["rejected"] == len(rejects(report.out)) == len(BAD_INPUTS) + 1
@@ -182,7 +182,7 @@ def test_exact_duplicates_keep_the_first_copy_and_id_conflicts_are_rejected(tmp_
     )
     assert c_id in conflict["detail"] and "c.jsonl#1" in conflict["detail"]
     assert conflict["excerpt"].startswith("The city council")
-    acc = report.manifest["accounting"]
+    acc = report.manifest.accounting.model_dump()
     assert acc["duplicates_by_reason"] == {"same_text": 1} and acc["rejects_by_reason"] == {
         "id_conflict": 1
     }
@@ -246,9 +246,9 @@ def test_shards_and_row_groups_are_bounded_and_named_stably(tmp_path):
     # one long article among short ones: limits must hold row by row, not on average
     write(raw / "2021-01" / "long.txt", seed_text("2021-01", " ".join([ENGLISH] * 8)))
     report = build(cfg, raw, tmp_path / "dist", today=TODAY)
-    shards = sorted(p for p in report.manifest["files"] if p.startswith("data/en/2021-01/"))
+    shards = sorted(p for p in report.manifest.files if p.startswith("data/en/2021-01/"))
     assert shards[:2] == ["data/en/2021-01/0000.parquet", "data/en/2021-01/0001.parquet"]
-    assert sum(report.manifest["files"][p]["rows"] for p in shards) == 11 + 15
+    assert sum(report.manifest.files[p].rows for p in shards) == 11 + 15
     for rel in shards:
         parquet = pq.ParquetFile(report.out / rel)
         shard = parquet.read()

@@ -188,7 +188,7 @@ def test_a_build_publishes_nothing_of_a_changed_file(tmp_path, monkeypatch):
     expected = input_fingerprint(
         [(k, hashlib.sha256(v).hexdigest()) for k, v in read_bytes.items()]
     )
-    assert report.manifest["input"]["fingerprint"] == expected
+    assert report.manifest.input.fingerprint == expected
 
 
 def test_an_unchanged_file_is_hashed_as_stored(tmp_path):

@@ -30,7 +30,7 @@ def test_thousands_of_records_balance_and_stay_sorted(tmp_path):
         write(raw / f"{month}.jsonl.zst", jsonl(records))
         expected_rows += 1000
     report = run_build(raw, tmp_path / "dist", workers=2)
-    acc = report.manifest["accounting"]
+    acc = report.manifest.accounting.model_dump()
     assert acc["records_read"] == len(MONTHS) * 1002
     assert (acc["rows"], acc["rejected"], acc["duplicates"]) == (
         expected_rows,
@@ -41,4 +41,4 @@ def test_thousands_of_records_balance_and_stay_sorted(tmp_path):
         columns=["id", "language", "date"]
     )
     assert len(table) == expected_rows and len(pc.unique(table["id"])) == expected_rows
-    assert len([p for p in report.manifest["files"] if p.startswith("data/")]) == 2 * len(MONTHS)
+    assert len([p for p in report.manifest.files if p.startswith("data/")]) == 2 * len(MONTHS)

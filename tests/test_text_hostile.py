@@ -412,7 +412,7 @@ def test_id_conflicts_read_each_part_once(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dedup.pq.ParquetFile, "read_row_groups", counting)
     report = run_build(raw, tmp_path / "dist")
-    assert report.manifest["accounting"]["rejects_by_reason"] == {"id_conflict": 299}
+    assert report.manifest.accounting.rejects_by_reason == {"id_conflict": 299}
     assert reads == [((0,), ("text",))] * 2  # once per part file, not once per conflict
     for reject in rejects(report.out):  # each excerpt is its own record's text
         version = reject["source_record"] - 1 + (150 if reject["source_path"] == "b.jsonl" else 0)
@@ -464,4 +464,4 @@ def test_hostile_text_catalogue_end_to_end(tmp_path):
     assert published["time.txt"]["date"] == "2021-02-03"
     assert published["hindi.txt"]["num_words"] == 22
     assert report.accounting.balanced
-    assert report.manifest["accounting"]["records_read"] == len(files)
+    assert report.manifest.accounting.records_read == len(files)
