@@ -171,3 +171,12 @@ def test_no_mark_or_decomposition_outside_the_planes_scanned():
     assert not [
         c for c in outside if unicodedata.combining(chr(c)) or unicodedata.decomposition(chr(c))
     ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(texts, max_size=6))
+def test_lines_longer_than_ftfy_segments(batch):
+    """ftfy cuts a line longer than max_decode_length into segments; such rows take the full path."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("builder.steps.normalize._FTFY", _FTFY._replace(max_decode_length=8))
+        assert_same(batch + ["a\u0300" * 10 + "\u0316", "x" * 20 + "Ã©"])

@@ -197,7 +197,9 @@ def _normalize_array(values: pa.Array, inline: bool) -> NormalizedColumn:
     text = _put(values, refused, pa.nulls(len(refused), values.type))
     text = _update(text, patterns.tidy_can_change, _tidy_column)
     text = _update(text, patterns.nfc_can_change, lambda part: _map(_nfc, part))
-    text = _update(text, patterns.repair_can_change, _repair_column)
+    repair = _repair_rows(text)
+    if repair:
+        text = _put(text, repair, _repair_column(_take(text, repair)))
     if inline:
         text = pc.replace_substring(pc.replace_substring(text, "\n\n", " "), "\n", " ")
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
@@ -227,17 +229,27 @@ def _repair_column(values: pa.Array) -> pa.Array:
     texts = values.to_pylist()
     active = range(len(texts))
     for _ in range(_MAX_PASSES):
+        if not active:
+            break
         changed = []
         for row in active:
             fixed = _repair(texts[row])
             if fixed != texts[row]:
                 texts[row] = fixed
                 changed.append(row)
-        still = _rows(
-            pa.array([texts[row] for row in changed], values.type), _patterns().repair_can_change
-        )
+        still = _repair_rows(pa.array([texts[row] for row in changed], values.type))
         active = [changed[row] for row in still]
     return pa.array(texts, values.type)
+
+
+def _repair_rows(values: pa.Array) -> list[int]:
+    """The rows a repair pass could change: RE2 finds something ftfy or the tidy rules act on.
+
+    Or a line longer than ftfy cuts into segments, which might not be NFC on their own.
+    """
+    found = _rows(values, _patterns().repair_can_change)
+    long_rows = _indices(pc.greater(pc.utf8_length(values), _FTFY.max_decode_length))
+    return sorted(set(found).union(long_rows)) if long_rows else found
 
 
 def _tidy_column(values: pa.Array) -> pa.Array:
@@ -310,7 +322,7 @@ class _Patterns:
 
 @cache
 def _patterns() -> _Patterns:
-    edge = _re2_class(_code_ranges(lambda ch: ch in _EDGE_SPACES, range(0x3001)))
+    edge = _re2_class(_runs(sorted(map(ord, _EDGE_SPACES))))
     return _Patterns(
         # Text without any of these is left as it is by `_tidy` up to its NFC: no separator, line
         # break or control (tab included, for the space runs), no two spaces in a row, no
