@@ -180,3 +180,19 @@ def test_lines_longer_than_ftfy_segments(batch):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("builder.steps.normalize._FTFY", _FTFY._replace(max_decode_length=8))
         assert_same(batch + ["a\u0300" * 10 + "\u0316", "x" * 20 + "Ã©"])
+
+
+def test_bench_and_corpus_check_run(tmp_path):
+    from tests import bench_normalize
+
+    (tmp_path / "a.txt").write_text(f"{ITALIAN}\n\n{mojibake(ITALIAN, 'cp1252')}\r\n")
+    (tmp_path / "b.txt").write_bytes(b"caf\xe9  \x85\n\n\n")
+    assert bench_normalize.check(tmp_path) == 6
+    figures = bench_normalize.bench(count=12, reference_count=3)
+    assert set(figures) == {
+        "benchgen news",
+        "ASCII English",
+        "accented Italian",
+        "mojibake Italian",
+    }
+    assert all(row["batch_us"] > 0 and row["reference_us"] > 0 for row in figures.values())

@@ -10,10 +10,11 @@ import re
 import re._constants as sre
 import re._parser as sre_parse
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain
+from typing import Any
 
 import ftfy
 import pyarrow as pa
@@ -35,7 +36,9 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
-def _code_ranges(predicate, codepoints: Iterable[int]) -> list[tuple[int, int]]:
+def _code_ranges(
+    predicate: Callable[[str], object], codepoints: Iterable[int]
+) -> list[tuple[int, int]]:
     """The (first, last) runs of consecutive code points, in increasing order, that match."""
     ranges: list[list[int]] = []
     for c in codepoints:
@@ -268,7 +271,7 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _map(function, values: pa.Array) -> pa.Array:
+def _map(function: Callable[[str], str], values: pa.Array) -> pa.Array:
     """A Python function over the (few) non-null strings of a column."""
     return pa.array([function(text) for text in values.to_pylist()], values.type)
 
@@ -288,7 +291,7 @@ def _rows(values: pa.Array, pattern: str) -> list[int]:
     return _indices(pc.match_substring_regex(values, pattern))
 
 
-def _update(values: pa.Array, pattern: str, function) -> pa.Array:
+def _update(values: pa.Array, pattern: str, function: Callable[[pa.Array], pa.Array]) -> pa.Array:
     """`values` with `function` (column to column) applied to the rows matching the pattern."""
     rows = _rows(values, pattern)
     return _put(values, rows, function(_take(values, rows))) if rows else values
@@ -347,7 +350,8 @@ def _nfc_can_change(ch: str) -> bool:
     """Whether NFC's quick check can answer other than yes for a string holding `ch`.
 
     Without such a character it answers yes and NFC returns the string unchanged: a combining
-    mark (reordering), a character NFC replaces, or a second half of a composition (Hangul jamo).
+    mark (reordering), a character NFC replaces, or one that can join the character before it
+    (the second half of a canonical decomposition, a Hangul vowel or final consonant).
     """
     return (
         unicodedata.combining(ch) != 0
@@ -391,7 +395,7 @@ def _re2_char(c: int) -> str:
     return f"\\x{{{c:x}}}"
 
 
-def _re2(pattern: re.Pattern, widen: bool = False) -> str:
+def _re2(pattern: re.Pattern[str], widen: bool = False) -> str:
     """`pattern` in RE2 syntax, matching the same strings at the same places.
 
     With `widen`, the result may match more: assertions (^, \\b) are dropped and \\s, \\w, \\d
@@ -413,7 +417,7 @@ _REGEX_CATEGORIES = {
 }
 
 
-def _re2_sequence(items, widen: bool) -> str:
+def _re2_sequence(items: Iterable[tuple[Any, Any]], widen: bool) -> str:
     out = []
     for op, arg in items:
         if op is sre.LITERAL:
@@ -442,7 +446,7 @@ def _re2_bound(count: int) -> bool:
     return count <= 1000 or count == sre.MAXREPEAT
 
 
-def _re2_set(items, widen: bool) -> str:
+def _re2_set(items: list[tuple[Any, Any]], widen: bool) -> str:
     negate = bool(items) and items[0][0] is sre.NEGATE
     ranges: list[tuple[int, int]] = []
     for op, arg in items[negate:]:
