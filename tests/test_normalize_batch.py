@@ -24,6 +24,7 @@ from builder.steps.normalize import (
     normalize_column,
     normalize_inline,
     normalize_inline_column,
+    normalize_inline_lists,
     normalize_text,
 )
 from tests.catalogue import LEGACY
@@ -80,6 +81,40 @@ texts = st.lists(pieces, max_size=40).map("".join) | st.text(st.characters(codec
 @given(st.lists(texts | st.none(), max_size=12))
 def test_batch_equals_reference_row_by_row(batch):
     assert_same(batch)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.none() | st.lists(texts | st.none(), max_size=4), max_size=6))
+def test_author_lists_equal_the_reference(batch):
+    expected, errors = [], {}
+    for row, authors in enumerate(batch):
+        try:
+            expected.append(
+                None if authors is None else [a for a in map(normalize_inline, authors) if a]
+            )
+        except ValueError as exc:
+            errors.setdefault(row, str(exc))
+            expected.append(None)
+    done = normalize_inline_lists(pa.array(batch, pa.list_(pa.string())))
+    assert done.errors == errors
+    got = done.values.to_pylist()
+    assert [v for row, v in enumerate(got) if row not in errors] == [
+        v for row, v in enumerate(expected) if row not in errors
+    ]
+
+
+def test_author_lists_of_any_arrow_shape():
+    chunked = pa.chunked_array([[["  A  ", "\n"], None], [], [["B\x93"]]])
+    assert normalize_inline_lists(chunked).values.to_pylist() == [["A"], None, ["B“"]]
+    large = pa.array([[" x "]], pa.large_list(pa.large_string()))
+    assert normalize_inline_lists(large).values.to_pylist() == [["x"]]
+    assert normalize_inline_lists(pa.array([[], None], pa.list_(pa.null()))).values.to_pylist() == [
+        [],
+        None,
+    ]
+    assert normalize_inline_lists(pa.chunked_array([], pa.list_(pa.string()))).values.type == (
+        pa.list_(pa.string())
+    )
 
 
 def test_sample_texts():

@@ -6,6 +6,7 @@ mojibake (ftfy), Unicode composition (NFC), line endings, control characters and
 
 from __future__ import annotations
 
+import itertools
 import re
 import re._constants as sre
 import re._parser as sre_parse
@@ -175,16 +176,50 @@ def normalize_inline_column(values: pa.Array | pa.ChunkedArray) -> NormalizedCol
     return _per_chunk(values, inline=True)
 
 
-def _per_chunk(values: pa.Array | pa.ChunkedArray, inline: bool) -> NormalizedColumn:
+def normalize_inline_lists(values: pa.Array | pa.ChunkedArray) -> NormalizedColumn:
+    """Per row of a list<string> column (authors): `[a for a in map(normalize_inline, row) if a]`.
+
+    A null list stays null; `errors` maps the row holding a refused item to its message.
+    """
+    return _per_chunk(values, inline=True, each=_normalize_lists)
+
+
+def _normalize_lists(values: pa.Array, inline: bool) -> NormalizedColumn:
+    if not pa.types.is_list(values.type) and not pa.types.is_large_list(values.type):
+        raise TypeError(f"normalization takes a column of lists of strings, not of {values.type}")
+    parents = pc.list_parent_indices(values).to_pylist()
+    done = _normalize_array(values.flatten(), inline)
+    kept = pc.is_valid(done.values)
+    lengths = [0] * len(values)
+    for parent, keep in zip(parents, kept.to_pylist(), strict=True):
+        lengths[parent] += keep
+    offsets = pa.array([0, *itertools.accumulate(lengths)], pa.int32())
+    kind = pa.ListArray if pa.types.is_list(values.type) else pa.LargeListArray
+    lists = kind.from_arrays(
+        offsets.cast(pa.int64()) if kind is pa.LargeListArray else offsets,
+        done.values.filter(kept),
+        mask=values.is_null(),
+    )
+    errors = {parents[item]: message for item, message in done.errors.items()}
+    return NormalizedColumn(lists, errors)
+
+
+def _per_chunk(
+    values: pa.Array | pa.ChunkedArray,
+    inline: bool,
+    each: Callable[[pa.Array, bool], NormalizedColumn] | None = None,
+) -> NormalizedColumn:
+    each = each or _normalize_array
     if isinstance(values, pa.Array):
-        return _normalize_array(values, inline)
+        return each(values, inline)
     chunks, errors, offset = [], {}, 0
     for chunk in values.chunks:
-        done = _normalize_array(chunk, inline)
+        done = each(chunk, inline)
         chunks.append(done.values)
         errors.update({offset + row: message for row, message in done.errors.items()})
         offset += len(chunk)
-    kind = pa.string() if pa.types.is_null(values.type) else values.type
+    empty = each(pa.array([], values.type), inline) if not chunks else None
+    kind = empty.values.type if empty else chunks[0].type
     return NormalizedColumn(pa.chunked_array(chunks, type=kind), errors)
 
 
