@@ -147,8 +147,10 @@ def normalize_inline(value: str | None) -> str | None:
 
 # Batch normalization: the same text as `normalize_text`, row by row, paid per column. Every
 # rule runs over the whole column in RE2 (Arrow's regex engine); Python sees only the rows a
-# conservative test picks: NFC for rows holding a character NFC could change, and the whole
-# reference normalizer for rows ftfy or the second tidy could still change.
+# conservative RE2 test picks: NFC for rows holding a character NFC could change, and the
+# reference's repair loop (ftfy, tidy) for rows holding something it could change. Rows the
+# tests pass over are provably unchanged by those steps; tests/test_normalize_batch.py checks
+# each fact the proof uses, and the result against `normalize_text`.
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ def normalize_inline_lists(values: pa.Array | pa.ChunkedArray) -> NormalizedColu
 
 
 def _normalize_lists(values: pa.Array, inline: bool) -> NormalizedColumn:
+    """The items normalized as one flat column, then regrouped without the empty ones."""
     if not pa.types.is_list(values.type) and not pa.types.is_large_list(values.type):
         raise TypeError(f"normalization takes a column of lists of strings, not of {values.type}")
     parents = pc.list_parent_indices(values).to_pylist()
