@@ -6,11 +6,22 @@ mojibake (ftfy), Unicode composition (NFC), line endings, control characters and
 
 from __future__ import annotations
 
+import itertools
 import re
+import re._constants as sre
+import re._parser as sre_parse
 import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
 from itertools import chain
+from typing import Any
 
 import ftfy
+import pyarrow as pa
+import pyarrow.compute as pc
+from ftfy.badness import BADNESS_RE
+from ftfy.chardata import CONTROL_CHARS
 
 from builder.records import Draft, Reject, RejectReason
 from builder.steps import Step
@@ -26,23 +37,35 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
-def _char_class(predicate) -> str:
-    """A regex character class of the code points (in the planes that hold any) that match.
-
-    Written as ranges: a class of thousands of single characters makes every match slow.
-    """
+def _code_ranges(
+    predicate: Callable[[str], object], codepoints: Iterable[int]
+) -> list[tuple[int, int]]:
+    """The (first, last) runs of consecutive code points, in increasing order, that match."""
     ranges: list[list[int]] = []
-    for c in chain(range(0x20000), range(0xE0000, 0xE1000)):
+    for c in codepoints:
         if predicate(chr(c)):
             if ranges and ranges[-1][1] == c - 1:
                 ranges[-1][1] = c
             else:
                 ranges.append([c, c])
+    return [(a, b) for a, b in ranges]
+
+
+# The planes that hold any combining mark or decomposable character (a test checks the rest).
+_PLANES = (range(0x30000), range(0xE0000, 0xE1000))
+
+
+def _char_class(ranges: list[tuple[int, int]]) -> str:
+    """A regex character class of these code point ranges.
+
+    Written as ranges: a class of thousands of single characters makes every match slow.
+    """
     return "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]"
 
 
 # Combining marks (Mn, Mc, Me): vowel signs, diacritics, accents that follow their letter.
-MARKS = _char_class(lambda ch: unicodedata.category(ch)[0] == "M")
+_MARK_RANGES = _code_ranges(lambda ch: unicodedata.category(ch)[0] == "M", chain(*_PLANES))
+MARKS = _char_class(_MARK_RANGES)
 # NFC reorders a run of combining marks in quadratic time; Unicode's stream-safe text format
 # (UAX #15) allows at most 30 in a row, and no real word comes close.
 MAX_MARK_RUN = 30
@@ -102,11 +125,16 @@ def normalize_text(text: str) -> str:
     check_complexity(text)
     text = _tidy(text, _C0)
     for _ in range(_MAX_PASSES):
-        fixed = _tidy(ftfy.fix_text(text, _FTFY), _CONTROLS)
+        fixed = _repair(text)
         if fixed == text:
             break
         text = fixed
     return text
+
+
+def _repair(text: str) -> str:
+    """One pass of the repair loop: ftfy, then the tidy rules with every control character."""
+    return _tidy(ftfy.fix_text(text, _FTFY), _CONTROLS)
 
 
 def normalize_inline(value: str | None) -> str | None:
@@ -115,6 +143,362 @@ def normalize_inline(value: str | None) -> str | None:
         return None
     value = normalize_text(value).replace("\n\n", " ").replace("\n", " ")
     return value or None
+
+
+# Batch normalization: the same text as `normalize_text`, row by row, paid per column. Every
+# rule runs over the whole column in RE2 (Arrow's regex engine); Python sees only the rows a
+# conservative RE2 test picks: NFC for rows holding a character NFC could change, and the
+# reference's repair loop (ftfy, tidy) for rows holding something it could change. Rows the
+# tests pass over are provably unchanged by those steps; tests/test_normalize_batch.py checks
+# each fact the proof uses, and the result against `normalize_text`.
+
+
+@dataclass(frozen=True)
+class NormalizedColumn:
+    """A normalized string column (nulls stay null) and the rows that could not be normalized.
+
+    `errors` maps a row index to the TooComplexError message; that row's value is null.
+    """
+
+    values: pa.Array | pa.ChunkedArray
+    errors: dict[int, str]
+
+
+def normalize_column(values: pa.Array | pa.ChunkedArray) -> NormalizedColumn:
+    """`normalize_text` over a string column: row i of the result is `normalize_text(values[i])`.
+
+    A row that `normalize_text` refuses (TooComplexError) is null in the result and its message
+    is in `errors`, so the caller can reject it. Takes string, large_string or null columns.
+    """
+    return _per_chunk(values, inline=False)
+
+
+def normalize_inline_column(values: pa.Array | pa.ChunkedArray) -> NormalizedColumn:
+    """`normalize_inline` over a string column: empty results are null, as there None."""
+    return _per_chunk(values, inline=True)
+
+
+def normalize_inline_lists(values: pa.Array | pa.ChunkedArray) -> NormalizedColumn:
+    """Per row of a list<string> column (authors): `[a for a in map(normalize_inline, row) if a]`.
+
+    A null list stays null; `errors` maps the row holding a refused item to its message.
+    """
+    return _per_chunk(values, inline=True, each=_normalize_lists)
+
+
+def _normalize_lists(values: pa.Array, inline: bool) -> NormalizedColumn:
+    """The items normalized as one flat column, then regrouped without the empty ones."""
+    if not pa.types.is_list(values.type) and not pa.types.is_large_list(values.type):
+        raise TypeError(f"normalization takes a column of lists of strings, not of {values.type}")
+    parents = pc.list_parent_indices(values).to_pylist()
+    done = _normalize_array(values.flatten(), inline)
+    kept = pc.is_valid(done.values)
+    lengths = [0] * len(values)
+    for parent, keep in zip(parents, kept.to_pylist(), strict=True):
+        lengths[parent] += keep
+    offsets = pa.array([0, *itertools.accumulate(lengths)], pa.int32())
+    kind = pa.ListArray if pa.types.is_list(values.type) else pa.LargeListArray
+    lists = kind.from_arrays(
+        offsets.cast(pa.int64()) if kind is pa.LargeListArray else offsets,
+        done.values.filter(kept),
+        mask=values.is_null(),
+    )
+    errors = {parents[item]: message for item, message in done.errors.items()}
+    return NormalizedColumn(lists, errors)
+
+
+def _per_chunk(
+    values: pa.Array | pa.ChunkedArray,
+    inline: bool,
+    each: Callable[[pa.Array, bool], NormalizedColumn] | None = None,
+) -> NormalizedColumn:
+    each = each or _normalize_array
+    if isinstance(values, pa.Array):
+        return each(values, inline)
+    chunks, errors, offset = [], {}, 0
+    for chunk in values.chunks:
+        done = each(chunk, inline)
+        chunks.append(done.values)
+        errors.update({offset + row: message for row, message in done.errors.items()})
+        offset += len(chunk)
+    empty = each(pa.array([], values.type), inline) if not chunks else None
+    kind = empty.values.type if empty else chunks[0].type
+    return NormalizedColumn(pa.chunked_array(chunks, type=kind), errors)
+
+
+def _normalize_array(values: pa.Array, inline: bool) -> NormalizedColumn:
+    if pa.types.is_null(values.type):
+        return NormalizedColumn(pa.nulls(len(values), pa.string()), {})
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise TypeError(f"normalization takes a column of strings, not of {values.type}")
+    patterns = _patterns()
+    errors = _too_complex(values)
+    refused = sorted(errors)
+    # Refused rows leave before NFC, which would take quadratic time on them.
+    text = _put(values, refused, pa.nulls(len(refused), values.type))
+    text = _update(text, patterns.tidy_can_change, _tidy_column)
+    text = _update(text, patterns.nfc_can_change, lambda part: _map(_nfc, part))
+    repair = _repair_rows(text)
+    if repair:
+        text = _put(text, repair, _repair_column(_take(text, repair)))
+    if inline:
+        text = pc.replace_substring(pc.replace_substring(text, "\n\n", " "), "\n", " ")
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    return NormalizedColumn(text, errors)
+
+
+def _too_complex(values: pa.Array) -> dict[int, str]:
+    """The rows `check_complexity` refuses, with its message; RE2 finds the few it must read."""
+    patterns = _patterns()
+    long_runs = _rows(values, patterns.long_non_ascii_run)
+    candidates = [long_runs[row] for row in _rows(_take(values, long_runs), patterns.mark)]
+    errors = {}
+    for row, text in zip(candidates, _take(values, candidates).to_pylist(), strict=True):
+        try:
+            check_complexity(text)
+        except TooComplexError as exc:
+            errors[row] = str(exc)
+    return errors
+
+
+def _repair_column(values: pa.Array) -> pa.Array:
+    """`normalize_text`'s repair loop on rows after their first tidy, with its passes and result.
+
+    A row leaves the loop when a pass changes nothing, or when RE2 finds nothing a next pass
+    could change: that pass would change nothing, as `normalize_text` would find.
+    """
+    texts = values.to_pylist()
+    active = range(len(texts))
+    for _ in range(_MAX_PASSES):
+        if not active:
+            break
+        changed = []
+        for row in active:
+            fixed = _repair(texts[row])
+            if fixed != texts[row]:
+                texts[row] = fixed
+                changed.append(row)
+        still = _repair_rows(pa.array([texts[row] for row in changed], values.type))
+        active = [changed[row] for row in still]
+    return pa.array(texts, values.type)
+
+
+def _repair_rows(values: pa.Array) -> list[int]:
+    """The rows a repair pass could change: RE2 finds something ftfy or the tidy rules act on.
+
+    Or a line longer than ftfy cuts into segments, which might not be NFC on their own.
+    """
+    found = _rows(values, _patterns().repair_can_change)
+    long_rows = _indices(pc.greater(pc.utf8_length(values), _FTFY.max_decode_length))
+    return sorted(set(found).union(long_rows)) if long_rows else found
+
+
+def _tidy_column(values: pa.Array) -> pa.Array:
+    """`_tidy(text, _C0)` over a column, up to (not including) its NFC."""
+    patterns = _patterns()
+    values = pc.replace_substring(values, "\u2029", "\n\n")
+    values = pc.replace_substring_regex(values, patterns.line_breaks, "\n")
+    values = pc.replace_substring_regex(values, patterns.c0, "")
+    values = pc.replace_substring_regex(values, patterns.space_runs, " ")
+    values = pc.replace_substring_regex(values, patterns.edge_spaces, "")
+    values = pc.replace_substring_regex(values, patterns.blank_runs, "\n\n")
+    return pc.utf8_trim(values, characters="\n")
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _map(function: Callable[[str], str], values: pa.Array) -> pa.Array:
+    """A Python function over the (few) non-null strings of a column."""
+    return pa.array([function(text) for text in values.to_pylist()], values.type)
+
+
+def _take(values: pa.Array, rows: list[int]) -> pa.Array:
+    return values.take(pa.array(rows, pa.int64()))
+
+
+def _indices(mask: pa.Array) -> list[int]:
+    return pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
+
+
+def _rows(values: pa.Array, pattern: str) -> list[int]:
+    """The rows whose text has a match of the RE2 pattern."""
+    if len(values) == 0:
+        return []  # compiling a pattern costs up to a few milliseconds
+    return _indices(pc.match_substring_regex(values, pattern))
+
+
+def _update(values: pa.Array, pattern: str, function: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """`values` with `function` (column to column) applied to the rows matching the pattern."""
+    rows = _rows(values, pattern)
+    return _put(values, rows, function(_take(values, rows))) if rows else values
+
+
+def _put(values: pa.Array, rows: list[int], new: pa.Array) -> pa.Array:
+    """`values` with the given rows replaced, in order, by `new`."""
+    if not rows:
+        return values
+    mask = [False] * len(values)
+    for row in rows:
+        mask[row] = True
+    return pc.replace_with_mask(values, pa.array(mask, pa.bool_()), new)
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    """The RE2 patterns of the batch path, derived from the `re` ones above (built on first use)."""
+
+    tidy_can_change: str
+    line_breaks: str
+    c0: str
+    space_runs: str
+    edge_spaces: str
+    blank_runs: str
+    long_non_ascii_run: str
+    mark: str
+    nfc_can_change: str
+    repair_can_change: str
+
+
+@cache
+def _patterns() -> _Patterns:
+    edge = _re2_class(_runs(sorted(map(ord, _EDGE_SPACES))))
+    return _Patterns(
+        # Text without any of these is left as it is by `_tidy` up to its NFC: no separator, line
+        # break or control (tab included, for the space runs), no two spaces in a row, no
+        # Unicode space at a line's edge, no three newlines in a row, none at either end.
+        tidy_can_change=(
+            "[\\x{0}-\\x{9}\\x{b}-\\x{1f}\\x{7f}\\x{2028}\\x{2029}]|  |\\n\\n\\n|\\A\\n|\\n\\z"
+            f"|(?m:^){edge}|{edge}(?m:$)"
+        ),
+        line_breaks=_re2(_LINE_BREAKS),
+        c0=_re2(_C0),
+        space_runs=_re2(_SPACE_RUNS),
+        edge_spaces=f"(?m)^{edge}+|{edge}+$",
+        blank_runs=_re2(_BLANK_RUNS),
+        long_non_ascii_run=_re2(_LONG_NON_ASCII_RUN),
+        mark=_re2_class(_MARK_RANGES),
+        nfc_can_change=_re2_class(_code_ranges(_nfc_can_change, chain(*_PLANES))),
+        repair_can_change=_re2_class(_runs(_FTFY_ACTS_ON)) + "|" + _re2(BADNESS_RE, widen=True),
+    )
+
+
+def _nfc_can_change(ch: str) -> bool:
+    """Whether NFC's quick check can answer other than yes for a string holding `ch`.
+
+    Without such a character it answers yes and NFC returns the string unchanged: a combining
+    mark (reordering), a character NFC replaces, or one that can join the character before it
+    (the second half of a canonical decomposition, a Hangul vowel or final consonant).
+    """
+    return (
+        unicodedata.combining(ch) != 0
+        or (unicodedata.decomposition(ch) != "" and unicodedata.normalize("NFC", ch) != ch)
+        or ord(ch) in _composition_seconds()
+        or "\u1161" <= ch <= "\u11c2"
+    )
+
+
+@cache
+def _composition_seconds() -> frozenset[int]:
+    """Every character that follows the first in a canonical decomposition."""
+    seconds: set[int] = set()
+    for c in chain(*_PLANES):
+        decomposition = unicodedata.decomposition(chr(c))
+        if decomposition and not decomposition.startswith("<"):
+            seconds.update(int(part, 16) for part in decomposition.split()[1:])
+    return frozenset(seconds)
+
+
+# What the enabled ftfy fixers act on besides mojibake (C1 controls, line breaks, the control
+# characters it removes) and what the second tidy removes beyond the first (U+FFFE, U+FFFF).
+# Surrogates, which fix_surrogates acts on, cannot be in an Arrow string.
+_FTFY_ACTS_ON = sorted(
+    set(CONTROL_CHARS) | set(range(0x80, 0xA0)) | {0x0D, 0x2028, 0x2029, 0xFFFE, 0xFFFF}
+)
+
+
+def _runs(codepoints: list[int]) -> list[tuple[int, int]]:
+    """Sorted code points as (first, last) runs."""
+    present = set(codepoints)
+    return _code_ranges(lambda ch: ord(ch) in present, range(min(codepoints), max(codepoints) + 1))
+
+
+def _re2_class(ranges: list[tuple[int, int]], negate: bool = False) -> str:
+    body = "".join(_re2_char(a) if a == b else f"{_re2_char(a)}-{_re2_char(b)}" for a, b in ranges)
+    return f"[{'^' if negate else ''}{body}]"
+
+
+def _re2_char(c: int) -> str:
+    return f"\\x{{{c:x}}}"
+
+
+def _re2(pattern: re.Pattern[str], widen: bool = False) -> str:
+    """`pattern` in RE2 syntax, matching the same strings at the same places.
+
+    With `widen`, the result may match more: assertions (^, \\b) are dropped and \\s, \\w, \\d
+    take every non-ASCII character, so RE2 finds a match in any text where `pattern` finds one
+    in a part of it. Syntax outside plain regular expressions raises ValueError.
+    """
+    if pattern.flags & ~(re.VERBOSE | re.UNICODE):
+        raise ValueError(f"regex flags {pattern.flags} have no RE2 translation here")
+    return _re2_sequence(sre_parse.parse(pattern.pattern, pattern.flags), widen)
+
+
+_REGEX_CATEGORIES = {
+    sre.CATEGORY_SPACE: r"\s",
+    sre.CATEGORY_NOT_SPACE: r"\S",
+    sre.CATEGORY_WORD: r"\w",
+    sre.CATEGORY_NOT_WORD: r"\W",
+    sre.CATEGORY_DIGIT: r"\d",
+    sre.CATEGORY_NOT_DIGIT: r"\D",
+}
+
+
+def _re2_sequence(items: Iterable[tuple[Any, Any]], widen: bool) -> str:
+    out = []
+    for op, arg in items:
+        if op is sre.LITERAL:
+            out.append(_re2_char(arg))
+        elif op is sre.ANY:  # neither matches a newline
+            out.append(".")
+        elif op is sre.IN:
+            out.append(_re2_set(arg, widen))
+        elif op is sre.BRANCH:
+            out.append("(?:" + "|".join(_re2_sequence(b, widen) for b in arg[1]) + ")")
+        elif op is sre.SUBPATTERN and not arg[1] and not arg[2]:
+            out.append(f"(?:{_re2_sequence(arg[3], widen)})")
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and _re2_bound(arg[0]) and _re2_bound(arg[1]):
+            low, high = arg[0], "" if arg[1] == sre.MAXREPEAT else arg[1]
+            lazy = "?" if op is sre.MIN_REPEAT else ""
+            out.append(f"(?:{_re2_sequence(arg[2], widen)}){{{low},{high}}}{lazy}")
+        elif op is sre.AT and widen:
+            continue  # an assertion only removes matches
+        else:
+            raise ValueError(f"no RE2 translation for {op} {arg}")
+    return "".join(out)
+
+
+def _re2_bound(count: int) -> bool:
+    """RE2 counts repetitions up to 1000, or without bound."""
+    return count <= 1000 or count == sre.MAXREPEAT
+
+
+def _re2_set(items: list[tuple[Any, Any]], widen: bool) -> str:
+    negate = bool(items) and items[0][0] is sre.NEGATE
+    ranges: list[tuple[int, int]] = []
+    for op, arg in items[negate:]:
+        if op is sre.LITERAL:
+            ranges.append((arg, arg))
+        elif op is sre.RANGE:
+            ranges.append(arg)
+        elif op is sre.CATEGORY and widen and not negate and arg in _REGEX_CATEGORIES:
+            ascii_members = re.compile(f"[{_REGEX_CATEGORIES[arg]}]")
+            ranges += [(c, c) for c in range(0x80) if ascii_members.match(chr(c))]
+            ranges.append((0x80, 0x10FFFF))
+        else:
+            raise ValueError(f"no RE2 translation for {op} {arg} in a character set")
+    return _re2_class(ranges, negate)
 
 
 def has_letters(text: str) -> bool:
