@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -49,7 +49,7 @@ def _size(n: int) -> str:
     return f"{n:,} bytes"
 
 
-def _within(low: int, high: int, unit: Callable[[int], str]) -> AfterValidator:
+def _within(low: int, high: int, unit: Callable[[int], str] = _size) -> AfterValidator:
     """A bound with a message in the setting's unit, before any reader allocates by it."""
 
     def check(value: int) -> int:
@@ -68,28 +68,27 @@ def _words(n: int) -> str:
     return f"{n:,} words"
 
 
-def _limit(low: int, high: int, unit: Callable[[int], str] = _size) -> Any:
-    return Annotated[int, Field(strict=True), _within(low, high, unit)]
+STRICT_INT = Field(strict=True)  # a limit must be an integer: `true` or 1.5 are refused
 
 
 class BuildSection(_Strict):
-    min_words: _limit(0, 10_000, _words) = Field(
+    min_words: Annotated[int, STRICT_INT, _within(0, 10_000, _words)] = Field(
         default=25, description="Reject articles with fewer words (too_short); 0 to 10,000."
     )
-    max_record_bytes: _limit(KiB, GiB) = Field(
+    max_record_bytes: Annotated[int, STRICT_INT, _within(KiB, GiB)] = Field(
         default=16 * MiB,
         description="Reject records whose raw bytes exceed this (too_large); 1 KiB to 1 GiB.",
     )
-    max_file_bytes: _limit(KiB, 4 * GiB) = Field(
+    max_file_bytes: Annotated[int, STRICT_INT, _within(KiB, 4 * GiB)] = Field(
         default=1024 * MiB,
         description="Reject .json files (read whole) over this (too_large); at least "
         "max_record_bytes, at most 4 GiB.",
     )
-    max_shard_bytes: _limit(MiB, 4 * GiB) = Field(
+    max_shard_bytes: Annotated[int, STRICT_INT, _within(MiB, 4 * GiB)] = Field(
         default=512 * MiB,
         description="Cut a new shard when a file's uncompressed rows reach this; 1 MiB to 4 GiB.",
     )
-    max_row_group_bytes: _limit(64 * KiB, 128 * MiB) = Field(
+    max_row_group_bytes: Annotated[int, STRICT_INT, _within(64 * KiB, 128 * MiB)] = Field(
         default=128 * MiB,
         description="Uncompressed bytes per Parquet row group; 64 KiB to 128 MiB, at most "
         "max_shard_bytes.",

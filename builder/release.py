@@ -47,7 +47,7 @@ _HINTS = {
 def output_error(out: Path, exc: OSError) -> OutputError:
     """One line for an OS failure while writing or replacing `out`: what, where, what to do."""
     where = f" ({exc.filename})" if exc.filename else ""
-    hint = _HINTS.get(exc.errno, "check the folder and try again")
+    hint = _HINTS.get(exc.errno or 0, "check the folder and try again")
     return OutputError(
         f"{out}: cannot write the release: {exc.strerror or exc}{where}; the previous release "
         f"was left in place: {hint}"

@@ -17,11 +17,11 @@ import os
 import re
 import stat
 import time
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import pyarrow as pa
 
@@ -51,16 +51,16 @@ class ContentError(Exception):
 
 
 # Compression formats, recognised by their magic bytes; the suffix only has to agree.
-def _arrow_codec(codec: str) -> Callable[[BinaryIO], BinaryIO]:
-    def opener(stream: BinaryIO) -> BinaryIO:
+def _arrow_codec(codec: str) -> Callable[[io.BufferedIOBase], io.BufferedIOBase]:
+    def opener(stream: io.BufferedIOBase) -> io.BufferedIOBase:
         native = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), codec)
         return io.BufferedReader(_NativeView(native), CHUNK)
 
     return opener
 
 
-def _open_xz(stream: BinaryIO) -> BinaryIO:
-    return lzma.LZMAFile(stream)  # type: ignore[return-value]
+def _open_xz(stream: io.BufferedIOBase) -> io.BufferedIOBase:
+    return lzma.LZMAFile(typing.cast(typing.IO[bytes], stream))
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class Compression:
     name: str
     magic: bytes
     suffix: str
-    open: Callable[[BinaryIO], BinaryIO]
+    open: Callable[[io.BufferedIOBase], io.BufferedIOBase]
 
 
 COMPRESSIONS = (
@@ -248,7 +248,7 @@ class RawFile:
         self.bytes_read += n
         return n
 
-    def stream(self) -> BinaryIO:
+    def stream(self) -> io.BufferedReader:
         """A buffered view of the raw bytes; closing it leaves the file open."""
         return io.BufferedReader(_RawView(self), CHUNK)
 
@@ -300,7 +300,7 @@ class _RawView(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         return self._raw.readinto(memoryview(buffer).cast("B"))
 
 
@@ -313,13 +313,13 @@ class _NativeView(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self._native.read(min(len(buffer), NATIVE_READ))
         buffer[: len(data)] = data
         return len(data)
 
 
-def open_content(raw: RawFile, name: str) -> BinaryIO:
+def open_content(raw: RawFile, name: str) -> io.BufferedIOBase:
     """The file's content, decompressed when its magic bytes say so; raises ContentError.
 
     A name with a compression suffix must hold that compression's bytes (else the file is damaged),
@@ -356,7 +356,7 @@ def _content_errors() -> Iterator[None]:
         raise ContentError(describe_corruption(exc)) from exc
 
 
-def read_at_most(stream: BinaryIO, size: int) -> bytes:
+def read_at_most(stream: io.BufferedIOBase, size: int) -> bytes:
     """Up to `size` bytes, fewer only at the end of the stream; damage raises ContentError."""
     data = b""
     with _content_errors():
@@ -365,7 +365,7 @@ def read_at_most(stream: BinaryIO, size: int) -> bytes:
     return data
 
 
-def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
+def read_chunks(stream: io.BufferedIOBase) -> Iterator[bytes]:
     """The stream's bytes in chunks of at most CHUNK, each from one read, so that the content
     before damage comes out before the ContentError that reports it."""
     while True:
@@ -392,7 +392,7 @@ class Whole:
 BLANK_BOUND = CHUNK  # whitespace before any text beyond this: the file is not read further
 
 
-def read_whole(stream: BinaryIO, limit: int) -> Whole:
+def read_whole(stream: io.BufferedIOBase, limit: int) -> Whole:
     """Up to `limit` bytes, in chunks: reading stops as soon as the content is over the limit,
     or when its first BLANK_BOUND bytes are all whitespace (no text can follow usefully)."""
     chunks: list[bytes] = []
@@ -433,8 +433,10 @@ BYTES_CODEC = "latin-1"
 HEAD_BYTES = 4096
 
 
-def _mark_undecodable(exc: UnicodeDecodeError) -> tuple[str, int]:
+def _mark_undecodable(exc: UnicodeError) -> tuple[str, int]:
     """Undecodable bytes become lone surrogates: the line holding them is rejected, the rest read."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
     return "\udcff" * (exc.end - exc.start), exc.end
 
 
@@ -452,7 +454,7 @@ def stream_codec(head: bytes) -> str:
     return _ZERO_PATTERNS.get(zeros, BYTES_CODEC)
 
 
-_ZERO_PATTERNS = {
+_ZERO_PATTERNS: dict[tuple[bool, ...], str] = {
     (True, True, True, False): "utf-32-be",
     (True, False, True, False): "utf-16-be",
     (False, True, True, True): "utf-32-le",
@@ -460,7 +462,7 @@ _ZERO_PATTERNS = {
 }
 
 
-def text_chunks(head: bytes, stream: BinaryIO, codec: str) -> Iterator[str]:
+def text_chunks(head: bytes, stream: io.BufferedIOBase, codec: str) -> Iterator[str]:
     """`head` and the rest of the stream decoded by `codec`, in bounded chunks."""
     decoder = codecs.getincrementaldecoder(codec)(MARK_UNDECODABLE)
     yield decoder.decode(head)

@@ -150,8 +150,10 @@ class Article(BaseModel):
     def _date_matches_precision(self) -> Article:
         if (self.date is None) != (self.date_precision is None):
             raise ValueError("date and date_precision must both be set or both be null")
-        if self.date is not None and not DATE_PATTERNS[DatePrecision(self.date_precision)].match(
-            self.date
+        if (
+            self.date is not None
+            and self.date_precision is not None
+            and not DATE_PATTERNS[DatePrecision(self.date_precision)].match(self.date)
         ):
             raise ValueError(f"date {self.date!r} does not have {self.date_precision} precision")
         return self

@@ -8,7 +8,7 @@ by the index each result carries, so the release never depends on which executor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, TypeVar
+from typing import Protocol, Self, TypeVar
 
 from builder.errors import ConfigError
 from builder.executors.local import LocalExecutor, default_workers
@@ -23,9 +23,9 @@ class Executor(Protocol):
     name: str
     workers: int
 
-    def __enter__(self) -> Executor: ...
+    def __enter__(self) -> Self: ...
 
-    def __exit__(self, *exc_info: object) -> None: ...
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None: ...
 
     def imap_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
 

@@ -83,7 +83,7 @@ class LocalExecutor:
             )
         return self
 
-    def __exit__(self, exc_type, *_exc) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
         if self._executor is None:
             return
         if exc_type is not None:
@@ -97,20 +97,22 @@ class LocalExecutor:
             yield from map(fn, items)
             return
         try:
-            yield from self._windowed(fn, items)
+            yield from self._windowed(self._executor, fn, items)
         except BrokenProcessPool:
             raise BroadsheetError(
                 "a worker process died (killed, or out of memory); the previous release was left "
                 "in place: re-run with --workers 1 to see which file fails"
             ) from None
 
-    def _windowed(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    def _windowed(
+        self, executor: ProcessPoolExecutor, fn: Callable[[T], R], items: Iterable[T]
+    ) -> Iterator[R]:
         # Keep a bounded window of submitted tasks so millions of files do not all queue at once.
         window = self.workers * 4
         pending: set[Future] = set()
         for item in items:
             with _stop_signals_blocked():  # submit starts the workers, one at a time
-                pending.add(self._executor.submit(fn, item))
+                pending.add(executor.submit(fn, item))
             if len(pending) >= window:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 yield from (f.result() for f in done)

@@ -137,6 +137,8 @@ class Guard(httpx2.BaseTransport):
             k: cap if timeouts.get(k) is None else min(timeouts[k], cap)
             for k in ("connect", "read", "write", "pool")
         }
+        if not isinstance(request.stream, httpx2.SyncByteStream):  # the Hub client is synchronous
+            raise TypeError("Broadsheet's Hub transport sends synchronous requests only")
         body = _CountedBody(request.stream)
         request.stream = body
         started = time.monotonic()

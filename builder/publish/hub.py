@@ -23,6 +23,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.hf_api import RepoFile
 
 from builder.config import REPO_ID_PATTERN
 from builder.errors import BroadsheetError
@@ -223,7 +224,7 @@ class Hub:
         return {
             e.path: RemoteFile(e.path, e.size, e.blob_id, e.lfs.sha256 if e.lfs else None)
             for e in entries
-            if hasattr(e, "blob_id")
+            if isinstance(e, RepoFile)
         }
 
     def commits_since(self, parent: str | None, limit: int = 100) -> list[dict]:

@@ -268,7 +268,7 @@ def _repair_column(values: pa.Array) -> pa.Array:
     could change: that pass would change nothing, as `normalize_text` would find.
     """
     texts = values.to_pylist()
-    active = range(len(texts))
+    active: list[int] | range = range(len(texts))
     for _ in range(_MAX_PASSES):
         if not active:
             break
