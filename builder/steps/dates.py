@@ -13,8 +13,12 @@ import datetime as dt
 import re
 import unicodedata
 
-from builder.records import Draft, Reject, RejectReason
-from builder.steps import Step
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from builder.batch import Batch, Verdicts, with_columns
+from builder.records import RejectReason
+from builder.steps.base import Step
 from schema import DatePrecision
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
@@ -76,21 +80,43 @@ def is_after(value: str, today: dt.date) -> bool:
 
 
 class ParseDate(Step):
-    """Parse the raw date; reject impossible dates and dates after `today` (the build day, UTC)."""
+    """Parse the raw date; reject impossible dates and dates after `today` (the build day, UTC).
 
-    def __init__(self, today: dt.date):
-        self.today = today
+    Each distinct raw value is parsed once per batch: a feed repeats the same dates many times.
+    """
 
-    def process(self, draft: Draft) -> Draft | Reject:
-        if draft.date is None:
-            return draft
-        try:
-            draft.date, precision = parse_date(draft.date)
-        except DateError as exc:
-            return Reject.of(draft, RejectReason.BAD_DATE, str(exc))
-        if is_after(draft.date, self.today):
-            return Reject.of(
-                draft, RejectReason.FUTURE_DATE, f"{draft.date} is after the build day {self.today}"
+    name = "dates"
+
+    def process(self, batch: Batch) -> Batch:
+        table, today = batch.table, self.context.today
+        raw = table["raw_date"].combine_chunks()
+        distinct = pc.unique(raw).drop_null()
+        dates: list[str | None] = []
+        precisions: list[str | None] = []
+        failures: list[tuple[RejectReason, str] | None] = []
+        for value in distinct.to_pylist():
+            try:
+                date, precision = parse_date(value)
+            except DateError as exc:
+                dates.append(None), precisions.append(None)
+                failures.append((RejectReason.BAD_DATE, str(exc)))
+                continue
+            dates.append(date), precisions.append(precision.value)
+            late = is_after(date, today)
+            failures.append(
+                (RejectReason.FUTURE_DATE, f"{date} is after the build day {today}")
+                if late
+                else None
             )
-        draft.date_precision = precision.value
-        return draft
+        which = pc.index_in(raw, distinct)
+        verdicts = Verdicts(table.num_rows)
+        slots = which.to_numpy(zero_copy_only=False)
+        for slot, failure in enumerate(failures):
+            if failure is not None:
+                verdicts.reject(slots == slot, *failure)
+        table = with_columns(
+            table,
+            date=pc.take(pa.array(dates, pa.string()), which),
+            date_precision=pc.take(pa.array(precisions, pa.string()), which),
+        )
+        return verdicts.apply(table)
