@@ -176,6 +176,36 @@ def run_steps(batches: Iterable[Batch | RawBatch], steps: list[Step]) -> Iterato
     return iter(batches)  # type: ignore[arg-type]
 
 
+def preview(
+    source: Source, settings: BuildSection, today: dt.date, steps: Iterable[str] = ()
+) -> list[dict | Reject]:
+    """One file through its content step and the named steps, as rows (dicts in the working
+    schema) and Rejects in record order: to look at what a file becomes, and for tests."""
+    container = reader_for(source)(settings)  # type: ignore[misc]
+    context = StepContext(settings, today)
+    chain = [CONTENT_STEPS[container.content](context), *(STEPS[n](context) for n in steps)]
+    batches = run_steps(raw_batches(container.run(source), StepCounters(READ_STEP)), chain)
+    return items_of(batches)
+
+
+def items_of(batches: Iterable[Batch]) -> list[dict | Reject]:
+    """The rows (as dicts) and rejects of batches, in (source_path, source_record) order."""
+    items: list[dict | Reject] = []
+    for batch in batches:
+        items += batch.table.to_pylist()
+        for rejects in batch.rejects:
+            items += [
+                Reject(**r | {"reason": RejectReason(r["reason"])}) for r in rejects.to_pylist()
+            ]
+
+    def where(item: dict | Reject) -> tuple[str, int]:
+        if isinstance(item, Reject):
+            return item.source_path, item.source_record
+        return item["source_path"], item["source_record"]
+
+    return sorted(items, key=where)
+
+
 def _file_reject(result: FileResult, sinks: _Sinks, reject: Reject) -> None:
     """A reject for the whole file (it could not be read, or changed, or held nothing)."""
     sinks.add(Batch(pa.table({}), [reject_table([reject])]))
