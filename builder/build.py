@@ -123,7 +123,7 @@ def build(
     return BuildReport(out, manifest, accounting)
 
 
-def _step_totals(results: list[FileResult], steps: tuple[str, ...]) -> list[StepCounters]:
+def _step_totals(results: list[FileResult], steps: list[str]) -> list[StepCounters]:
     """Each step's counters summed over the files, in pipeline order (read, content, the steps)."""
     totals: dict[str, StepCounters] = {}
     for result in results:

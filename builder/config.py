@@ -64,7 +64,7 @@ def _within(low: int, high: int, unit: Callable[[int], str]) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _known_steps(names: tuple[str, ...]) -> tuple[str, ...]:
+def _known_steps(names: list[str]) -> list[str]:
     """The step names, checked against the registry (imported here: the steps import this module)."""
     from builder.steps import check_steps
 
@@ -108,8 +108,8 @@ class BuildSection(_Strict):
         "max_shard_bytes.",
     )
 
-    steps: Annotated[tuple[str, ...], AfterValidator(_known_steps)] = Field(
-        default=DEFAULT_STEPS,
+    steps: Annotated[list[str], AfterValidator(_known_steps)] = Field(
+        default_factory=lambda: list(DEFAULT_STEPS),
         description="The steps every record goes through after its content step, in order; "
         "must include 'validate'.",
     )

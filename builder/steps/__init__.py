@@ -19,7 +19,7 @@ CONTENT_STEPS: dict[str, type[ContentStep]] = {cls.name: cls for cls in (SeedTex
 REQUIRED_STEP = "validate"  # it computes the published fields every later step and shard needs
 
 
-def check_steps(names: tuple[str, ...]) -> tuple[str, ...]:
+def check_steps(names: list[str]) -> list[str]:
     """The names if they make a pipeline; ValueError naming what is wrong otherwise."""
     unknown = [n for n in names if n not in STEPS]
     if unknown:
