@@ -79,44 +79,42 @@ def is_after(value: str, today: dt.date) -> bool:
     return value > today.isoformat()[: len(value)]
 
 
+Verdict = tuple[str | None, str | None, tuple[RejectReason, str] | None]
+
+
+def judge_date(raw: str, today: dt.date) -> Verdict:
+    """(date, precision, None) for a usable date, else (None, None, (reason, detail))."""
+    try:
+        date, precision = parse_date(raw)
+    except DateError as exc:
+        return None, None, (RejectReason.BAD_DATE, str(exc))
+    if is_after(date, today):
+        return None, None, (RejectReason.FUTURE_DATE, f"{date} is after the build day {today}")
+    return date, precision.value, None
+
+
 class ParseDate(Step):
     """Parse the raw date; reject impossible dates and dates after `today` (the build day, UTC).
 
-    Each distinct raw value is parsed once per batch: a feed repeats the same dates many times.
+    Each distinct raw value is judged once per batch: a feed repeats the same dates many times.
     """
 
     name = "dates"
 
     def process(self, batch: Batch) -> Batch:
-        table, today = batch.table, self.context.today
+        table = batch.table
         raw = table["raw_date"].combine_chunks()
         distinct = pc.unique(raw).drop_null()
-        dates: list[str | None] = []
-        precisions: list[str | None] = []
-        failures: list[tuple[RejectReason, str] | None] = []
-        for value in distinct.to_pylist():
-            try:
-                date, precision = parse_date(value)
-            except DateError as exc:
-                dates.append(None), precisions.append(None)
-                failures.append((RejectReason.BAD_DATE, str(exc)))
-                continue
-            dates.append(date), precisions.append(precision.value)
-            late = is_after(date, today)
-            failures.append(
-                (RejectReason.FUTURE_DATE, f"{date} is after the build day {today}")
-                if late
-                else None
-            )
+        verdicts = [judge_date(value, self.context.today) for value in distinct.to_pylist()]
         which = pc.index_in(raw, distinct)
-        verdicts = Verdicts(table.num_rows)
-        slots = which.to_numpy(zero_copy_only=False)
-        for slot, failure in enumerate(failures):
+        slots = pc.fill_null(which, -1).to_numpy(zero_copy_only=False)
+        rejected = Verdicts(table.num_rows)
+        for slot, (_, _, failure) in enumerate(verdicts):
             if failure is not None:
-                verdicts.reject(slots == slot, *failure)
+                rejected.reject(slots == slot, *failure)
         table = with_columns(
             table,
-            date=pc.take(pa.array(dates, pa.string()), which),
-            date_precision=pc.take(pa.array(precisions, pa.string()), which),
+            date=pc.take(pa.array([v[0] for v in verdicts], pa.string()), which),
+            date_precision=pc.take(pa.array([v[1] for v in verdicts], pa.string()), which),
         )
-        return verdicts.apply(table)
+        return rejected.apply(table)
