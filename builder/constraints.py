@@ -11,7 +11,6 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import annotated_types as at
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,37 +46,41 @@ def _re2(pattern: str) -> str:
     return pattern.replace("\\d", "\\p{Nd}")
 
 
-def _bounds(name: str, kind: type, item: object) -> tuple[Failing, str] | None:
-    """(failing rows, message) for a length or value bound, in pydantic's words."""
-    size = (
-        (lambda t: pc.list_value_length(t[name]))
-        if kind is list
-        else (lambda t: pc.utf8_length(t[name]))
-    )
-    noun = "List" if kind is list else "String"
-    unit = "item" if kind is list else "character"
-    if isinstance(item, at.MinLen):
-        n = item.min_length
-        return (
-            lambda t: _mask(pc.less(size(t), n))
-        ), f"{noun} should have at least {n} {unit}{'s' * (n != 1)}"
-    if isinstance(item, at.MaxLen):
-        n = item.max_length
-        return (
-            lambda t: _mask(pc.greater(size(t), n))
-        ), f"{noun} should have at most {n} {unit}{'s' * (n != 1)}"
-    for cls, attr, op, words in (
-        (at.Ge, "ge", pc.less, "greater than or equal to"),
-        (at.Gt, "gt", pc.less_equal, "greater than"),
-        (at.Le, "le", pc.greater, "less than or equal to"),
-        (at.Lt, "lt", pc.greater_equal, "less than"),
-    ):
-        if isinstance(item, cls):
-            bound = getattr(item, attr)
-            return (
-                lambda t, op=op, b=bound: _mask(op(t[name], b))
-            ), f"Input should be {words} {bound}"
-    return None
+# Constraint attribute -> (Arrow comparison that breaks it, pydantic's words for it).
+_LENGTHS = {"min_length": (pc.less, "at least"), "max_length": (pc.greater, "at most")}
+_VALUES = {
+    "ge": (pc.less, "greater than or equal to"),
+    "gt": (pc.less_equal, "greater than"),
+    "le": (pc.greater, "less than or equal to"),
+    "lt": (pc.greater_equal, "less than"),
+}
+
+
+def _constraint(name: str, kind: type, item: object) -> Check:
+    """The check for one constraint of a field (pattern, length or value bound)."""
+    pattern = getattr(item, "pattern", None)
+    if pattern is not None:
+        regex = _re2(pattern)
+        return Check(
+            name,
+            lambda t: _mask(pc.invert(pc.match_substring_regex(t[name], regex))),
+            lambda _: f"String should match pattern '{pattern}'",
+        )
+    attr = next((a for a in (*_LENGTHS, *_VALUES) if getattr(item, a, None) is not None), None)
+    if attr is None:
+        raise TypeError(
+            f"no Arrow check for {item!r} on field {name!r}; add one to builder/constraints.py"
+        )
+    limit = getattr(item, attr)
+    if attr in _LENGTHS:
+        breaks, words = _LENGTHS[attr]
+        size = pc.list_value_length if kind is list else pc.utf8_length
+        noun, unit = ("List", "item") if kind is list else ("String", "character")
+        message = f"{noun} should have {words} {limit} {unit}{'s' * (limit != 1)}"
+        return Check(name, lambda t: _mask(breaks(size(t[name]), limit)), lambda _: message)
+    breaks, words = _VALUES[attr]
+    message = f"Input should be {words} {limit}"
+    return Check(name, lambda t: _mask(breaks(t[name], limit)), lambda _: message)
 
 
 def _field_checks(name: str, info) -> list[Check]:
@@ -93,25 +96,7 @@ def _field_checks(name: str, info) -> list[Check]:
         checks.append(
             Check(name, lambda t: _mask(pc.is_null(t[name])), lambda _: f"Input should be {noun}")
         )
-    for item in info.metadata:
-        pattern = getattr(item, "pattern", None)
-        bound = _bounds(name, kind, item)
-        if pattern is not None:
-            regex = _re2(pattern)
-            checks.append(
-                Check(
-                    name,
-                    lambda t, r=regex: _mask(pc.invert(pc.match_substring_regex(t[name], r))),
-                    lambda _, p=pattern: f"String should match pattern '{p}'",
-                )
-            )
-        elif bound is not None:
-            failing, message = bound
-            checks.append(Check(name, failing, lambda _, m=message: m))
-        else:
-            raise TypeError(
-                f"no Arrow check for {item!r} on field {name!r}; add one to builder/constraints.py"
-            )
+    checks += [_constraint(name, kind, item) for item in info.metadata]
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
         allowed = [m.value for m in inner]
         words = ", ".join(repr(v) for v in allowed[:-1]) + f" or {allowed[-1]!r}"
