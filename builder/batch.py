@@ -18,12 +18,14 @@ from builder.records import REJECT_SCHEMA, Reject, RejectReason, excerpt
 @dataclass(slots=True)
 class RawRecord:
     """One record as a container found it: where it sits, the hash of its bytes, its payload
-    (decoded text, or a parsed JSON value) for a content step to turn into a row."""
+    (decoded text, or a parsed JSON value) for a content step to turn into a row, and its size
+    as read (bytes or characters), which bounds how many records a batch holds."""
 
     source_path: str
     source_record: int
     source_sha256: str
     payload: Any
+    size: int = 0
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ from schema.working import published
 
 SPILL_ROWS = 20_000  # rows (and rejects) buffered per file before they are written to its parts
 BATCH_ROWS = 2_000  # raw records per batch through the steps
-BATCH_CHARS = 8 * 1024 * 1024  # or fewer, when their payloads hold this many characters
+BATCH_SIZE = 8 * 1024 * 1024  # or fewer, when their sizes as read add up to this (bytes)
 READ_STEP = "read"  # the counters of the container: records found, rejects while reading
 
 
@@ -141,19 +141,19 @@ class _Sinks:
 
 
 def raw_batches(items: Iterable[RawRecord | Reject], counters: StepCounters) -> Iterator[RawBatch]:
-    """A container's records in batches of BATCH_ROWS (or BATCH_CHARS), counted as the read step."""
+    """A container's records in batches of BATCH_ROWS (or BATCH_SIZE), counted as the read step."""
     records: list[RawRecord] = []
     rejects: list[Reject] = []
-    chars, start, items = 0, time.perf_counter(), iter(items)
+    size, start, items = 0, time.perf_counter(), iter(items)
     for item in items:
         if isinstance(item, Reject):
             rejects.append(item)
         else:
             records.append(item)
-            chars += len(item.payload) if isinstance(item.payload, str) else 0
-        if len(records) >= BATCH_ROWS or chars >= BATCH_CHARS:
+            size += item.size
+        if len(records) >= BATCH_ROWS or size >= BATCH_SIZE:
             yield _counted(records, rejects, counters, start)
-            records, rejects, chars = [], [], 0
+            records, rejects, size = [], [], 0
             start = time.perf_counter()
     if records or rejects:
         yield _counted(records, rejects, counters, start)

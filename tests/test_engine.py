@@ -13,14 +13,17 @@ import pyarrow.compute as pc
 import pytest
 from pydantic import Field, field_validator
 
+from builder.accounting import StepCounters
 from builder.batch import Batch, RawBatch, RawRecord, Verdicts
 from builder.build import build
 from builder.config import Config, load_config
 from builder.constraints import compile_checks
 from builder.errors import ConfigError
-from builder.pipeline import items_of, run_steps
+from builder.pipeline import items_of, raw_batches, run_steps
 from builder.progress import Progress
+from builder.readers.json import JsonLinesReader
 from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA, Duplicate, Reject, RejectReason
+from builder.sources import Source
 from builder.steps import STEPS, Step, StepContext
 from builder.steps.content import CrawlerFields
 from schema import Article, arrow_schema
@@ -233,3 +236,14 @@ def test_rejects_of_a_content_step_and_the_steps_meet_in_record_order():
     assert items[0]["language"] == "en" and items[0]["num_words"] == len(ENGLISH.split())
     assert [s.counters.rows_in for s in chain] == [3, 2, 1, 1, 1]
     assert np.array_equal([s.counters.rows_out for s in chain], [2, 1, 1, 1, 1])
+
+
+def test_a_batch_holds_a_bounded_size_of_records(tmp_path, monkeypatch):
+    """Big records make small batches: memory follows BATCH_SIZE, not BATCH_ROWS records of any size."""
+    monkeypatch.setattr("builder.pipeline.BATCH_SIZE", 10_000)
+    path = write(tmp_path / "a.jsonl", jsonl([{"text": f"{i} " + "x" * 3000} for i in range(10)]))
+    source = Source(path, "a.jsonl")
+    counters = StepCounters("read")
+    batches = list(raw_batches(JsonLinesReader(config().build).run(source), counters))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert (counters.rows_in, counters.rows_out) == (10, 10)

@@ -51,8 +51,9 @@ class JsonReader(WholeFileContainer):
         except ValueError as exc:
             raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from None
         records = parsed if isinstance(parsed, list) else [parsed]
+        share = len(text) // max(len(records), 1)  # each record's part of the file, for batching
         for position, record in enumerate(records, start=1):
-            yield RawRecord(source.rel, position, sha256, record)
+            yield RawRecord(source.rel, position, sha256, record, share)
 
 
 class JsonLinesReader(Container):
@@ -80,7 +81,8 @@ class JsonLinesReader(Container):
                 )
             width = _UNIT_BYTES.get(self.codec, 1)
             for line_no, line in iter_lines(text_chunks(head, stream, self.codec), limit // width):
-                yield RawRecord(source.rel, line_no, "", line)
+                size = line if isinstance(line, int) else len(line)  # a line too long: its length
+                yield RawRecord(source.rel, line_no, "", line, size * width)
         except ContentError as exc:
             lost = f"{exc}; lines from {line_no + 1} on are lost" if line_no else str(exc)
             raise RejectError(exc.reason, lost, record=line_no + 1) from None
@@ -108,9 +110,8 @@ class JsonLinesReader(Container):
             record = parse_json(text)
         except ValueError as exc:
             raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from None
-        return RawRecord(
-            piece.source_path, piece.source_record, hashlib.sha256(data).hexdigest(), record
-        )
+        sha256 = hashlib.sha256(data).hexdigest()
+        return RawRecord(piece.source_path, piece.source_record, sha256, record, piece.size)
 
 
 _UNIT_BYTES = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}

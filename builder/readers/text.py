@@ -13,4 +13,4 @@ class TextReader(WholeFileContainer):
     content = "seed_text"
 
     def split(self, source: Source, sha256: str, text: str) -> Iterator[RawRecord]:
-        yield RawRecord(source.rel, 1, sha256, text)
+        yield RawRecord(source.rel, 1, sha256, text, len(text))
