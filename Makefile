@@ -41,7 +41,7 @@ bench: $(STAMP)  ## build throughput and worker scaling (CORPUS=../shared/corpus
 	$(BIN)/python -m tests.bench $(if $(CORPUS),--corpus $(CORPUS))
 
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 schema: $(STAMP)  ## rewrite schema/article.schema.json after changing the model
 	$(BIN)/python -m builder schema

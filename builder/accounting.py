@@ -6,6 +6,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 
+@dataclass(slots=True)
+class StepCounters:
+    """What one step did over the whole build: rows in and out, rejects by reason, time."""
+
+    name: str
+    rows_in: int = 0
+    rows_out: int = 0
+    rejects: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def add(self, other: StepCounters) -> None:
+        self.rows_in += other.rows_in
+        self.rows_out += other.rows_out
+        self.rejects.update(other.rejects)
+        self.seconds += other.seconds
+
+
 @dataclass
 class Accounting:
     files: int = 0
@@ -15,6 +32,7 @@ class Accounting:
     duplicates: Counter = field(default_factory=Counter)
     # Files not read, and what they are: "not an input format", "fifo", "link outside the input".
     skipped: dict[str, str] = field(default_factory=dict)
+    steps: list[StepCounters] = field(default_factory=list)  # in pipeline order
 
     @property
     def skipped_files(self) -> list[str]:
@@ -67,4 +85,19 @@ class Accounting:
         out.append(
             f"{'check':<{width}}  {check:>10}  (records read = rows + rejected + duplicates)"
         )
-        return "\n".join(out)
+        return "\n".join(out + self._steps_table())
+
+    def _steps_table(self) -> list[str]:
+        if not self.steps:
+            return []
+        width = max(len(s.name) for s in self.steps)
+        out = [
+            "",
+            f"{'step':<{width}}  {'rows in':>10}  {'rows out':>10}  {'rejected':>10}  seconds",
+        ]
+        for s in self.steps:
+            out.append(
+                f"{s.name:<{width}}  {s.rows_in:>10,}  {s.rows_out:>10,}  "
+                f"{sum(s.rejects.values()):>10,}  {s.seconds:>7.2f}"
+            )
+        return out

@@ -17,17 +17,19 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builder.accounting import Accounting
+from builder.accounting import Accounting, StepCounters
 from builder.config import Config
-from builder.dedup import REJECT_SCHEMA, SOURCE_ORDER, plan_dedup
+from builder.dedup import SOURCE_ORDER, plan_dedup
 from builder.errors import InputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
-from builder.pipeline import FileResult, FileTask, process_file
+from builder.pipeline import READ_STEP, FileResult, FileTask, process_file
 from builder.progress import Progress
+from builder.records import REJECT_SCHEMA
 from builder.release import check_target, is_release, staged
 from builder.sources import discover, file_sha256
 from builder.stats import CHART_FILE, compute_stats, write_chart
+from builder.steps import CONTENT_STEPS
 from builder.writers.card import render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
@@ -103,6 +105,7 @@ def build(
             rejects=Counter(rejects["reason"].to_pylist()),
             duplicates=Counter(plan.duplicates["reason"].to_pylist()),
             skipped={r.rel: r.skipped for r in results if r.skipped},
+            steps=_step_totals(results, config.build.steps),
         )
         if not accounting.balanced:  # a bug, not bad input
             raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")
@@ -119,6 +122,16 @@ def build(
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
         shutil.rmtree(work)
     return BuildReport(out, manifest, accounting)
+
+
+def _step_totals(results: list[FileResult], steps: list[str]) -> list[StepCounters]:
+    """Each step's counters summed over the files, in pipeline order (read, content, the steps)."""
+    totals: dict[str, StepCounters] = {}
+    for result in results:
+        for counters in result.steps:
+            totals.setdefault(counters.name, StepCounters(counters.name)).add(counters)
+    order = [READ_STEP, *CONTENT_STEPS, *steps]
+    return [totals[name] for name in order if name in totals]
 
 
 def _nothing_to_release(raw: Path, out: Path, accounting: Accounting) -> str:

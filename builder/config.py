@@ -64,6 +64,19 @@ def _within(low: int, high: int, unit: Callable[[int], str] = _size) -> AfterVal
     return AfterValidator(check)
 
 
+def _known_steps(names: list[str]) -> list[str]:
+    """The step names, checked against the registry (imported here: the steps import this module)."""
+    from builder.steps import check_steps
+
+    try:
+        return check_steps(names)
+    except ValueError as exc:
+        raise PydanticCustomError("unknown_step", str(exc)) from None
+
+
+DEFAULT_STEPS = ("normalize", "dates", "language", "validate")
+
+
 def _words(n: int) -> str:
     return f"{n:,} words"
 
@@ -92,6 +105,12 @@ class BuildSection(_Strict):
         default=128 * MiB,
         description="Uncompressed bytes per Parquet row group; 64 KiB to 128 MiB, at most "
         "max_shard_bytes.",
+    )
+
+    steps: Annotated[list[str], AfterValidator(_known_steps)] = Field(
+        default_factory=lambda: list(DEFAULT_STEPS),
+        description="The steps every record goes through after its content step, in order; "
+        "must include 'validate'.",
     )
 
     @model_validator(mode="after")

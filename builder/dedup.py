@@ -16,27 +16,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from builder.records import DuplicateReason, RejectReason, excerpt
+from builder.records import (
+    DUPLICATE_SCHEMA,
+    REJECT_SCHEMA,
+    DuplicateReason,
+    RejectReason,
+    excerpt,
+)
 
 KEY_COLUMNS = ["id", "text_sha256", "source_path", "source_record"]
 SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]
-DUPLICATE_SCHEMA = pa.schema(
-    [
-        pa.field("source_path", pa.string(), nullable=False),
-        pa.field("source_record", pa.int64(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("duplicate_of", pa.string(), nullable=False),
-    ]
-)
-REJECT_SCHEMA = pa.schema(
-    [
-        pa.field("source_path", pa.string(), nullable=False),
-        pa.field("source_record", pa.int64(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("detail", pa.string(), nullable=False),
-        pa.field("excerpt", pa.string(), nullable=False),
-    ]
-)
 
 
 @dataclass

@@ -1,9 +1,14 @@
-"""What flows between pipeline steps: a draft article, or a reject that says why it was dropped."""
+"""What the build records besides rows: rejects (why a record was dropped) and duplicates.
+
+Their table schemas are derived from the dataclasses below, the one place their fields are listed.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+
+from schema.derive import dataclass_schema
 
 
 class RejectReason(StrEnum):
@@ -29,34 +34,44 @@ class DuplicateReason(StrEnum):
 EXCERPT_CHARS = 200
 
 
-@dataclass(slots=True)
-class Draft:
-    """An article on its way through the steps; fields fill in as steps run."""
-
-    source_path: str
-    source_record: int
-    source_sha256: str
-    text: str
-    title: str | None = None
-    date: str | None = None
-    date_precision: str | None = None
-    language: str | None = None
-    url: str | None = None
-    domain: str | None = None
-    authors: list[str] = field(default_factory=list)
-
-
 @dataclass(slots=True, frozen=True)
 class Reject:
+    """A record left out, and why; one row of accounting/rejects.parquet."""
+
     source_path: str
     source_record: int
     reason: RejectReason
     detail: str
     excerpt: str = ""
 
-    @classmethod
-    def of(cls, draft: Draft, reason: RejectReason, detail: str) -> Reject:
-        return cls(draft.source_path, draft.source_record, reason, detail, excerpt(draft.text))
+
+@dataclass(slots=True, frozen=True)
+class Duplicate:
+    """A record equal to a kept one; one row of accounting/duplicates.parquet."""
+
+    source_path: str
+    source_record: int
+    reason: DuplicateReason
+    duplicate_of: str  # id of the article kept
+
+
+REJECT_SCHEMA = dataclass_schema(Reject)
+DUPLICATE_SCHEMA = dataclass_schema(Duplicate)
+
+
+class RejectError(Exception):
+    """Raised by readers and content steps for a record (or the rest of a file) that cannot be used;
+    the runner turns it into a Reject. `record` is where it applies when the raiser knows better."""
+
+    def __init__(
+        self, reason: RejectReason, detail: str, excerpt: str = "", record: int | None = None
+    ):
+        super().__init__(detail)
+        self.reason, self.detail, self.excerpt, self.record = reason, detail, excerpt, record
+
+    def reject(self, source_path: str, source_record: int) -> Reject:
+        where = self.record if self.record is not None else source_record
+        return Reject(source_path, where, self.reason, self.detail, self.excerpt)
 
 
 def excerpt(text: str | bytes) -> str:

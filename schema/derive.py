@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 import typing
@@ -23,14 +24,14 @@ _SCALARS: dict[type, pa.DataType] = {
 }
 
 
-def _arrow_type(annotation: object) -> tuple[pa.DataType, bool]:
+def arrow_type(annotation: object) -> tuple[pa.DataType, bool]:
     """Map a field annotation to (Arrow type, nullable)."""
     args = typing.get_args(annotation)
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         (inner,) = [a for a in args if a is not type(None)]
-        return _arrow_type(inner)[0], True
+        return arrow_type(inner)[0], True
     if typing.get_origin(annotation) is list:
-        item, _ = _arrow_type(args[0])
+        item, _ = arrow_type(args[0])
         return pa.list_(pa.field("item", item, nullable=False)), False
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return pa.string(), False
@@ -46,11 +47,21 @@ def arrow_schema() -> pa.Schema:
     """Arrow schema of the Parquet shards, in model field order, with descriptions as field metadata."""
     fields = []
     for name, info in Article.model_fields.items():
-        dtype, nullable = _arrow_type(info.annotation)
+        dtype, nullable = arrow_type(info.annotation)
         fields.append(
             pa.field(name, dtype, nullable=nullable, metadata={"description": info.description})
         )
     return pa.schema(fields, metadata={"broadsheet.schema_version": SCHEMA_VERSION})
+
+
+def dataclass_schema(cls: type) -> pa.Schema:
+    """Arrow schema of a dataclass's fields, for the builder's own tables (rejects, duplicates)."""
+    hints = typing.get_type_hints(cls)
+    fields = []
+    for item in dataclasses.fields(cls):
+        dtype, nullable = arrow_type(hints[item.name])
+        fields.append(pa.field(item.name, dtype, nullable=nullable))
+    return pa.schema(fields)
 
 
 def hf_features():

@@ -314,6 +314,8 @@ for _name, _date, _outcome in [
     ("Arabic-Indic digits", "٢٠٢١-٠٢-٠٣", ROW),
     ("full-width digits", "２０２１-０２", ROW),
     ("month 13", "2021-13", reject("bad_date")),
+    ("month 00", "2021-00", reject("bad_date")),
+    ("day 00", "2021-02-00", reject("bad_date")),
     ("next year", "2027-01", reject("future_date")),
     ("year 999", "0999", reject("bad_date")),
 ]:

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import types
 import zipfile
 import zlib
 from pathlib import Path
@@ -32,10 +33,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builder.config import BuildSection
-from builder.pipeline import FileTask, process_file
+from builder.pipeline import FileTask, preview, process_file
 from builder.readers import reader_for
-from builder.readers.json import JsonLinesReader, _record_excerpt
-from builder.records import Draft, Reject, RejectReason
+from builder.readers.json import JsonLinesReader
+from builder.records import Reject, RejectReason
 from builder.sources import (
     LINK_OUTSIDE,
     SkippedFile,
@@ -46,6 +47,7 @@ from builder.sources import (
     open_source,
     source_name,
 )
+from builder.steps.content import _record_excerpt
 from builder.writers.manifest import input_fingerprint
 from tests.support import (
     ENGLISH,
@@ -84,10 +86,14 @@ def source_of(path, root):
     return source
 
 
+class Draft(types.SimpleNamespace):
+    """A row as the file's content step makes it, with attribute access."""
+
+
 def read(path, root=None, settings=SETTINGS):
-    """Every item a reader gives for the file at `path` (a file found under `root`)."""
+    """Every draft and reject the file at `path` (found under `root`) gives, in record order."""
     source = source_of(path, root or path.parent)
-    return list(reader_for(source)(settings).run(source))
+    return [Draft(**i) if isinstance(i, dict) else i for i in preview(source, settings, TODAY)]
 
 
 def process(path, tmp_path, root=None, settings=SETTINGS):
@@ -141,8 +147,8 @@ def meddling(change):
     class Meddling(JsonLinesReader):
         """Reads like JsonLinesReader, and changes the file after its first record."""
 
-        def read(self, source, raw):
-            items = super().read(source, raw)
+        def records(self, source, raw):
+            items = super().records(source, raw)
             yield next(items)
             change(source.path)
             yield from items
@@ -514,6 +520,7 @@ def test_huge_limits_do_not_preallocate(tmp_path):
 
 def test_rejects_are_spilled_in_batches(tmp_path, monkeypatch):
     monkeypatch.setattr("builder.pipeline.SPILL_ROWS", 100)
+    monkeypatch.setattr("builder.pipeline.BATCH_ROWS", 100)  # records read before the steps run
     path = write(tmp_path / "raw" / "a.jsonl.gz", "{}\n" * 5000)
     result = process(path, tmp_path)
     assert dict(result.rejects) == {"no_text": 5000}

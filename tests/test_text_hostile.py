@@ -12,13 +12,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from builder import dedup
+from builder.batch import RawBatch, RawRecord
+from builder.config import BuildSection
 from builder.decode import decode
-from builder.readers.text import split_header
-from builder.records import Draft, RejectReason
-from builder.steps.dates import DateError, ParseDate, parse_date
-from builder.steps.language import DetectLanguage
-from builder.steps.normalize import Normalize, normalize_text
-from builder.steps.validate import Validate, count_words
+from builder.pipeline import items_of, run_steps
+from builder.records import Reject, RejectReason
+from builder.steps import STEPS, StepContext
+from builder.steps.content import CrawlerFields, split_header
+from builder.steps.dates import DateError, parse_date
+from builder.steps.normalize import normalize_text
+from builder.steps.validate import count_words
 from schema import Article
 from tests.support import ENGLISH, jsonl, rejects, rows, run_build, write
 
@@ -232,9 +235,8 @@ def test_impossible_times_and_odd_digits_are_bad_dates(raw):
 
 
 def test_foreign_digits_are_never_future_dates_by_accident():
-    step = ParseDate(dt.date(2026, 11, 26))
     for raw in ["٢٠٢١-٠٢-٠٣", "２０２１", "٢٠٢٧"]:
-        item = step.process(Draft("a.txt", 1, "0" * 64, "Body text.", date=raw))
+        item = through(draft("Body text.", date=raw), "dates")
         expected = RejectReason.FUTURE_DATE if raw == "٢٠٢٧" else None
         assert getattr(item, "reason", None) == expected, raw
 
@@ -267,8 +269,17 @@ def test_text_header_with_a_time_keeps_the_header_out_of_the_body(text, date, bo
 # Text
 
 
-def draft(text: str, **fields) -> Draft:
-    return Draft("a.jsonl", 1, "0" * 64, text, **fields)
+def draft(text: str, **fields) -> RawRecord:
+    """A crawler record (its keys are the fields' own names) as a container hands it on."""
+    return RawRecord("a.jsonl", 1, "0" * 64, {"text": text, **fields})
+
+
+def through(record: RawRecord, *steps: str) -> dict | Reject:
+    """The record through the crawler-fields content step and the named steps."""
+    context = StepContext(BuildSection(min_words=5), dt.date(2026, 11, 26))
+    chain = [CrawlerFields(context), *(STEPS[name](context) for name in steps)]
+    (item,) = items_of(run_steps([RawBatch([record])], chain))
+    return item
 
 
 def test_a_line_mixing_utf8_and_windows_1252_is_repaired_by_normalization():
@@ -287,7 +298,7 @@ def test_unicode_line_and_paragraph_separators():
 )
 def test_text_of_invisible_spaces_is_no_text(text):
     assert normalize_text(text) == ""
-    assert Normalize().process(draft(text)).reason == RejectReason.NO_TEXT
+    assert through(draft(text), "normalize").reason == RejectReason.NO_TEXT
 
 
 def test_unicode_spaces_at_line_edges_go_and_inside_lines_stay():
@@ -308,7 +319,7 @@ def test_words_keep_their_vowel_signs_and_diacritics(text, words):
 
 @pytest.mark.parametrize("text", ["1 2 3 4 5 6 7 8", "2021 — 3,14 % ... 42 !!! 7", "★ ☆ ✓ 1 2 3"])
 def test_text_without_letters_is_no_text_not_a_language(text):
-    reject = Normalize().process(draft(text, language="en"))
+    reject = through(draft(text, language="en"), "normalize")
     assert reject.reason == RejectReason.NO_TEXT and "no letters" in reject.detail
 
 
@@ -329,12 +340,10 @@ def test_text_without_letters_is_no_text_not_a_language(text):
 )
 def test_lone_surrogates_in_any_field(field, value, reason):
     fields = {"text": ENGLISH, "url": "https://example.com/a", field: value}
-    item = draft(**fields)
-    for step in (Normalize(), ParseDate(dt.date(2026, 11, 26)), DetectLanguage(), Validate(5)):
-        item = step.run([item]).__next__()
+    item = through(draft(**fields), "normalize", "dates", "language", "validate")
     if reason is None:
-        assert isinstance(item, Article)
-        assert json.dumps(item.model_dump(), ensure_ascii=False).encode("utf-8")
+        article = Article.model_validate({k: item[k] for k in Article.model_fields})
+        assert json.dumps(article.model_dump(), ensure_ascii=False).encode("utf-8")
     else:
         assert item.reason == reason and field in item.detail
 
@@ -364,10 +373,10 @@ def test_lone_surrogates_from_json_escapes_build_without_a_crash(tmp_path):
 def test_a_long_run_of_combining_marks_is_too_complex_at_once():
     bomb = "a" + "\u0301\u0316" * 80_000  # NFC reorders this in quadratic time
     started = time.monotonic()
-    reject = Normalize().process(draft(bomb))
+    reject = through(draft(bomb), "normalize")
     assert reject.reason == RejectReason.TOO_COMPLEX and "combining marks" in reject.detail
     assert time.monotonic() - started < 5  # rejected before any quadratic work (15 s before)
-    assert Normalize().process(draft("Zalgo " + "e" + "\u0301" * 30 + " ok")).text
+    assert through(draft("Zalgo " + "e" + "\u0301" * 30 + " ok"), "normalize")["text"]
 
 
 @pytest.mark.parametrize(

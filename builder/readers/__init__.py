@@ -1,13 +1,13 @@
-"""Readers turn one raw file into drafts (or rejects); the file's format suffix picks the reader."""
+"""Containers turn one raw file into raw records (or rejects); the file's format suffix picks one."""
 
 from __future__ import annotations
 
-from builder.readers.base import Reader
+from builder.readers.base import Container
 from builder.readers.json import JsonLinesReader, JsonReader
 from builder.readers.text import TextReader
 from builder.sources import Source
 
-READERS: dict[str, type[Reader]] = {
+READERS: dict[str, type[Container]] = {
     ".txt": TextReader,
     ".json": JsonReader,
     ".jsonl": JsonLinesReader,
@@ -15,9 +15,9 @@ READERS: dict[str, type[Reader]] = {
 }
 
 
-def reader_for(source: Source) -> type[Reader] | None:
-    """The reader class for this file, or None when its type is not an input format."""
+def reader_for(source: Source) -> type[Container] | None:
+    """The container class for this file, or None when its type is not an input format."""
     return READERS.get(source.format_suffix)
 
 
-__all__ = ["READERS", "Reader", "reader_for"]
+__all__ = ["READERS", "Container", "reader_for"]

@@ -1,12 +1,20 @@
-"""The reader interface, and the base for formats whose file is read whole."""
+"""Containers: read one file into raw records, and the base for formats whose file is read whole.
+
+A container finds records and their bytes; what a record means (a seed-format text, a crawler's
+JSON object, later an HTML page) is the business of the content step it names. Containers signal
+a bad record, or a file that cannot be read on, by raising RejectError; `records` turns that into
+a Reject, the one place that does.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
+from builder.batch import RawRecord
 from builder.config import BuildSection
 from builder.decode import UndecodableError, decode
-from builder.records import Draft, Reject, RejectReason, excerpt
+from builder.records import Reject, RejectError, RejectReason, excerpt
 from builder.sources import (
     BLANK_BOUND,
     ContentError,
@@ -25,13 +33,15 @@ def unreadable(source: Source, exc: OSError | SkippedFile) -> Reject:
     return Reject(source.rel, 1, RejectReason.UNREADABLE, f"cannot read the file: {why or exc}")
 
 
-class Reader:
-    """Reads one source file; yields a Draft or a Reject for every record in it, never raises."""
+class Container:
+    """Reads one source file into raw records; `content` names the step that makes rows of them."""
+
+    content: ClassVar[str]
 
     def __init__(self, settings: BuildSection):
         self.settings = settings
 
-    def run(self, source: Source) -> Iterator[Draft | Reject]:
+    def run(self, source: Source) -> Iterator[RawRecord | Reject]:
         """Open the file and read it (the pipeline opens files itself, to check them afterwards)."""
         try:
             raw = open_source(source)
@@ -39,40 +49,54 @@ class Reader:
             yield unreadable(source, exc)
             return
         with raw:
-            yield from self.read(source, raw)
+            yield from self.records(source, raw)
 
-    def read(self, source: Source, raw: RawFile) -> Iterator[Draft | Reject]:
+    def records(self, source: Source, raw: RawFile) -> Iterator[RawRecord | Reject]:
+        """Every record of the file, or a Reject where a record (or the rest of the file) is bad."""
+        position = 0
+        try:
+            for piece in self.pieces(source, raw):
+                position = piece.source_record
+                try:
+                    yield self.decode(piece)
+                except RejectError as exc:
+                    yield exc.reject(source.rel, position)
+        except RejectError as exc:
+            yield exc.reject(source.rel, position + 1)
+
+    def pieces(self, source: Source, raw: RawFile) -> Iterator[RawRecord]:
+        """The records as found; raises RejectError when the rest of the file cannot be read."""
         raise NotImplementedError
 
+    def decode(self, piece: RawRecord) -> RawRecord:
+        """One record's payload made ready for its content step; RejectError rejects it alone."""
+        return piece
 
-class WholeFileReader(Reader):
-    """A format read whole, up to `limit_setting` bytes; subclasses parse the decoded text."""
+
+class WholeFileContainer(Container):
+    """A format read whole, up to `limit_setting` bytes; subclasses split the decoded text."""
 
     limit_setting = "max_record_bytes"
 
-    def read(self, source: Source, raw: RawFile) -> Iterator[Draft | Reject]:
+    def pieces(self, source: Source, raw: RawFile) -> Iterator[RawRecord]:
         limit = getattr(self.settings, self.limit_setting)
         try:
             whole = read_whole(open_content(raw, source.path.name), limit)
         except ContentError as exc:
-            yield Reject(source.rel, 1, exc.reason, str(exc))
-            return
+            raise RejectError(exc.reason, str(exc)) from None
         if whole.over_limit:
             detail = f"file is over build.{self.limit_setting}={limit} bytes"
-            yield Reject(source.rel, 1, RejectReason.TOO_LARGE, detail, excerpt(whole.data))
-            return
+            raise RejectError(RejectReason.TOO_LARGE, detail, excerpt(whole.data))
         if whole.blank_run:
             detail = (
                 f"the first {BLANK_BOUND} bytes are whitespace only; the file is not read further"
             )
-            yield Reject(source.rel, 1, RejectReason.NO_TEXT, detail)
-            return
+            raise RejectError(RejectReason.NO_TEXT, detail)
         try:
             text = decode(whole.data)
         except UndecodableError as exc:
-            yield Reject(source.rel, 1, RejectReason.UNDECODABLE, str(exc), excerpt(whole.data))
-            return
-        yield from self.parse(source, whole.sha256, text)
+            raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(whole.data)) from None
+        yield from self.split(source, whole.sha256, text)
 
-    def parse(self, source: Source, sha256: str, text: str) -> Iterator[Draft | Reject]:
+    def split(self, source: Source, sha256: str, text: str) -> Iterator[RawRecord]:
         raise NotImplementedError

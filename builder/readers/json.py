@@ -1,20 +1,6 @@
-"""JSON and JSON Lines records as news crawlers write them.
+"""JSON and JSON Lines containers: parsed JSON values, one per record, for the crawler-fields step.
 
-Field mapping, first key present wins (see README, "Input formats"):
-
-| field    | news-please     | trafilatura          |
-|----------|-----------------|----------------------|
-| text     | maintext        | text (raw_text)      |
-| title    | title           | title                |
-| date     | date_publish    | date                 |
-| language | language        | language             |
-| url      | url             | url, source          |
-| domain   | source_domain   | hostname             |
-| authors  | authors (list)  | author ('; '-joined) |
-
-Line breaks in the text end paragraphs, as both crawlers write them. A mapped field with the
-wrong JSON type (a title that is an object, a date that is a number) rejects the record as
-invalid_record, naming the key.
+A .json file holds one record object or an array of them; a .jsonl/.ndjson file one per line.
 """
 
 from __future__ import annotations
@@ -25,9 +11,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from builder.batch import RawRecord
 from builder.decode import UndecodableError, decode
-from builder.readers.base import Reader, WholeFileReader
-from builder.records import Draft, Reject, RejectReason, excerpt
+from builder.readers.base import Container, WholeFileContainer
+from builder.records import RejectError, RejectReason, excerpt
 from builder.sources import (
     BYTES_CODEC,
     HEAD_BYTES,
@@ -41,160 +28,6 @@ from builder.sources import (
     text_chunks,
 )
 
-EXCERPT_JSON_CHARS = 400
-# Crawlers end each paragraph with one line break; the schema separates paragraphs by a blank line.
-_LINE_BREAKS = re.compile(r"(?:\r\n|\r|\n)+")
-
-FIELD_KEYS: dict[str, tuple[str, ...]] = {
-    "text": ("maintext", "text", "raw_text"),
-    "title": ("title",),
-    "date": ("date_publish", "date", "published"),
-    "language": ("language", "lang"),
-    "url": ("url", "source"),
-    "domain": ("source_domain", "hostname", "domain"),
-    "authors": ("authors", "author"),
-}
-
-
-class FieldTypeError(ValueError):
-    """A mapped field holds a JSON type that cannot mean what the field means."""
-
-
-def _first(record: dict[str, Any], field: str) -> tuple[str, Any]:
-    """(key, value) of the first key of FIELD_KEYS[field] with a non-empty value."""
-    for key in FIELD_KEYS[field]:
-        value = record.get(key)
-        if value not in (None, "", []):
-            return key, value
-    return "", None
-
-
-def _optional_str(record: dict[str, Any], field: str) -> str | None:
-    key, value = _first(record, field)
-    if value is None or isinstance(value, str):
-        return value
-    raise FieldTypeError(f"`{key}` is a JSON {_json_type(value)}, expected a string")
-
-
-def _authors(record: dict[str, Any]) -> list[str]:
-    """Authors as a list, a '; '-joined string, or schema.org-style objects with a `name`."""
-    key, value = _first(record, "authors")
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [a.strip() for a in value.split(";") if a.strip()]
-    items = value if isinstance(value, list) else [value]
-    names = []
-    for item in items:
-        name = item.get("name") if isinstance(item, dict) else item
-        if not isinstance(name, str):
-            raise FieldTypeError(
-                f"`{key}` holds a JSON {_json_type(item)}, expected names as strings"
-            )
-        names.append(name)
-    return [n.strip() for n in names if n.strip()]
-
-
-def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}.get(
-        type(value), type(value).__name__
-    )
-
-
-_END = object()
-
-
-class _Literal(str):
-    """JSON punctuation in an excerpt, as opposed to a string value."""
-
-
-def _members(value: dict | list) -> Iterator[Any]:
-    """The parts of a JSON object or array, in order: punctuation, keys and values (lazily)."""
-    if isinstance(value, dict):
-        yield _Literal("{")
-        for i, (key, item) in enumerate(value.items()):
-            yield _Literal(", " if i else "")
-            yield _Literal(json.dumps(str(key), ensure_ascii=False) + ": ")
-            yield item
-        yield _Literal("}")
-    else:
-        yield _Literal("[")
-        for i, item in enumerate(value):
-            yield _Literal(", " if i else "")
-            yield item
-        yield _Literal("]")
-
-
-def _record_excerpt(record: Any) -> str:
-    """The record as JSON, cut at EXCERPT_JSON_CHARS: iterative, so any nesting depth is fine."""
-    out, size = [], 0
-    stack: list[Iterator[Any]] = [iter((record,))]
-    while stack and size < EXCERPT_JSON_CHARS:
-        item = next(stack[-1], _END)
-        if item is _END:
-            stack.pop()
-            continue
-        if isinstance(item, dict | list):
-            stack.append(_members(item))
-            continue
-        if isinstance(item, _Literal):
-            part = str(item)
-        elif isinstance(item, str):
-            part = json.dumps(item[:EXCERPT_JSON_CHARS], ensure_ascii=False)
-        else:
-            part = _scalar(item)
-        out.append(part)
-        size += len(part)
-    return excerpt("".join(out)[:EXCERPT_JSON_CHARS])
-
-
-def _scalar(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except ValueError:  # an integer too long to print
-        return "<number>"
-
-
-def to_draft(record: Any, source_rel: str, position: int, sha256: str) -> Draft | Reject:
-    """Map one parsed crawler record to a Draft using FIELD_KEYS."""
-    if not isinstance(record, dict):
-        return Reject(
-            source_rel,
-            position,
-            RejectReason.PARSE_ERROR,
-            f"expected a JSON object, got a JSON {_json_type(record)}",
-            _record_excerpt(record),
-        )
-    try:
-        key, text = _first(record, "text")
-        if text is None:
-            keys = ", ".join(FIELD_KEYS["text"])
-            return Reject(
-                source_rel,
-                position,
-                RejectReason.NO_TEXT,
-                f"record has no text field ({keys})",
-                _record_excerpt(record),
-            )
-        if not isinstance(text, str):
-            raise FieldTypeError(f"`{key}` is a JSON {_json_type(text)}, expected a string")
-        return Draft(
-            source_path=source_rel,
-            source_record=position,
-            source_sha256=sha256,
-            text=_LINE_BREAKS.sub("\n\n", text),
-            title=_optional_str(record, "title"),
-            date=_optional_str(record, "date"),
-            language=_optional_str(record, "language"),
-            url=_optional_str(record, "url"),
-            domain=_optional_str(record, "domain"),
-            authors=_authors(record),
-        )
-    except FieldTypeError as exc:
-        return Reject(
-            source_rel, position, RejectReason.INVALID_RECORD, str(exc), _record_excerpt(record)
-        )
-
 
 def parse_json(text: str) -> Any:
     """json.loads, with every way it can fail on bad input turned into a ValueError."""
@@ -206,83 +39,79 @@ def parse_json(text: str) -> Any:
         raise ValueError(f"invalid JSON: {exc}") from None
 
 
-class JsonReader(WholeFileReader):
+class JsonReader(WholeFileContainer):
     """A .json file, read whole up to build.max_file_bytes: one record object, or an array of them."""
 
+    content = "crawler_fields"
     limit_setting = "max_file_bytes"
 
-    def parse(self, source: Source, sha256: str, text: str) -> Iterator[Draft | Reject]:
+    def split(self, source: Source, sha256: str, text: str) -> Iterator[RawRecord]:
         try:
             parsed = parse_json(text)
         except ValueError as exc:
-            yield Reject(source.rel, 1, RejectReason.PARSE_ERROR, str(exc), excerpt(text))
-            return
+            raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from None
         records = parsed if isinstance(parsed, list) else [parsed]
+        share = len(text) // max(len(records), 1)  # each record's part of the file, for batching
         for position, record in enumerate(records, start=1):
-            yield to_draft(record, source.rel, position, sha256)
+            yield RawRecord(source.rel, position, sha256, record, share)
 
 
-class JsonLinesReader(Reader):
+class JsonLinesReader(Container):
     """A .jsonl/.ndjson file: one record per line; a bad line rejects that record only.
 
     Lines are split after decoding when the content is UTF-16/32, and end at \\n, \\r\\n or \\r.
+    A line over build.max_record_bytes reaches `decode` as its length, and is rejected there.
     """
 
-    def read(self, source: Source, raw: RawFile) -> Iterator[Draft | Reject]:
+    content = "crawler_fields"
+    codec = BYTES_CODEC
+
+    def pieces(self, source: Source, raw: RawFile) -> Iterator[RawRecord]:
         limit = self.settings.max_record_bytes
         line_no = 0
         try:
             stream = open_content(raw, source.path.name)
             head = read_at_most(stream, HEAD_BYTES)
-            codec = stream_codec(head)
-            if codec == BYTES_CODEC and _looks_binary(head):
-                yield Reject(
-                    source.rel,
-                    1,
+            self.codec = stream_codec(head)
+            if self.codec == BYTES_CODEC and _looks_binary(head):
+                raise RejectError(
                     RejectReason.UNDECODABLE,
                     "content looks binary, not JSON Lines text (check the file's format)",
                     excerpt(head),
                 )
-                return
-            width = _UNIT_BYTES.get(codec, 1)
-            lines = iter_lines(text_chunks(head, stream, codec), limit // width)
-            for line_no, line in lines:
-                if isinstance(line, int):
-                    yield Reject(
-                        source.rel,
-                        line_no,
-                        RejectReason.TOO_LARGE,
-                        f"line of {line * width} bytes is over build.max_record_bytes={limit}",
-                    )
-                else:
-                    yield self._record(source, line_no, line, codec)
+            width = _UNIT_BYTES.get(self.codec, 1)
+            for line_no, line in iter_lines(text_chunks(head, stream, self.codec), limit // width):
+                size = line if isinstance(line, int) else len(line)  # a line too long: its length
+                yield RawRecord(source.rel, line_no, "", line, size * width)
         except ContentError as exc:
-            yield Reject(
-                source.rel,
-                line_no + 1,
-                exc.reason,
-                f"{exc}; lines from {line_no + 1} on are lost" if line_no else str(exc),
-            )
+            lost = f"{exc}; lines from {line_no + 1} on are lost" if line_no else str(exc)
+            raise RejectError(exc.reason, lost, record=line_no + 1) from None
 
-    def _record(self, source: Source, line_no: int, line: str, codec: str) -> Draft | Reject:
+    def decode(self, piece: RawRecord) -> RawRecord:
+        line, codec = piece.payload, self.codec
+        if isinstance(line, int):
+            width, limit = _UNIT_BYTES.get(codec, 1), self.settings.max_record_bytes
+            raise RejectError(
+                RejectReason.TOO_LARGE,
+                f"line of {line * width} bytes is over build.max_record_bytes={limit}",
+            )
         if codec == BYTES_CODEC:
             data = line.encode(BYTES_CODEC)
             try:
                 text = decode(data)
             except UndecodableError as exc:
-                return Reject(
-                    source.rel, line_no, RejectReason.UNDECODABLE, str(exc), excerpt(data)
-                )
+                raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(data)) from None
         elif _LONE_SURROGATE.search(line):
             detail = f"bytes that are not valid {codec.upper()} text"
-            return Reject(source.rel, line_no, RejectReason.UNDECODABLE, detail, excerpt(line))
+            raise RejectError(RejectReason.UNDECODABLE, detail, excerpt(line))
         else:
             data, text = line.encode(codec), line.removeprefix("\ufeff")
         try:
             record = parse_json(text)
         except ValueError as exc:
-            return Reject(source.rel, line_no, RejectReason.PARSE_ERROR, str(exc), excerpt(text))
-        return to_draft(record, source.rel, line_no, hashlib.sha256(data).hexdigest())
+            raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from None
+        sha256 = hashlib.sha256(data).hexdigest()
+        return RawRecord(piece.source_path, piece.source_record, sha256, record, piece.size)
 
 
 _UNIT_BYTES = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}

@@ -1,18 +1,43 @@
-"""Pipeline steps: each turns drafts into drafts or rejects, passing rejects through untouched."""
+"""The steps a build can run, by name; the pipeline is a list of these names (`build.steps`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from builder.accounting import StepCounters
+from builder.config import DEFAULT_STEPS
+from builder.steps.base import Step, StepContext
+from builder.steps.content import ContentStep, CrawlerFields, SeedText
+from builder.steps.dates import ParseDate
+from builder.steps.language import DetectLanguage
+from builder.steps.normalize import Normalize
+from builder.steps.validate import Validate
 
-from builder.records import Draft, Reject
+STEPS: dict[str, type[Step]] = {
+    cls.name: cls for cls in (Normalize, ParseDate, DetectLanguage, Validate)
+}
+# The content steps: a container names the one that makes rows of its records.
+CONTENT_STEPS: dict[str, type[ContentStep]] = {cls.name: cls for cls in (SeedText, CrawlerFields)}
+REQUIRED_STEP = "validate"  # it computes the published fields every later step and shard needs
 
 
-class Step:
-    """One per-article transformation; subclasses implement `process` as a pure function of the draft."""
+def check_steps(names: list[str]) -> list[str]:
+    """The names if they make a pipeline; ValueError naming what is wrong otherwise."""
+    unknown = [n for n in names if n not in STEPS]
+    if unknown:
+        raise ValueError(f"unknown step {unknown[0]!r}; the steps are {', '.join(sorted(STEPS))}")
+    if len(set(names)) != len(names):
+        raise ValueError("a step is listed twice")
+    if REQUIRED_STEP not in names:
+        raise ValueError(f"must include {REQUIRED_STEP!r}, which computes the published fields")
+    return names
 
-    def process(self, draft: Draft) -> Draft | Reject:
-        raise NotImplementedError
 
-    def run(self, items: Iterable[Draft | Reject]) -> Iterator[Draft | Reject]:
-        for item in items:
-            yield self.process(item) if isinstance(item, Draft) else item
+__all__ = [
+    "CONTENT_STEPS",
+    "DEFAULT_STEPS",
+    "STEPS",
+    "ContentStep",
+    "Step",
+    "StepContext",
+    "StepCounters",
+    "check_steps",
+]

@@ -13,8 +13,12 @@ import datetime as dt
 import re
 import unicodedata
 
-from builder.records import Draft, Reject, RejectReason
-from builder.steps import Step
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from builder.batch import Batch, Verdicts, with_columns
+from builder.records import RejectReason
+from builder.steps.base import Step
 from schema import DatePrecision
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
@@ -59,9 +63,11 @@ def parse_date(raw: str) -> tuple[str, DatePrecision]:
     match = _DATE.fullmatch(value)
     if match is None:
         raise DateError(f"{raw!r} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)")
-    year, month, day = (int(g) if g else None for g in match.groups())
+    year_text, month_text, day_text = match.groups()
+    year = int(year_text)
+    month, day = (int(part) if part else None for part in (month_text, day_text))
     try:
-        dt.date(year, month or 1, day or 1)
+        dt.date(year, 1 if month is None else month, 1 if day is None else day)
     except ValueError as exc:
         raise DateError(f"{raw!r} is not a real date: {exc}") from None
     if year < 1000:
@@ -75,22 +81,42 @@ def is_after(value: str, today: dt.date) -> bool:
     return value > today.isoformat()[: len(value)]
 
 
+Verdict = tuple[str | None, str | None, tuple[RejectReason, str] | None]
+
+
+def judge_date(raw: str, today: dt.date) -> Verdict:
+    """(date, precision, None) for a usable date, else (None, None, (reason, detail))."""
+    try:
+        date, precision = parse_date(raw)
+    except DateError as exc:
+        return None, None, (RejectReason.BAD_DATE, str(exc))
+    if is_after(date, today):
+        return None, None, (RejectReason.FUTURE_DATE, f"{date} is after the build day {today}")
+    return date, precision.value, None
+
+
 class ParseDate(Step):
-    """Parse the raw date; reject impossible dates and dates after `today` (the build day, UTC)."""
+    """Parse the raw date; reject impossible dates and dates after `today` (the build day, UTC).
 
-    def __init__(self, today: dt.date):
-        self.today = today
+    Each distinct raw value is judged once per batch: a feed repeats the same dates many times.
+    """
 
-    def process(self, draft: Draft) -> Draft | Reject:
-        if draft.date is None:
-            return draft
-        try:
-            draft.date, precision = parse_date(draft.date)
-        except DateError as exc:
-            return Reject.of(draft, RejectReason.BAD_DATE, str(exc))
-        if is_after(draft.date, self.today):
-            return Reject.of(
-                draft, RejectReason.FUTURE_DATE, f"{draft.date} is after the build day {self.today}"
-            )
-        draft.date_precision = precision.value
-        return draft
+    name = "dates"
+
+    def process(self, batch: Batch) -> Batch:
+        table = batch.table
+        raw = table["raw_date"].combine_chunks()
+        distinct = pc.unique(raw).drop_null()
+        verdicts = [judge_date(value, self.context.today) for value in distinct.to_pylist()]
+        which = pc.index_in(raw, distinct)
+        slots = pc.fill_null(which, -1).to_numpy(zero_copy_only=False)
+        rejected = Verdicts(table.num_rows)
+        for slot, (_, _, failure) in enumerate(verdicts):
+            if failure is not None:
+                rejected.reject(slots == slot, *failure)
+        table = with_columns(
+            table,
+            date=pc.take(pa.array([v[0] for v in verdicts], pa.string()), which),
+            date_precision=pc.take(pa.array([v[1] for v in verdicts], pa.string()), which),
+        )
+        return rejected.apply(table)

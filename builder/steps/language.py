@@ -9,9 +9,11 @@ import math
 import re
 
 import py3langid
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from builder.records import Draft, Reject
-from builder.steps import Step
+from builder.batch import Batch, with_columns
+from builder.steps.base import Step
 from schema.languages import ISO_639_1
 
 DETECT_CHARS = (
@@ -40,6 +42,18 @@ def language_and_confidence(text: str) -> tuple[str, float]:
 
 
 class DetectLanguage(Step):
-    def process(self, draft: Draft) -> Draft | Reject:
-        draft.language = declared_language(draft.language) or detect_language(draft.text)
-        return draft
+    """The declared code where it is valid (each distinct value checked once), else detection."""
+
+    name = "language"
+
+    def process(self, batch: Batch) -> Batch:
+        table = batch.table
+        declared = table["declared_language"].combine_chunks()
+        distinct = pc.unique(declared).drop_null()
+        codes = pa.array([declared_language(v) for v in distinct.to_pylist()], pa.string())
+        language = pc.take(codes, pc.index_in(declared, distinct)).to_pylist()
+        texts = table["text"]
+        for i, code in enumerate(language):
+            if code is None:
+                language[i] = detect_language(texts[i].as_py())
+        return Batch(with_columns(table, language=pa.array(language, pa.string())))

@@ -18,13 +18,15 @@ from itertools import chain
 from typing import Any
 
 import ftfy
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from ftfy.badness import BADNESS_RE
 from ftfy.chardata import CONTROL_CHARS
 
-from builder.records import Draft, Reject, RejectReason
-from builder.steps import Step
+from builder.batch import Batch, Verdicts, with_columns
+from builder.records import RejectReason
+from builder.steps.base import Step
 
 _FTFY = ftfy.TextFixerConfig(
     unescape_html=False,  # '&amp;' in plain text is text; HTML input is unescaped by its reader
@@ -506,23 +508,85 @@ def has_letters(text: str) -> bool:
 
 
 class Normalize(Step):
-    """Normalize the text fields; reject what has no text left, or would take too long."""
+    """Normalize the text fields per batch; reject what has no text left, or would take too long."""
 
-    def process(self, draft: Draft) -> Draft | Reject:
-        try:
-            draft.text = normalize_text(draft.text)
-            draft.title = normalize_inline(draft.title)
-            draft.authors = [a for a in map(normalize_inline, draft.authors) if a]
-        except TooComplexError as exc:
-            return Reject.of(draft, RejectReason.TOO_COMPLEX, str(exc))
-        if not draft.text:
-            return Reject.of(draft, RejectReason.NO_TEXT, "no text left after normalization")
-        if not has_letters(draft.text):
-            return Reject.of(
-                draft,
-                RejectReason.NO_TEXT,
-                "no letters, only digits, punctuation or symbols: no words, no language",
+    name = "normalize"
+
+    def process(self, batch: Batch) -> Batch:
+        table = batch.table
+        verdicts = Verdicts(table.num_rows)
+        text, title, authors = (
+            _normalized(table, verdicts, column, normalize)
+            for column, normalize in (
+                ("text", normalize_column),
+                ("title", normalize_inline_column),
+                ("authors", normalize_inline_lists),
             )
-        draft.url = (draft.url or "").strip() or None
-        draft.domain = (draft.domain or "").strip().lower() or None
-        return draft
+        )
+        verdicts.reject(
+            pc.equal(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False),
+            RejectReason.NO_TEXT,
+            "no text left after normalization",
+        )
+        verdicts.reject(
+            ~_letters(text),
+            RejectReason.NO_TEXT,
+            "no letters, only digits, punctuation or symbols: no words, no language",
+        )
+        table = with_columns(
+            table,
+            text=text,
+            title=title,
+            authors=pc.fill_null(authors, pa.scalar([], authors.type)),  # no authors: an empty list
+            url=_strip(table["url"]),
+            domain=_lower(_strip(table["domain"])),
+        )
+        return verdicts.apply(table)
+
+
+def _normalized(
+    table: pa.Table,
+    verdicts: Verdicts,
+    column: str,
+    normalize: Callable[[pa.Array | pa.ChunkedArray], NormalizedColumn],
+) -> pa.Array:
+    """One column normalized; a row too complex to normalize is rejected and keeps its value."""
+    original = table[column].combine_chunks()
+    done = normalize(original)
+    if not done.errors:
+        return done.values
+    failed = np.zeros(len(original), dtype=bool)
+    for row, message in sorted(done.errors.items()):
+        verdicts.reject_row(row, RejectReason.TOO_COMPLEX, message)
+        failed[row] = True
+    return pc.if_else(pa.array(failed), original, done.values)
+
+
+_ASCII_LETTER = "[A-Za-z]"
+
+
+def _letters(texts: pa.Array) -> np.ndarray:
+    """Whether each text has a letter: an ASCII one found in Arrow, else asked of Python."""
+    found = pc.match_substring_regex(texts, _ASCII_LETTER).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(~found):
+        found[i] = has_letters(texts[i].as_py())
+    return found
+
+
+# Python's str.strip() whitespace, so the strip below matches it exactly.
+_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+
+def _strip(values: pa.ChunkedArray) -> pa.Array:
+    """Each value stripped of whitespace; null where nothing is left."""
+    stripped = pc.utf8_trim(values, _WHITESPACE)
+    return pc.if_else(pc.equal(stripped, ""), None, stripped).combine_chunks()
+
+
+def _lower(values: pa.Array) -> pa.Array:
+    """Lower case as Python writes it: ASCII in Arrow, anything else through str.lower()."""
+    ascii_ = pc.fill_null(pc.string_is_ascii(values), True).to_numpy(zero_copy_only=False)
+    lowered = pc.ascii_lower(values).to_pylist()
+    for i in np.flatnonzero(~ascii_):
+        lowered[i] = values[i].as_py().lower()
+    return pa.array(lowered, pa.string())

@@ -1,16 +1,19 @@
-"""Last step: derive the computed fields, apply the build's limits, and validate against `Article`."""
+"""Validation: derive the computed fields, apply the build's limits, check the rules of `Article`."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from builder.records import Draft, Reject, RejectReason
-from builder.steps import Step
+from builder.batch import Batch, Verdicts, with_columns
+from builder.constraints import compile_checks
+from builder.records import RejectReason
+from builder.steps.base import Step
 from builder.steps.normalize import MARKS
 from schema import Article
 
@@ -19,7 +22,6 @@ from schema import Article
 # do not separate words with spaces).
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(f"[{_CJK}]|(?:[^\\W{_CJK}]|{MARKS})+")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def count_words(text: str) -> int:
@@ -40,56 +42,60 @@ def domain_of(url: str | None) -> str | None:
     return host or None
 
 
-def _unstorable_field(draft: Draft) -> str | None:
-    """Why a string field cannot be written as UTF-8 (a lone surrogate from a JSON '\\ud800'), or None."""
-    for field in dataclasses.fields(draft):
-        value = getattr(draft, field.name)
-        for item in value if isinstance(value, list) else [value]:
-            found = _SURROGATE.search(item) if isinstance(item, str) else None
-            if found is not None:
-                return (
-                    f"{field.name}: holds a lone UTF-16 surrogate ({found.group()!r}), which is "
-                    "not a character; fix the escapes in the source"
-                )
-    return None
+_CHECKS = compile_checks(Article)
 
 
 class Validate(Step):
-    """Draft -> Article, or a reject for too_short / invalid_record."""
+    """Derive the computed fields, apply build.min_words, and check every rule of `Article`.
 
-    def __init__(self, min_words: int):
-        self.min_words = min_words
+    Steps after this one see valid rows, and may still reject some.
+    """
 
-    def process(self, draft: Draft) -> Article | Reject:
-        unstorable = _unstorable_field(draft)
-        if unstorable is not None:
-            return Reject.of(draft, RejectReason.INVALID_RECORD, unstorable)
-        num_words = count_words(draft.text)
-        if num_words < self.min_words:
-            return Reject.of(
-                draft,
-                RejectReason.TOO_SHORT,
-                f"{num_words} words, fewer than build.min_words={self.min_words}",
-            )
-        try:
-            return Article(
-                id=article_id(draft.url, draft.source_path, draft.source_record),
-                title=draft.title,
-                text=draft.text,
-                date=draft.date,
-                date_precision=draft.date_precision,
-                language=draft.language,
-                url=draft.url,
-                domain=draft.domain or domain_of(draft.url),
-                authors=draft.authors,
-                source_path=draft.source_path,
-                source_record=draft.source_record,
-                source_sha256=draft.source_sha256,
-                num_words=num_words,
-                num_chars=len(draft.text),
-                text_sha256=hashlib.sha256(draft.text.encode("utf-8")).hexdigest(),
-            )
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "record"
-            return Reject.of(draft, RejectReason.INVALID_RECORD, f"{where}: {first['msg']}")
+    name = "validate"
+
+    def process(self, batch: Batch) -> Batch:
+        table = batch.table
+        verdicts = Verdicts(table.num_rows)
+        unstorable = table["unstorable"]
+        flagged = pc.is_valid(unstorable).to_numpy(zero_copy_only=False)
+        verdicts.reject(
+            flagged,
+            RejectReason.INVALID_RECORD,
+            unstorable.filter(pc.is_valid(unstorable)).to_pylist(),
+        )
+        texts = table["text"].to_pylist()
+        num_words = np.array([count_words(t) for t in texts], dtype=np.int64)
+        short = num_words < self.context.settings.min_words
+        verdicts.reject(
+            short,
+            RejectReason.TOO_SHORT,
+            [
+                f"{n} words, fewer than build.min_words={self.context.settings.min_words}"
+                for n in num_words[short]
+            ],
+        )
+        table = with_columns(table, **_derived(table, texts, num_words))
+        for check in _CHECKS:
+            failing = check.failing(table) & (verdicts.reason == None)  # noqa: E711
+            if failing.any():
+                rows = table.filter(pa.array(failing)).to_pylist()
+                details = [f"{check.field}: {check.detail(row)}" for row in rows]
+                verdicts.reject(failing, RejectReason.INVALID_RECORD, details)
+        return verdicts.apply(table)
+
+
+def _derived(table: pa.Table, texts: list[str], num_words: np.ndarray) -> dict[str, pa.Array]:
+    """The computed fields: id, domain (from the URL when the source gives none), counts, hash."""
+    urls, domains = table["url"].to_pylist(), table["domain"].to_pylist()
+    paths, records = table["source_path"].to_pylist(), table["source_record"].to_pylist()
+    return {
+        "id": pa.array([article_id(*key) for key in zip(urls, paths, records, strict=True)]),
+        "domain": pa.array(
+            [d or domain_of(u) for d, u in zip(domains, urls, strict=True)], pa.string()
+        ),
+        "num_words": pa.array(num_words),
+        "num_chars": pc.utf8_length(table["text"]),
+        "text_sha256": pa.array(
+            [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts], pa.string()
+        ),
+    }

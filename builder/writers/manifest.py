@@ -112,13 +112,13 @@ class FileEntry(_Part):
         return {k: v for k, v in handler(self).items() if v is not None}
 
 
-class StepCounters(_Part):
+class StepTotals(_Part):
     """One pipeline step's counts; deterministic only (timings differ between runs and stay out)."""
 
     name: str
     rows_in: int
     rows_out: int
-    rejects_by_reason: dict[str, int] = {}
+    rejects: dict[str, int] = {}
 
 
 class Manifest(_Part):
@@ -132,7 +132,7 @@ class Manifest(_Part):
     schema_fields: list[tuple[str, str]]
     stats: Stats
     files: dict[str, FileEntry]
-    steps: list[StepCounters] = []  # omitted from the JSON while empty
+    steps: list[StepTotals] = []  # omitted from the JSON while empty
 
     @field_validator("generator")
     @classmethod
@@ -217,6 +217,15 @@ def build_manifest(
         schema_fields=schema_fields(),
         stats=Stats.model_validate(stats),
         files={path: FileEntry.model_validate(entry) for path, entry in sorted(files.items())},
+        steps=[
+            StepTotals(
+                name=step.name,
+                rows_in=step.rows_in,
+                rows_out=step.rows_out,
+                rejects=dict(sorted(step.rejects.items())),
+            )
+            for step in accounting.steps
+        ],
     )
 
 
