@@ -195,7 +195,7 @@ def _running(pid: int, start: int) -> bool:
 @dataclass
 class Run:
     size_mb: float  # corpus size asked for; 0 for the shared corpus
-    name: str  # "floor", "build", "ray", "seed txt", "corpus txt"
+    name: str  # "floor", "build", "ray", "seed" (generated text files), "corpus" (--corpus)
     layout: str  # "single", "sharded" or "txt"
     workers: int | None
     input_mb: float
@@ -570,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         if number == 0:  # the seed-format text files are the corpus's first records at any size
             texts = article_bodies(corpus.txt, 500)
             files = sum(1 for _ in corpus.txt.iterdir())
-            bench.build(size, "seed txt", "txt", corpus.txt, max(args.workers), files)
+            bench.build(size, "seed", "txt", corpus.txt, max(args.workers), files)
     if not args.skip_ray and not ray:
         print("ray: not available yet (`python -m builder build --help` lists no --executor)")
     costs = {"generated": per_article_costs(texts)}
@@ -579,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         if shared.is_dir():
             files = sum(1 for p in shared.iterdir() if p.is_file())
             for workers in args.workers:
-                bench.build(0, "corpus txt", "txt", shared, workers, files)
+                bench.build(0, "corpus", "txt", shared, workers, files)
             costs["corpus"] = per_article_costs(article_bodies(shared, 500))
         else:
             print(f"note: {shared} not found; the shared corpus's figures are skipped")

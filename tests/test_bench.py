@@ -189,13 +189,11 @@ def test_a_tiny_bench_runs_the_real_cli_and_cleans_up(tmp_path, capsys):
     assert bench.main([*argv, "--json", str(results), "--max-build-seconds", "120"]) == 0
     shown = capsys.readouterr().out
     assert "issue 7 targets:" in shown and "vs floor" in shown
-    runs = {
-        run["name"] + " " + run["layout"]: run for run in json.loads(results.read_text())["runs"]
-    }
-    assert set(runs) == {"floor single", "build sharded", "build single", "seed txt"}
+    runs = {bench.Run(**run).label: run for run in json.loads(results.read_text())["runs"]}
+    assert set(runs) == {"floor single", "build sharded w1", "build single w1", "seed txt w1"}
     assert {run["status"] for run in runs.values()} == {"ok"}
-    assert runs["build sharded"]["rows"] == runs["build single"]["rows"] > 0
-    assert runs["build single"]["vs_floor"] > 0 and runs["build single"]["peak_rss_mb"] > 0
+    assert runs["build sharded w1"]["rows"] == runs["build single w1"]["rows"] > 0
+    assert runs["build single w1"]["vs_floor"] > 0 and runs["build single w1"]["peak_rss_mb"] > 0
     assert sorted(p.name for p in out.iterdir()) == ["corpus-20261127-0.05mb"]  # scratch removed
     corpus = out / "corpus-20261127-0.05mb"
     assert sorted(os.listdir(corpus)) == ["corpus.json", "sharded", "single", "txt"]
