@@ -370,7 +370,7 @@ def compare(runs: list[Run]) -> None:
             continue
         same_input = [r for r in runs if r.size_mb == run.size_mb and r.seconds]
         base = next((r for r in same_input if r.name == "floor"), None)
-        if base:
+        if base and run.layout != "txt":  # the floor reads the JSONL corpus, not text files
             run.vs_floor = base.seconds / run.seconds
         one = next(
             (r for r in same_input if (r.name, r.layout, r.workers) == (run.name, run.layout, 1)),

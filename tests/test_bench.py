@@ -162,17 +162,19 @@ def test_ratios_and_target_verdicts():
                 _run(size, "build", layout, 2, size / 50, 450 if size < 1000 else 500),
             ]
     runs[-1].rows = 899
+    runs.append(_run(250.0, "seed", "txt", 2, 1.0, 300))
     bench.compare(runs)
-    sharded_w2 = runs[-3]
+    assert runs[-1].vs_floor is None and runs[-1].note == ""  # not the floor's input
+    sharded_w2 = runs[-4]
     assert sharded_w2.label == "build sharded w2"
     assert sharded_w2.vs_floor == pytest.approx(8 / 20) and sharded_w2.scaling == pytest.approx(2.5)
-    assert "rows differ from build sharded w1" in runs[-1].note
+    assert "rows differ from build sharded w1" in runs[-2].note
     verdicts = {t["target"]: t["verdict"] for t in bench.targets(runs)}
     assert verdicts["build w2 >= 0.36x floor, 1000 MB sharded"] == "met: 0.400x"
     assert verdicts["2 workers >= 1.7x 1 worker, 1000 MB single"] == "met: 2.50x"
     assert verdicts["peak RSS <= 1000 MB, every build"] == "met: 500 MB"
     assert verdicts["peak RSS within 20%, 250/1000 MB sharded w2"] == "met: 11% apart"
-    runs[-3].peak_rss_mb = 1200
+    sharded_w2.peak_rss_mb = 1200
     verdicts = {t["target"]: t["verdict"] for t in bench.targets(runs)}
     assert verdicts["peak RSS <= 1000 MB, every build"] == "MISSED: 1,200 MB"
     assert verdicts["peak RSS within 20%, 250/1000 MB sharded w2"] == "MISSED: 167% apart"
