@@ -379,7 +379,7 @@ def compare(runs: list[Run]) -> None:
         if one and run.workers != 1:
             run.scaling = one.seconds / run.seconds
         first = next(
-            (r for r in runs if r.size_mb == run.size_mb and r.layout != "txt" and r.rows),
+            (r for r in same_input if r.name != "floor" and r.layout != "txt" and r.rows),
             None,
         )
         if run.layout != "txt" and first and run.rows != first.rows:
