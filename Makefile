@@ -37,8 +37,8 @@ test: $(STAMP)  ## run the whole test suite (slow scale tests included)
 publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
 	$(BIN)/python -m builder --config $(CONFIG) publish --release $(OUT) $(if $(REPO),--repo $(REPO)) $(if $(VERSION),--version $(VERSION)) $(if $(DRY_RUN),--dry-run)
 
-bench: $(STAMP)  ## build throughput and worker scaling (CORPUS=../shared/corpus adds real articles)
-	$(BIN)/python -m tests.bench $(if $(CORPUS),--corpus $(CORPUS))
+bench: $(STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus)
+	$(BIN)/python -m tests.bench $(if $(SIZES),--sizes $(SIZES)) $(if $(CORPUS),--corpus $(CORPUS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

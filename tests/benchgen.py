@@ -1,8 +1,10 @@
 """A deterministic news corpus for `make bench`: the same bytes for the same seed and size.
 
-Records look like crawler output (news-please keys) of about 3.7 kB. Mixed in, at fixed rates:
+Records look like crawler output (news-please keys) of about 3 kB. Mixed in, at fixed rates:
 exact duplicates (half of them equal only after normalization: extra spaces and tabs, NFD),
-short or empty records, runs of spaces and tabs, NFD text and Windows-1252 mojibake.
+short or empty records, runs of spaces and tabs, NFD text and Windows-1252 mojibake. The same
+records are written as JSONL shards, as one JSONL file, and (the first TXT_ARTICLES of them)
+as seed-format text files.
 
     .venv/bin/python -m tests.benchgen --mb 250 --out /tmp/corpus-250
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +24,8 @@ SEED = 20261127
 DUPLICATE_RATE = 0.05
 SHORT_RATE = 0.02
 SHARD_MB = 64
+TXT_ARTICLES = 2000
+_MARK = ".benchgen-partial"  # marks a folder being written, so a rerun may remove it
 
 _VOCABULARY = {
     "en": (
@@ -56,8 +61,13 @@ _MONTHS = [f"{y}-{m:02d}" for y in range(2019, 2025) for m in range(1, 13)]
 class Corpus:
     sharded: Path  # folder of .jsonl shards of about SHARD_MB each
     single: Path  # the same records as one .jsonl file
+    txt: Path  # the first TXT_ARTICLES records as seed-format text files
     records: int
     bytes: int
+
+    @property
+    def single_file(self) -> Path:
+        return self.single / "corpus.jsonl"
 
 
 def _paragraphs(rng: random.Random, language: str, count: int) -> list[str]:
@@ -74,7 +84,7 @@ def _paragraphs(rng: random.Random, language: str, count: int) -> list[str]:
 
 def _mess(rng: random.Random, text: str) -> str:
     """Spacing a normalizer must repair, and NFD: equal to `text` after normalization."""
-    text = text.replace(". ", ".  \t", rng.randint(1, 4)).replace("\n\n", "\n \t\n", 1)
+    text = text.replace(". ", ".  \t", rng.randint(1, 4)).replace("\n", " \t\n", 1)
     return unicodedata.normalize("NFD", text)
 
 
@@ -129,44 +139,79 @@ def records(seed: int = SEED) -> Iterator[dict]:
         yield record
 
 
-def generate(out: Path, megabytes: int, seed: int = SEED) -> Corpus:
-    """Write about `megabytes` MB of JSON Lines as shards and as one file; reuse an existing copy."""
+def seed_text(record: dict) -> str:
+    """A record in the seed's text format: a `date YYYY-MM-DD` header line, then the body."""
+    return f"date {record['date_publish'][:10]}\n{record['maintext']}"
+
+
+def generate(out: Path, megabytes: float, seed: int = SEED) -> Corpus:
+    """Write about `megabytes` MB of JSON Lines as shards and as one file; reuse an existing copy.
+
+    The corpus is written into a sibling folder and renamed into place when complete, so an
+    interrupted run never leaves a corpus that looks finished, nor shards of another size.
+    """
     done = out / "corpus.json"
     if done.is_file():
         info = json.loads(done.read_text())
         if info["megabytes"] == megabytes and info["seed"] == seed:
-            return Corpus(out / "sharded", out / "single", info["records"], info["bytes"])
-    (out / "sharded").mkdir(parents=True, exist_ok=True)
-    (out / "single").mkdir(parents=True, exist_ok=True)
+            return _corpus(out, info)
+        raise FileExistsError(
+            f"{out} holds a corpus of {info['megabytes']} MB with seed {info['seed']}, not "
+            f"{megabytes} MB with seed {seed}: give another folder"
+        )
+    if out.exists():
+        raise FileExistsError(
+            f"{out} exists and is not a finished corpus: remove it or give another folder"
+        )
+    part = out.with_name(out.name + ".partial")
+    if (part / _MARK).is_file():
+        shutil.rmtree(part)  # our own leftover from an interrupted run
+    elif part.exists():
+        raise FileExistsError(f"{part} exists and was not made by benchgen: remove it")
+    part.mkdir(parents=True)
+    (part / _MARK).touch()
+    (part / "sharded").mkdir()
+    (part / "single").mkdir()
+    (part / "txt").mkdir()
     target, written, count, shard = megabytes * 1_000_000, 0, 0, 0
     stream = records(seed)
-    with open(out / "single" / "corpus.jsonl", "wb") as single:
+    with open(part / "single" / "corpus.jsonl", "wb") as single:
         while written < target:
-            with open(out / "sharded" / f"part-{shard:04d}.jsonl", "wb") as part:
+            with open(part / "sharded" / f"part-{shard:04d}.jsonl", "wb") as shard_file:
                 in_shard = 0
                 while in_shard < SHARD_MB * 1_000_000 and written < target:
-                    line = (json.dumps(next(stream), ensure_ascii=False) + "\n").encode()
-                    part.write(line)
+                    record = next(stream)
+                    line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+                    shard_file.write(line)
                     single.write(line)
+                    if count < TXT_ARTICLES:
+                        text = part / "txt" / f"article-{count:05d}.txt"
+                        text.write_text(seed_text(record), encoding="utf-8")
                     in_shard += len(line)
                     written += len(line)
                     count += 1
             shard += 1
-    done.write_text(
-        json.dumps({"megabytes": megabytes, "seed": seed, "records": count, "bytes": written})
-    )
-    return Corpus(out / "sharded", out / "single", count, written)
+    info = {"megabytes": megabytes, "seed": seed, "records": count, "bytes": written}
+    (part / "corpus.json").write_text(json.dumps(info))
+    (part / _MARK).unlink()
+    part.rename(out)
+    return _corpus(out, info)
+
+
+def _corpus(out: Path, info: dict) -> Corpus:
+    return Corpus(out / "sharded", out / "single", out / "txt", info["records"], info["bytes"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=int, default=250, help="size in MB (default %(default)s)")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write into")
+    parser.add_argument("--mb", type=float, default=250, help="size in MB (default %(default)s)")
+    parser.add_argument("--out", type=Path, required=True, help="folder to create")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
     corpus = generate(args.out, args.mb, args.seed)
     print(
-        f"{corpus.records:,} records, {corpus.bytes:,} bytes in {corpus.sharded} and {corpus.single}"
+        f"{corpus.records:,} records, {corpus.bytes:,} bytes in {corpus.sharded}, "
+        f"{corpus.single} and {corpus.txt}"
     )
 
 
