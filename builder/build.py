@@ -33,8 +33,7 @@ from builder.steps import CONTENT_STEPS
 from builder.writers.card import render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
-from schema import hf_features
-from schema.derive import json_schema_text
+from schema.derive import features_dict, json_schema_text
 
 
 @dataclass
@@ -151,9 +150,7 @@ def _write_shards(
     by_partition: dict[str, list[str]] = defaultdict(list)
     for part in parts:
         by_partition[part.removeprefix("parts/").rsplit("/", 1)[0]].append(part)
-    metadata = {
-        b"huggingface": json.dumps({"info": {"features": hf_features().to_dict()}}).encode()
-    }
+    metadata = {b"huggingface": json.dumps({"info": {"features": features_dict()}}).encode()}
     tasks = [
         PartitionTask(
             partition=partition,

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 from PIL import Image, ImageDraw, ImageFont
 
 from builder.layout import UNDATED, bucket_of
+from schema import arrow_schema
 
 PERCENTILES = (0.1, 0.5, 0.9, 0.99)
 CHART_FILE = "articles_per_month.png"
@@ -21,17 +22,11 @@ CHART_FILE = "articles_per_month.png"
 def compute_stats(release: Path, shard_paths: list[str]) -> dict:
     """Counts and length percentiles over the shards, read by column (text is never loaded)."""
     columns = ["language", "date", "num_words", "num_chars"]
-    if shard_paths:
-        table = pads.dataset([str(release / p) for p in shard_paths], format="parquet").to_table(
-            columns=columns
-        )
-    else:
-        table = pa.table(
-            {
-                c: pa.array([], pa.string() if c in ("language", "date") else pa.int64())
-                for c in columns
-            }
-        )
+    empty = arrow_schema().empty_table().select(columns)
+    table = pa.concat_tables(
+        [empty, *(pq.read_table(release / p, columns=columns) for p in shard_paths)],
+        promote_options="permissive",
+    )
     # Counted per distinct (date, language) in Arrow, so the Python loop is as long as the dates
     # are many, not the rows; bucket_of stays the one rule for a month.
     groups = table.group_by(["date", "language"]).aggregate([([], "count_all")])

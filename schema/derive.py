@@ -71,6 +71,38 @@ def hf_features():
     return Features.from_arrow_schema(arrow_schema())
 
 
+# datasets' names of the Arrow types in _SCALARS (its `Value` dtypes).
+_VALUE_DTYPES = {
+    pa.string(): "string",
+    pa.int64(): "int64",
+    pa.bool_(): "bool",
+    pa.float64(): "float64",
+}
+
+
+def _feature(dtype: pa.DataType) -> dict:
+    if pa.types.is_list(dtype):
+        return {"feature": _feature(dtype.value_type), "_type": "List"}
+    return {"dtype": _VALUE_DTYPES[dtype], "_type": "Value"}
+
+
+def features_dict() -> dict:
+    """`hf_features().to_dict()` without importing `datasets` (half a second a build), for the
+    shards' metadata and the card; a test holds the two equal."""
+    return {field.name: _feature(field.type) for field in arrow_schema()}
+
+
+def features_yaml() -> list[dict]:
+    """`hf_features()._to_yaml_list()` (the card's `dataset_info.features`), without `datasets`."""
+    out: list[dict] = []
+    for name, feature in features_dict().items():
+        if feature["_type"] == "List":
+            out.append({"name": name, "list": feature["feature"]["dtype"]})
+        else:
+            out.append({"name": name, "dtype": feature["dtype"]})
+    return out
+
+
 def json_schema() -> dict:
     """JSON Schema of one record, as committed in `schema/article.schema.json`."""
     body = Article.model_json_schema()

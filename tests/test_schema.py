@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from schema import Article, arrow_schema, field_table, hf_features, json_schema
-from schema.derive import JSON_SCHEMA_PATH, json_schema_text
+from schema.derive import JSON_SCHEMA_PATH, features_dict, features_yaml, json_schema_text
 
 VALID = {
     "id": "0" * 32,
@@ -47,6 +47,11 @@ def test_hf_features_derive_from_arrow():
     features = hf_features()
     assert list(features) == list(Article.model_fields)
     assert features.arrow_schema.names == arrow_schema().names
+
+
+def test_features_without_datasets_equal_datasets_own():
+    assert features_dict() == hf_features().to_dict()
+    assert features_yaml() == hf_features()._to_yaml_list()
 
 
 def test_every_field_has_a_description_everywhere():

@@ -15,7 +15,8 @@ from builder.config import Config
 from builder.layout import ALL_SHARDS_GLOB, language_glob, language_of
 from builder.stats import CHART_FILE
 from builder.writers.manifest import Manifest, Stats
-from schema import field_table, hf_features
+from schema import field_table
+from schema.derive import features_yaml
 
 SPLIT = "train"
 DEFAULT_CONFIG = "default"
@@ -61,7 +62,7 @@ def card_metadata(config: Config, manifest: Manifest) -> dict:
         {"config_name": lang, "data_files": [{"split": SPLIT, "path": language_glob(lang)}]}
         for lang in languages
     ]
-    features = hf_features()._to_yaml_list()
+    features = features_yaml()
     dataset_info = [
         {
             "config_name": name,
