@@ -89,7 +89,7 @@ def _edited(built, edit) -> dict:
 @pytest.mark.parametrize(
     ("edit", "why"),
     [
-        (lambda d: d.update(generator="another-tool"), "generator: Value error, written by"),
+        (lambda d: d.update(generator="another-tool"), "generator: Input should be 'broadsheet'"),
         (lambda d: d.pop("manifest_format"), "missing manifest_format"),
         (lambda d: d.update(manifest_format=2), "manifest_format 2, this Broadsheet reads 1"),
         (lambda d: d.pop("stats"), "missing stats"),

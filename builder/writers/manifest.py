@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from pydantic import (
@@ -122,8 +122,8 @@ class StepTotals(_Part):
 
 
 class Manifest(_Part):
-    generator: str  # GENERATOR and MANIFEST_FORMAT: required, and only our values validate
-    manifest_format: int
+    generator: Literal["broadsheet"]  # GENERATOR and MANIFEST_FORMAT: only ours validate
+    manifest_format: Literal[1]
     dataset: DatasetInfo
     versions: Versions
     input: InputInfo
@@ -133,20 +133,6 @@ class Manifest(_Part):
     stats: Stats
     files: dict[str, FileEntry]
     steps: list[StepTotals] = []  # omitted from the JSON while empty
-
-    @field_validator("generator")
-    @classmethod
-    def _ours(cls, value: str) -> str:
-        if value != GENERATOR:
-            raise ValueError(f"written by {value!r}, not {GENERATOR!r}")
-        return value
-
-    @field_validator("manifest_format")
-    @classmethod
-    def _our_format(cls, value: int) -> int:
-        if value != MANIFEST_FORMAT:
-            raise ValueError(f"format {value}, this Broadsheet reads {MANIFEST_FORMAT}")
-        return value
 
     @model_validator(mode="after")
     def _shards_are_counted(self) -> Manifest:
