@@ -65,7 +65,9 @@ def build(
     out = check_target(raw, out)
     today = today or dt.datetime.now(dt.UTC).date()
     progress = progress or Progress(len(sources))
-    runner = open_executor(executor or config.run.executor, workers, address or config.run.address)
+    executor = executor or config.run.executor
+    address = address or (config.run.address if executor == "ray" else None)
+    runner = open_executor(executor, workers, address)
     with staged(out) as stage, runner as pool:
         work = stage / ".work"
         work.mkdir()

@@ -1,5 +1,6 @@
 """Executors: results from worker processes, a dead worker as a clear error, choosing one by name."""
 
+import io
 import os
 import sys
 
@@ -40,3 +41,20 @@ def test_ray_without_the_extra_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     with pytest.raises(ConfigError, match=r"pip install 'broadsheet\[ray\]'"):
         open_executor("ray", 1)
+
+
+def test_the_command_line_executor_wins_over_the_configs_ray_address(tmp_path):
+    from builder.build import build
+    from builder.config import RunSection
+    from builder.progress import Progress
+    from tests.support import SEED, TODAY, config, rows, write
+
+    write(tmp_path / "raw" / SEED.name, SEED.read_bytes())
+    on_ray = config().model_copy(
+        update={"run": RunSection(executor="ray", address="127.0.0.1:1")}  # never reached
+    )
+    quiet = Progress(0, io.StringIO())
+    report = build(
+        on_ray, tmp_path / "raw", tmp_path / "dist", today=TODAY, progress=quiet, executor="local"
+    )
+    assert len(rows(report.out)) == 1
