@@ -156,16 +156,16 @@ def _decode(data: bytes) -> str:
 
 def _iso2022_candidates(data: bytes) -> tuple[str, ...]:
     """7-bit ISO-2022 (Japanese, Korean mail and news): ASCII bytes with designation escapes."""
-    if _ISO2022.search(data[:SAMPLE_BYTES]) and data.isascii():
+    if b"\x1b" in data and _ISO2022.search(data[:SAMPLE_BYTES]) and data.isascii():
         return _ISO2022_CODECS
     return ()
 
 
 def _utf16_candidates(data: bytes) -> tuple[str, ...]:
     """UTF-16 without a byte-order mark, told by where the zero bytes fall in 16-bit units."""
-    sample = data[: SAMPLE_BYTES & ~1]
-    if len(data) % 2 or len(sample) < 4 or b"\x00" not in sample:
+    if len(data) % 2 or len(data) < 4 or b"\x00" not in data[:SAMPLE_BYTES]:
         return ()
+    sample = data[: SAMPLE_BYTES & ~1]
     units = len(sample) // 2
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
     for high, low, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):

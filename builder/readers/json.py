@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from builder.batch import RawRecord
-from builder.decode import UndecodableError, decode
+from builder.decode import BINARY_CONTROL_RATIO, UndecodableError, decode
 from builder.readers.base import Container, WholeFileContainer
 from builder.records import RejectError, RejectReason, excerpt
 from builder.sources import (
@@ -73,7 +73,7 @@ class JsonLinesReader(Container):
             stream = open_content(raw, source.path.name)
             head = read_at_most(stream, HEAD_BYTES)
             self.codec = stream_codec(head)
-            if self.codec == BYTES_CODEC and _looks_binary(head):
+            if self.codec == BYTES_CODEC and _head_looks_binary(head):
                 raise RejectError(
                     RejectReason.UNDECODABLE,
                     "content looks binary, not JSON Lines text (check the file's format)",
@@ -116,10 +116,10 @@ class JsonLinesReader(Container):
 
 _UNIT_BYTES = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 controls other than whitespace: JSON text never holds them raw.
+# C0 controls other than whitespace: JSON text never holds them raw. (decode's own check reads
+# text, where C1 controls count too; on raw bytes those would be UTF-8 continuation bytes.)
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
-BINARY_CONTROL_RATIO = 0.05
 
 
-def _looks_binary(head: bytes) -> bool:
+def _head_looks_binary(head: bytes) -> bool:
     return bool(head) and len(_CONTROL.findall(head)) > BINARY_CONTROL_RATIO * len(head)
