@@ -566,10 +566,11 @@ _ASCII_LETTER = "[A-Za-z]"
 
 
 def _letters(texts: pa.Array) -> np.ndarray:
-    """Whether each text has a letter: an ASCII one found in Arrow, else asked of Python."""
+    """Whether each text has a letter: an ASCII one found in Arrow, else asked of Python (whose
+    idea of a letter, str.isalpha, Arrow's \\pL does not share exactly)."""
     found = pc.match_substring_regex(texts, _ASCII_LETTER).to_numpy(zero_copy_only=False)
-    for i in np.flatnonzero(~found):
-        found[i] = has_letters(texts[i].as_py())
+    rest = np.flatnonzero(~found)
+    found[rest] = [has_letters(text) for text in texts.take(rest).to_pylist()]
     return found
 
 
@@ -586,7 +587,11 @@ def _strip(values: pa.ChunkedArray) -> pa.Array:
 def _lower(values: pa.Array) -> pa.Array:
     """Lower case as Python writes it: ASCII in Arrow, anything else through str.lower()."""
     ascii_ = pc.fill_null(pc.string_is_ascii(values), True).to_numpy(zero_copy_only=False)
-    lowered = pc.ascii_lower(values).to_pylist()
-    for i in np.flatnonzero(~ascii_):
-        lowered[i] = values[i].as_py().lower()
-    return pa.array(lowered, pa.string())
+    lowered = pc.ascii_lower(values)
+    if ascii_.all():
+        return lowered
+    rest = np.flatnonzero(~ascii_)
+    replaced = lowered.to_pylist()
+    for i, value in zip(rest, values.take(rest).to_pylist(), strict=True):
+        replaced[i] = value.lower()
+    return pa.array(replaced, pa.string())
