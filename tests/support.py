@@ -122,7 +122,9 @@ class _Null:
 
 
 def rows(release: Path) -> list[dict]:
-    """All published rows, ordered by id."""
+    """All published rows, ordered by id (none when the release has no shards)."""
+    if not (release / "data").is_dir():
+        return []
     table = pads.dataset(release / "data", format="parquet").to_table()
     return table.sort_by("id").to_pylist()
 
