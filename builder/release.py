@@ -75,6 +75,8 @@ def check_target(raw: Path, out: Path) -> Path:
                 "written by Broadsheet); refusing to replace it: choose another --out"
             )
     except OSError as exc:
+        if not _about_output(exc, out):
+            raise
         raise output_error(out, exc) from None
     return out_r
 
@@ -117,7 +119,23 @@ def staged(out: Path) -> Iterator[Path]:
                 _remove(stage)
                 raise
     except OSError as exc:
+        if not _about_output(exc, out):
+            raise
         raise output_error(out, exc) from None
+
+
+# Failures of writing itself, wherever the writer was: the disk, not the data, is at fault.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+def _about_output(exc: OSError, out: Path) -> bool:
+    """Whether an OS failure concerns the release being written (else it is not ours to reword)."""
+    if exc.errno in _WRITE_ERRNOS:
+        return True
+    return any(
+        name is not None and os.fsdecode(name).startswith(str(out.parent))
+        for name in (exc.filename, exc.filename2)
+    )
 
 
 @contextlib.contextmanager

@@ -379,3 +379,14 @@ def test_names_from_input_are_printed_escaped(project):
     error = cli("build", "--raw", "gone\x1b[2J", cwd=project)
     one_line_error(error, 3, "gone\\x1b[2J")
     assert "\x1b" not in error.stderr
+
+
+def test_only_failures_of_writing_the_release_are_reworded_as_such(tmp_path):
+    out = tmp_path / "dist"
+    with pytest.raises(OutputError, match="free some space"), release.staged(out):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    elsewhere = OSError(errno.EACCES, "Permission denied", "/somewhere/else")
+    with pytest.raises(OSError) as raised, release.staged(out):
+        raise elsewhere
+    assert raised.value is elsewhere  # not ours to reword as "cannot write the release"
+    assert siblings(out) == set()  # staging removed either way
