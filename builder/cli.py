@@ -96,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
         "when it is complete; --out must be empty, missing or a Broadsheet release.",
         epilog="exit codes: 0 built, 1 other failure, 2 bad config, 3 bad input or --out, "
         "4 --strict and a record was rejected, 6 --out cannot be written (full disk, read-only "
-        "folder, mount point), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM). "
+        "folder, mount point), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). "
         "On any failure the previous release is left as it was.",
     )
     b.add_argument(

@@ -133,10 +133,13 @@ class BuildSection(_Strict):
         return self
 
 
+ExecutorName = Literal["local", "ray"]
+
+
 class RunSection(_Strict):
     """Where a build runs; never part of the manifest, since it never changes the release's bytes."""
 
-    executor: Literal["local", "ray"] = Field(
+    executor: ExecutorName = Field(
         default="local",
         description="'local': worker processes on this machine; 'ray': tasks on a Ray cluster.",
     )

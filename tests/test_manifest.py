@@ -141,3 +141,12 @@ def test_publish_refuses_a_local_manifest_it_cannot_read_in_one_line(built, tmp_
     message = str(caught.value)
     assert "is not a manifest this Broadsheet can publish (missing accounting.rows)" in message
     assert message.endswith("rebuild with `make build`") and "\n" not in message
+
+
+def test_the_models_marker_types_are_the_marker():
+    from typing import get_args
+
+    from builder.writers.manifest import GENERATOR, MANIFEST_FORMAT
+
+    assert get_args(Manifest.model_fields["generator"].annotation) == (GENERATOR,)
+    assert get_args(Manifest.model_fields["manifest_format"].annotation) == (MANIFEST_FORMAT,)

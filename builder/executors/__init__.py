@@ -8,19 +8,19 @@ by the index each result carries, so the release never depends on which executor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, Self, TypeVar
+from typing import Protocol, Self, TypeVar, get_args
 
+from builder.config import ExecutorName
 from builder.errors import ConfigError
 from builder.executors.local import LocalExecutor, default_workers
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = get_args(ExecutorName)
 
 
 class Executor(Protocol):
-    name: str
     workers: int
 
     def __enter__(self) -> Self: ...

@@ -25,6 +25,7 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+IN_FLIGHT_PER_WORKER = 4  # tasks submitted ahead per worker: every core busy, a bounded queue
 PR_SET_PDEATHSIG = 1  # Linux prctl: a signal the kernel sends this process when its parent dies
 WATCH_PARENT_SECONDS = 1.0
 
@@ -64,8 +65,6 @@ class LocalExecutor:
     Workers ignore stop signals and die with the build (even a SIGKILLed one); when the pool is
     left by an exception (an error, Ctrl-C, SIGTERM) they are killed rather than waited for.
     """
-
-    name = "local"
 
     def __init__(self, workers: int):
         if workers < 1:
@@ -108,7 +107,7 @@ class LocalExecutor:
         self, executor: ProcessPoolExecutor, fn: Callable[[T], R], items: Iterable[T]
     ) -> Iterator[R]:
         # Keep a bounded window of submitted tasks so millions of files do not all queue at once.
-        window = self.workers * 4
+        window = self.workers * IN_FLIGHT_PER_WORKER
         pending: set[Future] = set()
         for item in items:
             with _stop_signals_blocked():  # submit starts the workers, one at a time

@@ -14,15 +14,13 @@ from typing import TypeVar
 import builder
 import schema
 from builder.errors import BroadsheetError, ConfigError
+from builder.executors.local import IN_FLIGHT_PER_WORKER
 
 T = TypeVar("T")
 R = TypeVar("R")
-IN_FLIGHT_PER_CPU = 4  # tasks submitted ahead per CPU: keeps every core busy, bounds the queue
 
 
 class RayExecutor:
-    name = "ray"
-
     def __init__(self, address: str | None = None):
         try:
             import ray
@@ -56,7 +54,7 @@ class RayExecutor:
     def imap_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         ray = self._ray
         remote = ray.remote(max_retries=0)(fn)
-        window = self.workers * IN_FLIGHT_PER_CPU
+        window = self.workers * IN_FLIGHT_PER_WORKER
         pending: list = []
         for item in items:
             pending.append(remote.remote(item))

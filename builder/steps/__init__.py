@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from builder.accounting import StepCounters
-from builder.config import DEFAULT_STEPS
 from builder.steps.base import Step, StepContext
 from builder.steps.content import ContentStep, CrawlerFields, SeedText
 from builder.steps.dates import ParseDate
@@ -33,11 +31,9 @@ def check_steps(names: list[str]) -> list[str]:
 
 __all__ = [
     "CONTENT_STEPS",
-    "DEFAULT_STEPS",
     "STEPS",
     "ContentStep",
     "Step",
     "StepContext",
-    "StepCounters",
     "check_steps",
 ]
