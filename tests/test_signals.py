@@ -151,6 +151,7 @@ def only_line(stderr: str) -> str:
         (signal.SIGINT, True),  # Ctrl-C: the terminal signals the whole process group
         (signal.SIGTERM, False),  # kill PID
         (signal.SIGTERM, True),  # a service manager stopping the group
+        (signal.SIGHUP, True),  # the terminal closed
     ],
 )
 def test_a_stop_signal_cleans_up_and_says_so_in_one_line(project, building, signum, to_group):

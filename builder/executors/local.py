@@ -74,12 +74,15 @@ class LocalExecutor:
 
     def __enter__(self) -> LocalExecutor:
         if self.workers > 1:
-            self._executor = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_init,
-                initargs=(os.getpid(),),
-            )
+            # Its helper process (the resource tracker) starts here and keeps the blocked mask:
+            # a SIGHUP to the whole group must not kill it and print its tracebacks.
+            with _stop_signals_blocked():
+                self._executor = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_worker_init,
+                    initargs=(os.getpid(),),
+                )
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
