@@ -16,16 +16,9 @@ import unicodedata
 import charset_normalizer
 from ftfy.badness import badness
 
+from builder.sources import BOMS
 from builder.steps.language import language_and_confidence
 
-# utf-32 before utf-16: the UTF-32-LE mark starts with the UTF-16-LE one.
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 # C0/C1 controls other than tab, newline, form feed and carriage return, and the replacement character.
 _SUSPECT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
 BINARY_CONTROL_RATIO = 0.05
@@ -138,10 +131,10 @@ def decode(data: bytes) -> str:
 
 
 def _decode(data: bytes) -> str:
-    for bom, encoding in _BOMS:
+    for bom, encoding in BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding)
+                return data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
                 raise UndecodableError(
                     f"byte-order mark says {encoding} but {exc.reason}"

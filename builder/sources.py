@@ -423,11 +423,13 @@ def file_sha256(path: Path) -> str:
 
 # Lines. Content is split after decoding to text: 8-bit content travels as Latin-1 (one character
 # per byte, so any bytes pass and come back unchanged), UTF-16/32 content as itself.
-_BOMS = (
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
+# Byte-order marks and the codec each names; UTF-32-LE's mark starts with UTF-16-LE's, so first.
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 BYTES_CODEC = "latin-1"
 HEAD_BYTES = 4096
@@ -447,8 +449,8 @@ codecs.register_error(MARK_UNDECODABLE, _mark_undecodable)
 def stream_codec(head: bytes) -> str:
     """The codec to split JSON content by: UTF-16/32 by byte-order mark, or by the zero bytes of
     its first two characters, which JSON text keeps ASCII (RFC 4627, section 3); else BYTES_CODEC."""
-    for bom, codec in _BOMS:
-        if head.startswith(bom):
+    for bom, codec in BOMS:
+        if head.startswith(bom) and codec != "utf-8":  # UTF-8 is 8-bit: split as bytes
             return codec
     zeros = tuple(byte == 0 for byte in head[:4])
     return _ZERO_PATTERNS.get(zeros, BYTES_CODEC)
