@@ -18,18 +18,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builder.accounting import Accounting, StepCounters
+from builder.batch import reject_table
 from builder.config import Config
 from builder.dedup import SOURCE_ORDER, plan_dedup
 from builder.errors import InputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
-from builder.pipeline import READ_STEP, FileResult, FileTask, process_file
+from builder.pipeline import READ_STEP, UnitResult, UnitTask, process_unit
 from builder.progress import Progress
+from builder.read import ReadPhase, gather
 from builder.records import REJECT_SCHEMA
 from builder.release import check_target, is_release, staged
 from builder.sources import discover, file_sha256
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.steps import CONTENT_STEPS
+from builder.units import Planner
 from builder.writers.card import render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
@@ -64,25 +67,29 @@ def build(
     sources = discover(raw.resolve())  # absolute: tasks may run with another working folder
     out = check_target(raw, out)
     today = today or dt.datetime.now(dt.UTC).date()
-    progress = progress or Progress(len(sources))
+    progress = progress or Progress(sum(s.size for s in sources))
     executor = executor or config.run.executor
     address = address or (config.run.address if executor == "ray" else None)
     runner = open_executor(executor, workers, address)
     with staged(out) as stage, runner as pool:
         work = stage / ".work"
         work.mkdir()
-        tasks = (FileTask(i, s, work, today, config.build) for i, s in enumerate(sources))
-        results: list[FileResult] = []
-        for result in pool.imap_unordered(process_file, tasks):
-            results.append(result)
-            progress.update(result.records, sum(result.rejects.values()))
+        planner = Planner(config.run.unit_bytes)
+        tasks = (
+            UnitTask(i, pieces, work, today, config.build)
+            for i, pieces in enumerate(planner.units(sources))
+        )
+        units: list[UnitResult] = []
+        for unit in pool.imap_unordered(process_unit, tasks):
+            units.append(unit)
+            progress.update(sum(f.size for f in unit.files), unit.records, _rejected(unit))
         progress.finish()
-        results.sort(key=lambda r: r.index)
+        read = gather(sorted(units, key=lambda u: u.index), planner.scans)
 
         progress.note("deduplicating")
-        parts = [p for r in results for p in r.parts]
+        parts = read.parts
         plan = plan_dedup(work, parts)
-        rejects = _rejects_table(results, plan.conflicts, work)
+        rejects = _rejects_table(read, plan.conflicts, work)
         if strict and len(rejects):
             reasons = ", ".join(
                 f"{k}: {v}" for k, v in sorted(Counter(rejects["reason"].to_pylist()).items())
@@ -100,37 +107,40 @@ def build(
         files |= _write_accounting_tables(rejects, plan.duplicates, stage)
         # Counted from what was written, so the identity checks the pipeline rather than restating it.
         accounting = Accounting(
-            files=sum(1 for r in results if r.supported),
-            records_read=sum(r.records for r in results),
+            files=sum(1 for f in read.files if f.supported),
+            records_read=sum(f.records for f in read.files),
             rows=sum(s.rows for s in shards),
             rejects=Counter(rejects["reason"].to_pylist()),
             duplicates=Counter(plan.duplicates["reason"].to_pylist()),
-            skipped={r.rel: r.skipped for r in results if r.skipped},
-            steps=_step_totals(results, config.build.steps),
+            skipped={f.rel: f.skipped for f in read.files if f.skipped},
+            steps=_step_totals(read.steps, config.build.steps),
         )
         if not accounting.balanced:  # a bug, not bad input
             raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")
         if accounting.rows == 0 and not allow_empty and is_release(out):
             raise InputError(_nothing_to_release(raw, out, accounting))
-        fingerprint = input_fingerprint([(r.rel, r.sha256) for r in results])
+        fingerprint = input_fingerprint([(f.rel, f.sha256) for f in read.files])
         stats = compute_stats(stage, [s.path for s in shards])
         write_chart(stats, stage / CHART_FILE)
         (stage / JSON_SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
         for rel in (CHART_FILE, JSON_SCHEMA_FILE):  # the card is not listed: publish rewrites it
             files[rel] = {"sha256": file_sha256(stage / rel), "size": (stage / rel).stat().st_size}
-        manifest = build_manifest(config, accounting, files, fingerprint, len(results), stats)
+        manifest = build_manifest(config, accounting, files, fingerprint, len(read.files), stats)
         write_manifest(manifest, stage / MANIFEST_FILE)
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
         shutil.rmtree(work)
     return BuildReport(out, manifest, accounting)
 
 
-def _step_totals(results: list[FileResult], steps: list[str]) -> list[StepCounters]:
-    """Each step's counters summed over the files, in pipeline order (read, content, the steps)."""
+def _rejected(unit: UnitResult) -> int:
+    return sum(sum(c.rejects.values()) for c in unit.steps)
+
+
+def _step_totals(counters: list[StepCounters], steps: list[str]) -> list[StepCounters]:
+    """Each step's counters summed over the units, in pipeline order (read, content, the steps)."""
     totals: dict[str, StepCounters] = {}
-    for result in results:
-        for counters in result.steps:
-            totals.setdefault(counters.name, StepCounters(counters.name)).add(counters)
+    for c in counters:
+        totals.setdefault(c.name, StepCounters(c.name)).add(c)
     order = [READ_STEP, *CONTENT_STEPS, *steps]
     return [totals[name] for name in order if name in totals]
 
@@ -172,14 +182,12 @@ def _write_shards(
     )
 
 
-def _rejects_table(results: list[FileResult], conflicts: pa.Table, work: Path) -> pa.Table:
+def _rejects_table(read: ReadPhase, conflicts: pa.Table, work: Path) -> pa.Table:
     """Every reject, from the readers and steps and from deduplication, ordered by where it came from."""
-    tables = [
-        pq.read_table(work / r.rejects_part, schema=REJECT_SCHEMA)
-        for r in results
-        if r.rejects_part
-    ]
-    return pa.concat_tables([*tables, conflicts]).sort_by(SOURCE_ORDER)
+    tables = [pq.read_table(work / part, schema=REJECT_SCHEMA) for part in read.rejects_parts]
+    return pa.concat_tables([*tables, reject_table(read.file_rejects), conflicts]).sort_by(
+        SOURCE_ORDER
+    )
 
 
 def _write_accounting_tables(

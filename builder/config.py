@@ -147,6 +147,12 @@ class RunSection(_Strict):
         default=None,
         description="Ray cluster address (host:port, or 'auto'); none starts a local Ray instance.",
     )
+    unit_bytes: Annotated[int, STRICT_INT, _within(KiB, 4 * GiB)] = Field(
+        default=32 * MiB,
+        description="Work unit size: plain JSON Lines files larger than this are read as ranges "
+        "of about this size (split at line ends) by all workers at once, and files under a "
+        "quarter of it are grouped; 1 KiB to 4 GiB. The release does not depend on it.",
+    )
 
 
 class Config(_Strict):

@@ -1,16 +1,18 @@
-"""The per-file half of a build: read one raw file, run its steps, spill rows and rejects to parts.
+"""The parallel half of a build: read one work unit (a file, a range of one, or a group of small
+files), run its records through the steps, spill rows and rejects to parts.
 
 A file's container yields raw records; the content step it names makes working rows of them,
-in batches, and the configured steps (`build.steps`) run over those batches. `process_file`
-runs in worker processes; everything it needs travels in its `FileTask`, and everything the
-build needs back travels in its `FileResult`.
+in batches, and the configured steps (`build.steps`) run over those batches. `process_unit`
+runs in worker processes; everything it needs travels in its `UnitTask`, and everything the
+build needs back travels in its `UnitResult`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +26,11 @@ from builder.batch import Batch, RawBatch, RawRecord, reject_table
 from builder.config import BuildSection
 from builder.layout import partition_dir
 from builder.readers import reader_for
-from builder.readers.base import unreadable
+from builder.readers.base import Container, unreadable
 from builder.records import REJECT_SCHEMA, Reject, RejectReason
-from builder.sources import NOT_INPUT_FORMAT, SkippedFile, Source, open_source
+from builder.sources import NOT_INPUT_FORMAT, RawFile, SkippedFile, Source, open_source
 from builder.steps import CONTENT_STEPS, STEPS, Step, StepContext
+from builder.units import Piece
 from schema import arrow_schema
 from schema.working import published
 
@@ -38,9 +41,9 @@ READ_STEP = "read"  # the counters of the container: records found, rejects whil
 
 
 @dataclass(frozen=True, slots=True)
-class FileTask:
+class UnitTask:
     index: int
-    source: Source
+    pieces: list[Piece]
     work_dir: Path
     today: dt.date
     settings: BuildSection
@@ -48,22 +51,35 @@ class FileTask:
 
 @dataclass(slots=True)
 class FileResult:
-    index: int
+    """What a unit read of one file: all of it, or one range."""
+
     rel: str
-    size: int  # bytes read (0 when the file was not read)
-    sha256: str  # of the bytes read, for the input fingerprint
+    size: int = 0  # bytes read (0 when the file was not read)
+    sha256: str = ""  # of the bytes read: the file's, or the range's
     skipped: str | None = (
         None  # why the file was not read: its kind ("fifo", "not an input format")
     )
     records: int = 0
-    rejects: Counter = field(default_factory=Counter)  # for progress; the build counts the tables
-    parts: list[str] = field(default_factory=list)  # part files (relative to work_dir) holding rows
-    rejects_part: str | None = None
-    steps: list[StepCounters] = field(default_factory=list)  # read, content, then build.steps
+    change: str | None = (
+        None  # a range that changed since it was planned: the build rejects the file
+    )
 
     @property
     def supported(self) -> bool:
         return self.skipped is None
+
+
+@dataclass(slots=True)
+class UnitResult:
+    index: int
+    files: list[FileResult] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)  # part files (relative to work_dir) holding rows
+    rejects_part: str | None = None
+    steps: list[StepCounters] = field(default_factory=list)  # read, content steps, build.steps
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
 
 
 class _Spill:
@@ -117,10 +133,10 @@ def partitions(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
 
 
 class _Sinks:
-    """Where one file's rows (per partition) and rejects go."""
+    """Where one unit's rows (per partition) and rejects go."""
 
-    def __init__(self, work_dir: Path, index: int, result: FileResult):
-        self.index, self.result = index, result
+    def __init__(self, work_dir: Path, index: int):
+        self.index = index
         self.rows = _Spill(work_dir, arrow_schema())
         self.rejects = _Spill(work_dir, REJECT_SCHEMA)
 
@@ -135,9 +151,33 @@ class _Sinks:
         self.rows.discard()
         self.rejects.discard()
 
-    def close(self) -> None:
-        self.result.parts = self.rows.close()
-        self.result.rejects_part = next(iter(self.rejects.close()), None)
+    def close(self, result: UnitResult) -> None:
+        result.parts = self.rows.close()
+        result.rejects_part = next(iter(self.rejects.close()), None)
+
+
+class _Chain:
+    """The steps of one unit: a content step per kind of content, then the configured steps,
+    each one instance (one set of counters) for all the unit's files."""
+
+    def __init__(self, settings: BuildSection, today: dt.date):
+        context = StepContext(settings, today)
+        self.read = StepCounters(READ_STEP)
+        self.content = {name: step(context) for name, step in CONTENT_STEPS.items()}
+        self.steps: list[Step] = [STEPS[name](context) for name in settings.steps]
+
+    def run(self, content: str, items: Iterable[RawRecord | Reject]) -> Iterator[Batch]:
+        return run_steps(raw_batches(items, self.read), [self.content[content], *self.steps])
+
+    def counters(self) -> list[StepCounters]:
+        used = [s.counters for s in self.content.values() if s.counters.rows_in]
+        return [self.read, *used, *(s.counters for s in self.steps)]
+
+    def forget(self) -> None:
+        """Drop what was counted: the unit's only file changed, and is rejected whole instead."""
+        for counters in self.counters():
+            counters.rows_in = counters.rows_out = 0
+            counters.rejects.clear()
 
 
 def raw_batches(items: Iterable[RawRecord | Reject], counters: StepCounters) -> Iterator[RawBatch]:
@@ -206,56 +246,131 @@ def items_of(batches: Iterable[Batch]) -> list[dict | Reject]:
     return sorted(items, key=where)
 
 
-def _file_reject(result: FileResult, sinks: _Sinks, reject: Reject) -> None:
-    """A reject for the whole file (it could not be read, or changed, or held nothing)."""
-    sinks.add(Batch(pa.table({}), [reject_table([reject])]))
-    read = StepCounters(READ_STEP, rows_in=1, rejects=Counter({reject.reason.value: 1}))
-    result.steps, result.records, result.rejects = [read], 1, Counter(read.rejects)
+def file_reject(rel: str, reason: RejectReason, detail: str) -> Reject:
+    """A reject for a whole file (it could not be read, changed, or held nothing): record 1."""
+    return Reject(rel, 1, reason, detail)
 
 
-def process_file(task: FileTask) -> FileResult:
-    """Read one file and run its records through the steps.
+def changed_reject(rel: str, change: str) -> Reject:
+    return file_reject(
+        rel, RejectReason.CHANGED_WHILE_READING, f"{change}; build again once it is complete"
+    )
 
-    A file that changed while it was read is rejected whole: none of its rows are kept.
+
+def empty_reject(rel: str) -> Reject:  # an empty .jsonl or '[]': say so rather than let it vanish
+    return file_reject(rel, RejectReason.NO_TEXT, "the file holds no records")
+
+
+def process_unit(task: UnitTask) -> UnitResult:
+    """Read a unit's files (or its one range) and run their records through the steps.
+
+    A unit of one piece is streamed, whatever its size; a file that changed while it was read is
+    rejected whole then, and its rows discarded. A group holds small files only: each is read
+    whole and checked before its records go on, and records of many files share batches.
     """
-    source = task.source
-    result = FileResult(task.index, source.rel, 0, "")
-    container_cls = reader_for(source)
-    result.skipped = source.skip or (NOT_INPUT_FORMAT if container_cls is None else None)
-    if result.skipped is not None or container_cls is None:
-        return result
-    sinks = _Sinks(task.work_dir, task.index, result)
+    result = UnitResult(task.index)
+    sinks = _Sinks(task.work_dir, task.index)
+    chain = _Chain(task.settings, task.today)
+    if len(task.pieces) == 1:
+        _stream(task.pieces[0], task.settings, chain, sinks, result)
+    else:
+        by_content: dict[str, list[tuple[Piece, type[Container]]]] = defaultdict(list)
+        for piece in task.pieces:
+            container_cls = _container(piece, result)
+            if container_cls is not None:
+                by_content[container_cls.content].append((piece, container_cls))
+        for content, members in sorted(by_content.items()):
+            items = itertools.chain.from_iterable(
+                _whole(piece, cls(task.settings), result) for piece, cls in members
+            )
+            for batch in chain.run(content, items):
+                sinks.add(batch)
+    result.steps = chain.counters()
+    sinks.close(result)
+    return result
+
+
+def _container(piece: Piece, result: UnitResult) -> type[Container] | None:
+    """The piece's container, or None when the file is not read (its FileResult says why)."""
+    container_cls = reader_for(piece.source)
+    skipped = piece.source.skip or (NOT_INPUT_FORMAT if container_cls is None else None)
+    if skipped is not None:
+        result.files.append(FileResult(piece.source.rel, skipped=skipped))
+        return None
+    return container_cls
+
+
+def _open(piece: Piece, file: FileResult) -> RawFile | Reject | None:
+    """The piece opened (and restricted to its range); a Reject, or None when it is skipped."""
     try:
-        raw = open_source(source)
+        raw = open_source(piece.source)
     except SkippedFile as exc:
-        result.skipped = exc.kind
-        return result
+        file.skipped = exc.kind
+        return None
     except OSError as exc:  # a broken link, no permission
-        _file_reject(result, sinks, unreadable(source, exc))
-        sinks.close()
-        return result
-    container = container_cls(task.settings)
-    context = StepContext(task.settings, task.today)
-    steps: list[Step] = [CONTENT_STEPS[container.content](context)]
-    steps += [STEPS[name](context) for name in task.settings.steps]
-    read = StepCounters(READ_STEP)
+        return unreadable(piece.source, exc)
+    if piece.stop is not None and piece.planned is not None:
+        raw.restrict(piece.start, piece.stop, piece.first_line, piece.planned)
+    return raw
+
+
+def _whole(piece: Piece, container: Container, result: UnitResult) -> Iterator[RawRecord | Reject]:
+    """A small file's records, read whole and checked for changes before any goes on."""
+    file = FileResult(piece.source.rel)
+    result.files.append(file)
+    raw = _open(piece, file)
+    if raw is None:
+        return
+    if isinstance(raw, Reject):
+        items: list[RawRecord | Reject] = [raw]
+    else:
+        with raw:
+            items = list(container.records(piece.source, raw))
+            change = raw.finish()
+        file.size, file.sha256 = raw.bytes_read, raw.sha256
+        if change is not None:
+            items = [changed_reject(piece.source.rel, change)]
+        elif not items:
+            items = [empty_reject(piece.source.rel)]
+    file.records = len(items)
+    yield from items
+
+
+def _stream(
+    piece: Piece, settings: BuildSection, chain: _Chain, sinks: _Sinks, result: UnitResult
+) -> None:
+    """One file or range, streamed through the steps; rows are discarded if it changes."""
+    container_cls = _container(piece, result)
+    if container_cls is None:
+        return
+    file = FileResult(piece.source.rel)
+    result.files.append(file)
+    container = container_cls(settings)
+    raw = _open(piece, file)
+    if raw is None:
+        return
+    if isinstance(raw, Reject):
+        _reject_file(raw, container, chain, sinks, file)
+        return
     with raw:
-        for batch in run_steps(raw_batches(container.records(source, raw), read), steps):
+        for batch in chain.run(container.content, container.records(piece.source, raw)):
             sinks.add(batch)
         change = raw.finish()
-        result.size, result.sha256 = raw.bytes_read, raw.sha256
-    result.steps = [read] + [step.counters for step in steps]
-    result.records = read.rows_in
-    result.rejects = sum((s.rejects for s in result.steps), Counter())
+    file.size, file.sha256, file.records = raw.bytes_read, raw.sha256, chain.read.rows_in
     if change is not None:
         sinks.discard()
-        detail = f"{change}; build again once it is complete"
-        _file_reject(
-            result, sinks, Reject(source.rel, 1, RejectReason.CHANGED_WHILE_READING, detail)
-        )
-    elif result.records == 0:  # an empty .jsonl or '[]': say so rather than let the file vanish
-        _file_reject(
-            result, sinks, Reject(source.rel, 1, RejectReason.NO_TEXT, "the file holds no records")
-        )
-    sinks.close()
-    return result
+        chain.forget()
+        if piece.stop is not None:  # a range: the build rejects the whole file, once
+            file.change, file.records = change, 0
+        else:
+            _reject_file(changed_reject(piece.source.rel, change), container, chain, sinks, file)
+    elif file.records == 0 and piece.stop is None:
+        _reject_file(empty_reject(piece.source.rel), container, chain, sinks, file)
+
+
+def _reject_file(
+    reject: Reject, container: Container, chain: _Chain, sinks: _Sinks, file: FileResult
+) -> None:
+    for batch in chain.run(container.content, [reject]):
+        sinks.add(batch)
+    file.records = 1

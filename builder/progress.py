@@ -9,17 +9,18 @@ from typing import TextIO
 
 class Progress:
     def __init__(
-        self, total_files: int, stream: TextIO | None = None, interval: float | None = None
+        self, total_bytes: int, stream: TextIO | None = None, interval: float | None = None
     ):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.interval = interval if interval is not None else (0.2 if self.tty else 5.0)
-        self.total_files = total_files
-        self.files = self.records = self.rejects = 0
+        self.total_bytes = total_bytes
+        self.bytes = self.records = self.rejects = 0
         self.start = self._last = time.monotonic()
 
-    def update(self, records: int, rejects: int) -> None:
-        self.files += 1
+    def update(self, size: int, records: int, rejects: int) -> None:
+        """A unit of work is done: `size` bytes of input, holding `records` records."""
+        self.bytes += size
         self.records += records
         self.rejects += rejects
         now = time.monotonic()
@@ -30,7 +31,8 @@ class Progress:
     def _line(self) -> str:
         elapsed = max(time.monotonic() - self.start, 1e-9)
         return (
-            f"files {self.files:,}/{self.total_files:,}  records {self.records:,}  "
+            f"read {_size(self.bytes)} of {_size(self.total_bytes)}  "
+            f"records {self.records:,}  "
             f"{self.records / elapsed:,.0f} rec/s  rejects {self.rejects:,}"
         )
 
@@ -53,3 +55,10 @@ class Progress:
         if self.tty:
             self.stream.write("\n")
         self.stream.flush()
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} B"

@@ -87,12 +87,14 @@ class Source:
     """One raw file: where it is, its provenance name, and why it is skipped (None: it is read).
 
     `root` is the resolved input folder: the opened file must lie inside it (None: not checked).
+    `size` is from discovery, to plan the work (0 for links: they are planned as small files).
     """
 
     path: Path
     rel: str
     root: str | None = None
     skip: str | None = None
+    size: int = 0
 
     @property
     def format_suffix(self) -> str:
@@ -140,10 +142,11 @@ def discover(root: Path) -> list[Source]:
                 folders.append((entry.path, rel + "/"))
             else:
                 path = os.fsdecode(entry.path)
-                regular = entry.is_file(follow_symlinks=False)  # from the listing: no system call
-                found.append(
-                    Source(Path(path), rel, base, None if regular else classify(path, base))
-                )
+                if entry.is_file(follow_symlinks=False):  # from the listing: no system call
+                    size = entry.stat(follow_symlinks=False).st_size
+                    found.append(Source(Path(path), rel, base, size=size))
+                else:
+                    found.append(Source(Path(path), rel, base, classify(path, base)))
     return sorted(found, key=lambda s: s.rel)
 
 
@@ -222,12 +225,30 @@ def open_source(source: Source) -> RawFile:
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A range of a file as the build planned it: the file's stat when it was scanned, and the
+    sha256 of the range's bytes. A worker reading the range later checks both."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    ino: int
+    sha256: str
+
+    @staticmethod
+    def of(st: os.stat_result, sha256: str) -> Planned:
+        return Planned(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, sha256)
+
+
 class RawFile:
-    """An open input file: every byte read through `stream()` is hashed, once, in order.
+    """An open input file, or a range of one: every byte read through `stream()` is hashed, once,
+    in order.
 
     `finish()` reads what the readers left, then compares the file with how it was opened: size,
     mtime and ctime (ns), inode, bytes read; a file modified within RACY_NS of its opening is also
     hashed again, since a same-size rewrite within one timestamp tick leaves the stat unchanged.
+    A range (`restrict`) is compared with the file as planned, and its hash with the planned one.
     """
 
     def __init__(self, fd: int, path: str, before: os.stat_result):
@@ -235,6 +256,9 @@ class RawFile:
         self.opened_ns = time.time_ns()
         self.bytes_read = 0
         self._digest = hashlib.sha256()
+        self.start, self.first_line = 0, 1
+        self._length: int | None = None  # bytes to read: None to the end of the file
+        self._planned: Planned | None = None
 
     def __enter__(self) -> RawFile:
         return self
@@ -242,7 +266,25 @@ class RawFile:
     def __exit__(self, *exc_info: object) -> None:
         os.close(self.fd)
 
+    def restrict(self, start: int, stop: int, first_line: int, planned: Planned) -> None:
+        """Read only bytes [start, stop), whose first line is line `first_line` of the file."""
+        os.lseek(self.fd, start, os.SEEK_SET)
+        self.start, self.first_line, self._length, self._planned = (
+            start,
+            first_line,
+            stop - start,
+            planned,
+        )
+
+    def head(self, size: int) -> bytes:
+        """The file's first `size` bytes, without reading (or hashing) them."""
+        return os.pread(self.fd, size, 0)
+
     def readinto(self, buffer: memoryview) -> int:
+        if self._length is not None:
+            buffer = buffer[: max(0, self._length - self.bytes_read)]
+            if not buffer:
+                return 0
         n = os.readv(self.fd, [buffer])
         self._digest.update(buffer[:n])
         self.bytes_read += n
@@ -264,22 +306,26 @@ class RawFile:
         return self._change()
 
     def _change(self) -> str | None:
-        was, now = self.before, os.fstat(self.fd)
+        was, now = self._planned or Planned.of(self.before, ""), os.fstat(self.fd)
         if (now.st_size, now.st_mtime_ns, now.st_ctime_ns) != (
-            was.st_size,
-            was.st_mtime_ns,
-            was.st_ctime_ns,
+            was.size,
+            was.mtime_ns,
+            was.ctime_ns,
         ):
-            return f"the file was modified while it was read ({was.st_size} -> {now.st_size} bytes)"
-        if self.bytes_read != was.st_size:
-            return f"the file changed size while it was read ({self.bytes_read} of {was.st_size} bytes read)"
+            return f"the file was modified while it was read ({was.size} -> {now.st_size} bytes)"
+        expected = was.size if self._length is None else self._length
+        if self.bytes_read != expected:
+            return f"the file changed size while it was read ({self.bytes_read} of {expected} bytes read)"
         try:
             there = os.stat(self.path, follow_symlinks=False)
         except OSError:
             return "the file was removed while it was read"
-        if (there.st_dev, there.st_ino) != (was.st_dev, was.st_ino):
+        if (there.st_dev, there.st_ino) != (self.before.st_dev, was.ino):
             return "the file was replaced while it was read"
-        if was.st_mtime_ns >= self.opened_ns - RACY_NS and self._rehash() != self.sha256:
+        if self._planned is not None:
+            if self.sha256 != self._planned.sha256:
+                return "the file's content changed while it was read"
+        elif was.mtime_ns >= self.opened_ns - RACY_NS and self._rehash() != self.sha256:
             return "the file's content changed while it was read"
         return None
 
@@ -483,13 +529,15 @@ def _count_eols(text: str, start: int, end: int) -> int:
     )
 
 
-def iter_lines(chunks: Iterator[str], limit: int) -> Iterator[tuple[int, str | int]]:
+def iter_lines(
+    chunks: Iterator[str], limit: int, first_line: int = 1
+) -> Iterator[tuple[int, str | int]]:
     """(line number, line) of every line that is not blank; lines end at \\n, \\r\\n or \\r.
 
     Blank runs are skipped by searches over whole chunks, never line by line. A line longer than
-    `limit` characters is not kept: it comes as its length (an int).
+    `limit` characters is not kept: it comes as its length (an int). Numbers start at `first_line`.
     """
-    line_no = 1
+    line_no = first_line
     part: list[str] = []  # the unfinished line, kept while it is within the limit
     part_len, in_line, blank = 0, False, True
     after_cr = False  # the previous chunk ended with \r: a \n starting this one belongs to it

@@ -24,6 +24,8 @@ import tracemalloc
 import types
 import zipfile
 import zlib
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -33,7 +35,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builder.config import BuildSection
-from builder.pipeline import FileTask, preview, process_file
+from builder.pipeline import UnitTask, preview, process_unit
 from builder.readers import reader_for
 from builder.readers.json import JsonLinesReader
 from builder.records import Reject, RejectReason
@@ -48,6 +50,7 @@ from builder.sources import (
     source_name,
 )
 from builder.steps.content import _record_excerpt
+from builder.units import Piece
 from builder.writers.manifest import input_fingerprint
 from tests.support import (
     ENGLISH,
@@ -100,7 +103,30 @@ def process(path, tmp_path, root=None, settings=SETTINGS):
     """process_file on one discovered file, as a worker runs it."""
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    return process_file(FileTask(0, source_of(path, root or path.parent), work, TODAY, settings))
+    return process_file(source_of(path, root or path.parent), work, settings)
+
+
+def process_file(source, work, settings=SETTINGS):
+    """One file as a unit of its own, as a worker runs it."""
+    unit = process_unit(UnitTask(0, [Piece(source)], work, TODAY, settings))
+    (file,) = unit.files
+    rejects = sum((c.rejects for c in unit.steps), Counter())
+    return Processed(
+        file.skipped, file.records, file.size, file.sha256, unit.parts, unit.rejects_part, rejects
+    )
+
+
+@dataclass
+class Processed:
+    """What a unit of one file gave: the file's result, the unit's parts and its rejects."""
+
+    skipped: str | None
+    records: int
+    size: int
+    sha256: str
+    parts: list[str]
+    rejects_part: str | None
+    rejects: Counter
 
 
 def reject_rows(tmp_path, result):
@@ -271,10 +297,7 @@ def test_a_file_swapped_after_discovery_is_checked_again_when_opened(tmp_path):
     nested.parent.symlink_to(outside.parent)  # a folder on the way now leads out
     work = tmp_path / "work"
     work.mkdir()
-    got = {
-        rel: process_file(FileTask(i, s, work, TODAY, SETTINGS)).skipped
-        for i, (rel, s) in enumerate(sorted(sources.items()))
-    }
+    got = {rel: process_file(s, work).skipped for i, (rel, s) in enumerate(sorted(sources.items()))}
     assert got == {"a.jsonl": "fifo", "b.txt": LINK_OUTSIDE, "sub/c.txt": LINK_OUTSIDE}
 
 
@@ -531,10 +554,11 @@ _PEAK_RSS = """
 import datetime as dt, gzip, resource, sys
 from pathlib import Path
 from builder.config import BuildSection
-from builder.pipeline import FileTask, process_file
+from builder.pipeline import UnitTask, process_unit
 from builder.sources import discover
+from builder.units import Piece
 (source,) = discover(Path(sys.argv[1]))
-process_file(FileTask(0, source, Path(sys.argv[2]), dt.date(2026, 1, 1), BuildSection()))
+process_unit(UnitTask(0, [Piece(source)], Path(sys.argv[2]), dt.date(2026, 1, 1), BuildSection()))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -665,9 +689,7 @@ def test_any_bytes_are_read_without_an_exception(data, fmt, compression, cut):
         path.parent.mkdir()
         path.write_bytes(data)
         (root / "work").mkdir()
-        result = process_file(
-            FileTask(0, source_of(path, path.parent), root / "work", TODAY, SETTINGS)
-        )
+        result = process_file(source_of(path, path.parent), root / "work")
         table = [pq.read_table(root / "work" / p) for p in result.parts]
         if result.rejects_part:
             table.append(pq.read_table(root / "work" / result.rejects_part))

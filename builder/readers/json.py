@@ -6,6 +6,7 @@ A .json file holds one record object or an array of them; a .jsonl/.ndjson file 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -70,22 +71,28 @@ class JsonLinesReader(Container):
         limit = self.settings.max_record_bytes
         line_no = 0
         try:
-            stream = open_content(raw, source.path.name)
-            head = read_at_most(stream, HEAD_BYTES)
-            self.codec = stream_codec(head)
-            if self.codec == BYTES_CODEC and _head_looks_binary(head):
-                raise RejectError(
-                    RejectReason.UNDECODABLE,
-                    "content looks binary, not JSON Lines text (check the file's format)",
-                    excerpt(head),
-                )
-            width = _UNIT_BYTES.get(self.codec, 1)
-            for line_no, line in iter_lines(text_chunks(head, stream, self.codec), limit // width):
+            stream: io.BufferedIOBase
+            if raw.start:  # a later range of a plain 8-bit file, as planned (builder.units)
+                stream, head = raw.stream(), b""
+            else:
+                stream = open_content(raw, source.path.name)
+                head = read_at_most(stream, HEAD_BYTES)
+                self.codec = stream_codec(head)
+                if self.codec == BYTES_CODEC and head_looks_binary(head):
+                    raise RejectError(
+                        RejectReason.UNDECODABLE,
+                        "content looks binary, not JSON Lines text (check the file's format)",
+                        excerpt(head),
+                    )
+            width, chunks = _UNIT_BYTES.get(self.codec, 1), text_chunks(head, stream, self.codec)
+            for line_no, line in iter_lines(chunks, limit // width, raw.first_line):
                 size = line if isinstance(line, int) else len(line)  # a line too long: its length
                 yield RawRecord(source.rel, line_no, "", line, size * width)
         except ContentError as exc:
             lost = f"{exc}; lines from {line_no + 1} on are lost" if line_no else str(exc)
-            raise RejectError(exc.reason, lost, record=line_no + 1) from None
+            raise RejectError(
+                exc.reason, lost, record=(line_no or raw.first_line - 1) + 1
+            ) from None
 
     def decode(self, piece: RawRecord) -> RawRecord:
         line, codec = piece.payload, self.codec
@@ -121,5 +128,5 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")
 
 
-def _head_looks_binary(head: bytes) -> bool:
+def head_looks_binary(head: bytes) -> bool:
     return bool(head) and len(_CONTROL.findall(head)) > BINARY_CONTROL_RATIO * len(head)

@@ -1,0 +1,159 @@
+"""Work units: what one task reads. Every core stays busy whatever the shape of the input.
+
+A plain (uncompressed, 8-bit) JSON Lines file larger than `build.unit_bytes` is split into
+ranges of about that size, each ending just after a newline. The build reads such a file once
+itself, to find the cuts, count the lines before each (so record numbers do not depend on the
+cuts), and hash the whole file and each range; a worker reading a range checks the file against
+that plan. Small files are grouped, so a million tiny files are not a million tasks. Other files
+(compressed, UTF-16/32, JSON read whole) are one unit each: they cannot be cut without reading
+them from their start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from builder.readers import reader_for
+from builder.readers.json import JsonLinesReader, head_looks_binary
+from builder.sources import (
+    ARCHIVES,
+    BYTES_CODEC,
+    CHUNK,
+    COMPRESSIONS,
+    HEAD_BYTES,
+    Planned,
+    RawFile,
+    SkippedFile,
+    Source,
+    open_source,
+    stream_codec,
+)
+
+SMALL_FILE_SHARE = 4  # files under unit_bytes / this are grouped with others
+GROUP_FILES = 2_000  # at most this many files in one unit
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A whole file, or bytes [start, stop) of one holding whole lines, numbered from first_line."""
+
+    source: Source
+    start: int = 0
+    stop: int | None = None
+    first_line: int = 1
+    planned: Planned | None = None  # for a range: the file and the range's hash, as scanned
+
+
+@dataclass(slots=True)
+class Scan:
+    """What the build learnt reading a split file itself: its hash, and whether it changed."""
+
+    sha256: str = ""
+    change: str | None = None
+    ranges: int = 0
+
+
+@dataclass(slots=True)
+class Planner:
+    """Turns discovered sources into units (lists of pieces), lazily and in input order.
+
+    Files the build scans (split files) are listed in `scans` once their scan is complete; the
+    ranges of a file come out while it is still being scanned, so workers start at once.
+    """
+
+    unit_bytes: int
+    scans: dict[str, Scan] = field(default_factory=dict)
+
+    def units(self, sources: list[Source]) -> Iterator[list[Piece]]:
+        group: list[Piece] = []
+        grouped = 0
+        for source in sources:
+            readable = source.skip is None and reader_for(source) is not None
+            if not readable or source.size < self.unit_bytes // SMALL_FILE_SHARE:
+                # A file that is not read goes to a worker too: its result says why.
+                group.append(Piece(source))
+                grouped += source.size
+                if grouped >= self.unit_bytes or len(group) >= GROUP_FILES:
+                    yield group
+                    group, grouped = [], 0
+            elif source.size > self.unit_bytes and reader_for(source) is JsonLinesReader:
+                yield from ([piece] for piece in self._ranges(source))
+            else:
+                yield [Piece(source)]
+        if group:
+            yield group
+
+    def _ranges(self, source: Source) -> Iterator[Piece]:
+        """The file's ranges; the file whole when it cannot be split, or cannot be opened here."""
+        scan = Scan()
+        try:
+            raw = open_source(source)
+        except (OSError, SkippedFile):
+            yield Piece(source)  # the worker opens it again, and rejects or skips it
+            return
+        with raw:
+            head = raw.head(HEAD_BYTES)
+            if not _splittable(head):
+                yield Piece(source)
+                return
+            for start, stop, first_line, sha256 in cut_lines(raw, self.unit_bytes):
+                scan.ranges += 1
+                yield Piece(source, start, stop, first_line, Planned.of(raw.before, sha256))
+            scan.change = raw.finish()
+            scan.sha256 = raw.sha256
+        self.scans[source.rel] = scan
+
+
+def _splittable(head: bytes) -> bool:
+    """Plain 8-bit text: no compression or archive magic, not UTF-16/32, not binary-looking."""
+    magics = [c.magic for c in COMPRESSIONS] + list(ARCHIVES)
+    return (
+        not any(head.startswith(m) for m in magics)
+        and stream_codec(head) == BYTES_CODEC
+        and not head_looks_binary(head)
+    )
+
+
+def cut_lines(raw: RawFile, unit_bytes: int) -> Iterator[tuple[int, int, int, str]]:
+    """(start, stop, first line, sha256) of consecutive ranges of about unit_bytes covering the
+    file, each ending just after a newline (or at the end of the file).
+
+    Lines end at \\n, \\r\\n or \\r, as the JSON Lines reader counts them; a cut is only ever made
+    after \\n, so no \\r\\n is split. One pass, in chunks of CHUNK bytes.
+    """
+    start, line, eols, after_cr = 0, 1, 0, False
+    digest = hashlib.sha256()
+    position = 0
+    buffer = memoryview(bytearray(CHUNK))
+    while n := raw.readinto(buffer):
+        chunk = bytes(buffer[:n])
+        offset = 0
+        while True:
+            cut = _cut_in(chunk, offset, start + unit_bytes - position)
+            end = n if cut is None else cut
+            piece = chunk[offset:end]
+            digest.update(piece)
+            eols += _eols(piece, after_cr)
+            after_cr = piece[-1:] == b"\r" if piece else after_cr
+            if cut is None:
+                break
+            yield start, position + cut, line, digest.hexdigest()
+            start, line, eols, digest = position + cut, line + eols, 0, hashlib.sha256()
+            offset = cut
+        position += n
+    if position > start:
+        yield start, position, line, digest.hexdigest()
+
+
+def _cut_in(chunk: bytes, offset: int, at_least: int) -> int | None:
+    """Where in chunk[offset:] to cut: just after the first \\n at or after `at_least`."""
+    newline = chunk.find(b"\n", max(offset, at_least))
+    return None if newline < 0 else newline + 1
+
+
+def _eols(piece: bytes, after_cr: bool) -> int:
+    """Line ends in `piece`; a \\n first in it ends the line that a \\r before it already ended."""
+    count = piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+    return count - 1 if after_cr and piece[:1] == b"\n" else count

@@ -1,0 +1,198 @@
+"""Work units: big JSON Lines files are read as ranges by every worker, small files in groups,
+and the release is the same bytes whatever the unit size and worker count."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from builder.build import build
+from builder.config import RunSection
+from builder.progress import Progress
+from builder.sources import discover, iter_lines, open_source
+from builder.units import Planner, cut_lines
+from tests.support import TODAY, _Null, config, rejects, rows, write
+
+KIB = 1024
+
+
+def build_with(raw, out, unit_bytes, workers=1):
+    cfg = config().model_copy(update={"run": RunSection(unit_bytes=unit_bytes)})
+    return build(cfg, raw, out, workers=workers, today=TODAY, progress=Progress(0, _Null()))
+
+
+def release_files(release):
+    return {
+        p.relative_to(release).as_posix(): p.read_bytes()
+        for p in sorted(release.rglob("*"))
+        if p.is_file()
+    }
+
+
+def news_lines(n, seed=7):
+    """JSON Lines as crawlers write them, with every kind of line end, blank lines, a bad line,
+    duplicates and a line too long, so that record numbers and rejects are checked too."""
+    rng = random.Random(seed)
+    words = [
+        "il",
+        "governo",
+        "ha",
+        "approvato",
+        "la",
+        "legge",
+        "sulla",
+        "stampa",
+        "nelle",
+        "regioni",
+        "del",
+        "nord",
+        "e",
+        "del",
+        "sud",
+    ]
+    out = []
+    for i in range(n):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(30, 120)))
+        if i % 17 == 0:
+            text = out_texts[-1] if (out_texts := [t for t in out if t]) else text
+        record = {
+            "url": f"https://example.org/{i}",
+            "text": text,
+            "language": "it",
+            "date": "2021-02",
+        }
+        line = json.dumps(record, ensure_ascii=False)
+        if i % 23 == 5:
+            line = "{not json"
+        end = rng.choice(["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"])
+        out.append(line + end)
+    return "".join(out)
+
+
+# The cuts.
+
+
+def eol_reference(data: bytes) -> int:
+    """Line ends as the JSON Lines reader counts them: \\n, \\r\\n and \\r each end one line."""
+    return len(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")) - 1
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+            st.sampled_from([b"\n", b"\r", b"\r\n", b""]),
+        ),
+        max_size=60,
+    ),
+    st.integers(min_value=1, max_value=200),
+)
+@settings(max_examples=200, deadline=None)
+def test_cuts_cover_the_file_at_line_ends_with_the_right_line_numbers(
+    tmp_path_factory, lines, unit
+):
+    data = b"".join(text + end for text, end in lines)
+    raw = tmp_path_factory.mktemp("cuts") / "a.jsonl"
+    raw.write_bytes(data)
+    (source,) = discover(raw.parent)
+    with open_source(source) as opened:
+        ranges = list(cut_lines(opened, unit))
+    assert [r[0] for r in ranges] == [0, *(r[1] for r in ranges)][: len(ranges)]  # contiguous
+    assert (ranges[-1][1] if ranges else 0) == len(data)
+    for start, stop, first_line, sha256 in ranges:
+        assert start == 0 or data[start - 1 : start] == b"\n"  # cut just after a newline
+        assert first_line == 1 + eol_reference(data[:start])
+        assert sha256 == hashlib.sha256(data[start:stop]).hexdigest()
+
+
+def test_lines_of_ranges_are_the_lines_of_the_file():
+    data = news_lines(300).encode()
+    whole = list(iter_lines(iter([data.decode("latin-1")]), 1 << 20))
+    parts = []
+    for start, stop, first_line, _ in cut_lines(_Bytes(data), 2 * KIB):
+        chunk = iter([data[start:stop].decode("latin-1")])
+        parts += list(iter_lines(chunk, 1 << 20, first_line))
+    assert parts == whole
+
+
+class _Bytes:
+    """Bytes read like an opened input file."""
+
+    def __init__(self, data: bytes):
+        self.stream = io.BytesIO(data)
+
+    def readinto(self, buffer) -> int:
+        return self.stream.readinto(buffer)
+
+
+# The plan.
+
+
+def test_big_plain_files_are_split_and_small_files_grouped(tmp_path):
+    raw = tmp_path / "raw"
+    write(raw / "big.jsonl", news_lines(400))
+    for i in range(30):
+        write(raw / "small" / f"{i:02d}.jsonl", news_lines(2, seed=i))
+    write(raw / "big.jsonl.gz", gzip.compress(news_lines(400).encode()))
+    write(raw / "wide.jsonl", news_lines(100).encode("utf-16"))
+    planner = Planner(unit_bytes=16 * KIB)
+    units = list(planner.units(discover(raw)))
+    big = [u for u in units if u[0].source.rel == "big.jsonl"]
+    assert len(big) > 5 and all(len(u) == 1 for u in big)  # ranges, one unit each
+    assert {u[0].source.rel for u in units if len(u) == 1} >= {"big.jsonl.gz", "wide.jsonl"}
+    small = [u for u in units if u[0].source.rel.startswith("small/")]
+    assert 1 <= len(small) < 30 and sum(len(u) for u in small) == 30
+    assert list(planner.scans) == ["big.jsonl"]  # compressed and UTF-16 files are not split
+
+
+# The release does not depend on the units.
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_release_is_the_same_bytes_for_any_unit_size(tmp_path, workers):
+    raw = tmp_path / "raw"
+    write(raw / "big.jsonl", news_lines(600))
+    write(raw / "crlf.jsonl", news_lines(200, seed=3).replace("\n", "\r\n"))
+    for i in range(12):
+        write(raw / "small" / f"{i:02d}.jsonl", news_lines(3, seed=100 + i))
+    build_with(raw, tmp_path / "one", unit_bytes=64 * 1024 * KIB)  # every file whole
+    build_with(raw, tmp_path / "many", unit_bytes=KIB, workers=workers)
+    one, many = release_files(tmp_path / "one"), release_files(tmp_path / "many")
+    assert one.keys() == many.keys() and len(rows(tmp_path / "one")) > 500
+    assert [k for k in one if one[k] != many[k]] == []
+
+
+def test_a_split_file_of_blank_lines_is_one_reject(tmp_path):
+    raw = tmp_path / "raw"
+    write(raw / "blank.jsonl", "  \n\r\n" * 2000)
+    report = build_with(raw, tmp_path / "out", unit_bytes=KIB)
+    assert [r["reason"] for r in rejects(tmp_path / "out")] == ["no_text"]
+    assert report.accounting.records_read == 1 and report.accounting.balanced
+
+
+def test_a_split_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch):
+    """A range read after the file changed rejects the whole file: no row of it is kept."""
+    raw = tmp_path / "raw"
+    path = write(raw / "big.jsonl", news_lines(400))
+    import builder.pipeline as pipeline
+
+    real_open = pipeline._open
+
+    def meddling_open(piece, file):
+        if piece.start:  # while the second range is opened, the file is rewritten in place
+            data = path.read_bytes()
+            path.write_bytes(data[:10] + b"X" + data[11:])
+        return real_open(piece, file)
+
+    monkeypatch.setattr(pipeline, "_open", meddling_open)
+    report = build_with(raw, tmp_path / "out", unit_bytes=4 * KIB)
+    assert rows(tmp_path / "out") == []
+    assert [r["reason"] for r in rejects(tmp_path / "out")] == ["changed_while_reading"]
+    assert report.accounting.records_read == 1 and report.accounting.balanced
