@@ -1,8 +1,9 @@
 """`build()`: the library entry point that turns a folder of raw files into a release folder.
 
-Phases: read every file in parallel (rows spill to per-file parts), decide duplicates once
-over the key columns, write each language/month partition's shards in parallel, then the
-accounting tables, manifest and card, and swap the finished folder in atomically.
+Phases: read the input as work units in parallel (rows spill to per-unit parts, with a key row
+each), run the global stages (exact duplicates) bucket by bucket in parallel, write each
+language/month partition's shards in parallel, then the accounting tables, manifest and card,
+and swap the finished folder in atomically.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import pyarrow.parquet as pq
 from builder.accounting import Accounting, StepCounters
 from builder.batch import reject_table
 from builder.config import Config
-from builder.dedup import SOURCE_ORDER, plan_dedup
 from builder.errors import InputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
@@ -30,6 +30,8 @@ from builder.read import ReadPhase, gather
 from builder.records import REJECT_SCHEMA
 from builder.release import check_target, is_release, staged
 from builder.sources import discover, file_sha256
+from builder.stages import STAGES, bucket_count, run_stages
+from builder.stages.base import SOURCE_ORDER
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.steps import CONTENT_STEPS
 from builder.units import Planner
@@ -75,8 +77,9 @@ def build(
         work = stage / ".work"
         work.mkdir()
         planner = Planner(config.run.unit_bytes)
+        buckets = bucket_count(sum(s.size for s in sources))
         tasks = (
-            UnitTask(i, pieces, work, today, config.build)
+            UnitTask(i, pieces, work, today, config.build, buckets)
             for i, pieces in enumerate(planner.units(sources))
         )
         units: list[UnitResult] = []
@@ -86,10 +89,9 @@ def build(
         progress.finish()
         read = gather(sorted(units, key=lambda u: u.index), planner.scans)
 
-        progress.note("deduplicating")
-        parts = read.parts
-        plan = plan_dedup(work, parts)
-        rejects = _rejects_table(read, plan.conflicts, work)
+        progress.note("deduplicating (stages: " + ", ".join(s.name for s in STAGES) + ")")
+        plan = run_stages(pool, work, read.keys, buckets)
+        rejects = _rejects_table(read, plan.rejects, work)
         if strict and len(rejects):
             reasons = ", ".join(
                 f"{k}: {v}" for k, v in sorted(Counter(rejects["reason"].to_pylist()).items())
@@ -99,7 +101,7 @@ def build(
             )
 
         progress.note("writing shards")
-        shards = _write_shards(config, parts, plan.dropped, work, stage, pool)
+        shards = _write_shards(config, read.parts, plan.dropped, work, stage, pool)
         files = {
             s.path: {"sha256": s.sha256, "size": s.size, "rows": s.rows, "nbytes": s.nbytes}
             for s in shards
@@ -182,10 +184,10 @@ def _write_shards(
     )
 
 
-def _rejects_table(read: ReadPhase, conflicts: pa.Table, work: Path) -> pa.Table:
-    """Every reject, from the readers and steps and from deduplication, ordered by where it came from."""
+def _rejects_table(read: ReadPhase, staged: pa.Table, work: Path) -> pa.Table:
+    """Every reject, from the readers, steps and stages, ordered by where it came from."""
     tables = [pq.read_table(work / part, schema=REJECT_SCHEMA) for part in read.rejects_parts]
-    return pa.concat_tables([*tables, reject_table(read.file_rejects), conflicts]).sort_by(
+    return pa.concat_tables([*tables, reject_table(read.file_rejects), staged]).sort_by(
         SOURCE_ORDER
     )
 

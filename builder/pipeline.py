@@ -29,6 +29,8 @@ from builder.readers import reader_for
 from builder.readers.base import Container, unreadable
 from builder.records import REJECT_SCHEMA, Reject, RejectReason
 from builder.sources import NOT_INPUT_FORMAT, RawFile, SkippedFile, Source, open_source
+from builder.stages import key_columns, key_writer
+from builder.stages.base import KeyFile
 from builder.steps import CONTENT_STEPS, STEPS, Step, StepContext
 from builder.units import Piece
 from schema import arrow_schema
@@ -47,6 +49,7 @@ class UnitTask:
     work_dir: Path
     today: dt.date
     settings: BuildSection
+    buckets: int = 1  # of the stages' keys (builder.stages)
 
 
 @dataclass(slots=True)
@@ -75,6 +78,7 @@ class UnitResult:
     files: list[FileResult] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)  # part files (relative to work_dir) holding rows
     rejects_part: str | None = None
+    keys: KeyFile | None = None  # the rows' key rows, for the stages
     steps: list[StepCounters] = field(default_factory=list)  # read, content steps, build.steps
 
     @property
@@ -90,13 +94,17 @@ class _Spill:
         self.buffers: dict[str, list[pa.Table]] = {}
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.buffered = 0
+        self.rows: dict[str, int] = {}  # rows added to each file so far
 
-    def add(self, rel: str, table: pa.Table) -> None:
-        """Add rows to the file `rel` (relative to the work folder)."""
+    def add(self, rel: str, table: pa.Table) -> int:
+        """Add rows to the file `rel` (relative to the work folder); the number of the first."""
         self.buffers.setdefault(rel, []).append(table)
         self.buffered += table.num_rows
+        first = self.rows.get(rel, 0)
+        self.rows[rel] = first + table.num_rows
         if self.buffered >= SPILL_ROWS:
             self.flush()
+        return first
 
     def flush(self) -> None:
         for rel, tables in self.buffers.items():
@@ -116,7 +124,7 @@ class _Spill:
 
     def discard(self) -> None:
         """Drop everything: nothing of this file is published."""
-        self.buffers, self.buffered = {}, 0
+        self.buffers, self.buffered, self.rows = {}, 0, {}
         for rel, writer in self.writers.items():
             writer.close()
             (self.work_dir / rel).unlink()
@@ -124,7 +132,7 @@ class _Spill:
 
 
 def partitions(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
-    """(partition folder, its rows) for every language/month in a table of published rows."""
+    """(partition folder, its rows) for every language/month in a table of rows."""
     month = pc.fill_null(pc.utf8_slice_codeunits(table["date"], 0, 7), "")
     key = pc.binary_join_element_wise(table["language"], month, "/")
     for value in pc.unique(key).to_pylist():
@@ -133,27 +141,38 @@ def partitions(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
 
 
 class _Sinks:
-    """Where one unit's rows (per partition) and rejects go."""
+    """Where one unit's rows (per partition), their key rows, and its rejects go."""
 
-    def __init__(self, work_dir: Path, index: int):
-        self.index = index
-        self.rows = _Spill(work_dir, arrow_schema())
-        self.rejects = _Spill(work_dir, REJECT_SCHEMA)
+    def __init__(self, task: UnitTask):
+        self.index = task.index
+        self.rows = _Spill(task.work_dir, arrow_schema())
+        self.rejects = _Spill(task.work_dir, REJECT_SCHEMA)
+        self.keys = key_writer(task.work_dir, task.index, task.buckets)
 
     def add(self, batch: Batch) -> None:
         for rejects in batch.rejects:
             self.rejects.add(f"rejects/{self.index:08d}.parquet", rejects)
         if batch.table.num_rows:
-            for partition, rows in partitions(published(batch.table)):
-                self.rows.add(f"parts/{partition}/{self.index:08d}.parquet", rows)
+            for partition, rows in partitions(batch.table):
+                part = f"parts/{partition}/{self.index:08d}.parquet"
+                first = self.rows.add(part, published(rows))
+                keys = rows.select(_KEY_COLUMNS)
+                keys = keys.append_column("_part", pa.repeat(pa.scalar(part), len(rows)))
+                keys = keys.append_column("_row", pa.arange(first, first + len(rows)))
+                self.keys.write(keys)
 
     def discard(self) -> None:
         self.rows.discard()
         self.rejects.discard()
+        self.keys.discard()
 
     def close(self, result: UnitResult) -> None:
         result.parts = self.rows.close()
         result.rejects_part = next(iter(self.rejects.close()), None)
+        result.keys = self.keys.close()
+
+
+_KEY_COLUMNS = [c for c in key_columns() if c not in ("_part", "_row")]
 
 
 class _Chain:
@@ -269,7 +288,7 @@ def process_unit(task: UnitTask) -> UnitResult:
     whole and checked before its records go on, and records of many files share batches.
     """
     result = UnitResult(task.index)
-    sinks = _Sinks(task.work_dir, task.index)
+    sinks = _Sinks(task)
     chain = _Chain(task.settings, task.today)
     if len(task.pieces) == 1:
         _stream(task.pieces[0], task.settings, chain, sinks, result)

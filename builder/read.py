@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from builder.accounting import StepCounters
 from builder.pipeline import READ_STEP, FileResult, UnitResult, changed_reject, empty_reject
 from builder.records import Reject
+from builder.stages.base import KeyFile
 from builder.units import Scan
 
 
@@ -21,6 +22,7 @@ class ReadPhase:
     files: list[FileResult] = field(default_factory=list)  # one per input file, in input order
     parts: list[str] = field(default_factory=list)  # part files holding rows
     rejects_parts: list[str] = field(default_factory=list)  # part files holding rejects
+    keys: list[KeyFile] = field(default_factory=list)  # key rows of the rows, for the stages
     file_rejects: list[Reject] = field(default_factory=list)  # split files rejected whole
     steps: list[StepCounters] = field(default_factory=list)  # every unit's, to be summed
 
@@ -43,6 +45,7 @@ def gather(units: list[UnitResult], scans: dict[str, Scan]) -> ReadPhase:
             continue
         phase.parts += unit.parts
         phase.rejects_parts += [unit.rejects_part] if unit.rejects_part else []
+        phase.keys += [unit.keys] if unit.keys else []
         phase.steps += unit.steps
     for rel, scan in scans.items():
         whole = FileResult(rel, sum(r.size for r in ranges[rel]), scan.sha256)

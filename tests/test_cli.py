@@ -22,7 +22,9 @@ def test_build_prints_accounting_summary(project):
     result = cli("build", "--workers", "1", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "records read" in result.stdout and "check" in result.stdout and "ok" in result.stdout
-    assert "read 2.1 kB of 2.1 kB" in result.stderr  # progress, as plain lines when not on a terminal
+    assert (
+        "read 2.1 kB of 2.1 kB" in result.stderr
+    )  # progress, as plain lines when not on a terminal
     assert (project / "dist" / "manifest.json").exists()
 
 

@@ -97,8 +97,9 @@ class Build:
 
 @pytest.fixture
 def project(tmp_path):
-    """A release of one article, and 6,000 more records waiting in raw/."""
-    make_config(tmp_path)
+    """A release of one article, and 6,000 more records waiting in raw/, 60 work units."""
+    config = make_config(tmp_path)
+    config.write_text(config.read_text() + "\n[run]\nunit_bytes = 65536\n")  # a unit per file
     write(tmp_path / "raw" / SEED.name, SEED.read_bytes())
     assert cli("build", "--workers", "1", cwd=tmp_path).returncode == 0
     for f in range(FILES):
@@ -140,7 +141,7 @@ def assert_nothing_changed_or_left(project: Path, before: dict, build: Build) ->
 def only_line(stderr: str) -> str:
     """The one line besides progress; there must be exactly one, and no traceback."""
     assert "Traceback" not in stderr, stderr
-    lines = [line for line in stderr.splitlines() if not line.startswith("files ")]
+    lines = [line for line in stderr.splitlines() if not line.startswith("read ")]
     assert len(lines) == 1, stderr
     return lines[0]
 

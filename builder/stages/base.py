@@ -1,0 +1,130 @@
+"""Stages: decisions over the whole input, taken bucket by bucket so no process holds every key.
+
+Workers write a key row for every row they keep (the columns the stages read, and where the row
+sits: its part file and row number) to their unit's key file, one row group per bucket of the
+first stage. Rows that share a stage's key always land in the same bucket, so each bucket is
+decided on its own, in any order, on any worker. The rows a stage keeps go on to the next stage,
+re-bucketed by its key; what the stages leave out is applied when the shards are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]
+WHERE = ["source_path", "source_record", "_part", "_row"]  # every key row has these
+KEY_PREFIX_HEX = 8  # hex digits of a key that pick its bucket
+BUFFER_ROWS = 20_000  # key rows a writer holds before it writes them
+
+
+class Stage:
+    """One global decision. `key` names a hex-digest column: rows that the decision compares
+    share it. `decide` gets one bucket's key rows in source order and says which go on."""
+
+    name: ClassVar[str]
+    key: ClassVar[str]
+    columns: ClassVar[tuple[str, ...]] = ()  # other columns it reads
+
+    def decide(self, keys: pa.Table, work_dir: Path) -> Decision:
+        raise NotImplementedError
+
+
+@dataclass
+class Decision:
+    kept: pa.Table  # key rows that go on to the next stage
+    duplicates: pa.Table  # DUPLICATE_SCHEMA
+    rejects: pa.Table  # REJECT_SCHEMA
+    left_out: pa.Table  # _part, _row of every row duplicated or rejected
+
+
+def bucket_of(keys: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
+    """Each key's bucket, from its leading hex digits (keys are digests, so spread evenly)."""
+    return np.fromiter(
+        (int(k[:KEY_PREFIX_HEX], 16) % buckets for k in keys.to_pylist()),
+        dtype=np.int64,
+        count=len(keys),
+    )
+
+
+class BucketWriter:
+    """Key rows spread over buckets, buffered up to BUFFER_ROWS: each flush adds one row group per
+    bucket it holds, and `groups` lists the bucket of each row group, for the readers of one."""
+
+    def __init__(self, work_dir: Path, rel: str, key: str, buckets: int):
+        self.path, self.rel, self.key, self.buckets = work_dir / rel, rel, key, buckets
+        self.groups: list[int] = []
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        self._buffer.append(table)
+        self._buffered += table.num_rows
+        if self._buffered >= BUFFER_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        table = pa.concat_tables(self._buffer) if self._buffer else None
+        self._buffer, self._buffered = [], 0
+        if table is None or not table.num_rows:
+            return
+        bucket = bucket_of(table[self.key], self.buckets)
+        order = np.argsort(bucket, kind="stable")
+        table, bucket = table.take(pa.array(order)), bucket[order]
+        present, starts = np.unique(bucket, return_index=True)
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="lz4")
+        for b, start, stop in zip(present, starts, [*starts[1:], len(bucket)], strict=True):
+            self._writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
+            self.groups.append(int(b))
+
+    def close(self) -> KeyFile | None:
+        """The file written, or None when there were no rows."""
+        self._flush()
+        if self._writer is None:
+            return None
+        self._writer.close()
+        return KeyFile(self.rel, tuple(self.groups))
+
+    def discard(self) -> None:
+        self._buffer, self._buffered = [], 0
+        if self._writer is not None:
+            self._writer.close()
+            self.path.unlink()
+        self._writer, self.groups = None, []
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFile:
+    """A file of key rows (relative to the work folder) and the bucket of each of its row groups."""
+
+    rel: str
+    groups: tuple[int, ...]
+
+
+def read_bucket(work_dir: Path, files: Iterable[KeyFile], bucket: int) -> pa.Table | None:
+    """One bucket's key rows from every file that holds some, in source order."""
+    tables = []
+    for file in files:
+        wanted = [i for i, b in enumerate(file.groups) if b == bucket]
+        if wanted:
+            tables.append(pq.ParquetFile(work_dir / file.rel).read_row_groups(wanted))
+    if not tables:
+        return None
+    return pa.concat_tables(tables).sort_by(SOURCE_ORDER)
+
+
+def first_of(keys: pa.ChunkedArray) -> np.ndarray:
+    """True where a value appears for the first time (the rows are already in keep order)."""
+    _, first = np.unique(keys.to_numpy(), return_index=True)
+    mask = np.zeros(len(keys), dtype=bool)
+    mask[first] = True
+    return mask

@@ -1,0 +1,109 @@
+"""Exact deduplication, as two stages.
+
+Of the records sharing a normalized text, the one first in (source_path, source_record) order is
+kept, so the choice does not depend on worker count or buckets; the others are duplicates,
+recorded with the id of the article kept. Records with a different text but the id of a kept
+article (the same URL) are not duplicates: they are rejected as `id_conflict`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA, DuplicateReason, RejectReason, excerpt
+from builder.stages.base import Decision, Stage, first_of
+
+
+class SameText(Stage):
+    """Equal normalized texts (by their sha256): the first copy is kept."""
+
+    name = "same_text"
+    key = "text_sha256"
+    columns = ("id",)
+
+    def decide(self, keys: pa.Table, work_dir: Path) -> Decision:
+        first = first_of(keys[self.key])
+        kept, copies = keys.filter(first), keys.filter(~first)
+        kept_id = pc.take(kept["id"], pc.index_in(copies[self.key], kept[self.key]))
+        duplicates = pa.table(
+            {
+                "source_path": copies["source_path"],
+                "source_record": copies["source_record"],
+                "reason": pa.array([DuplicateReason.SAME_TEXT.value] * len(copies), pa.string()),
+                "duplicate_of": kept_id,
+            },
+            schema=DUPLICATE_SCHEMA,
+        )
+        return Decision(
+            kept, duplicates, REJECT_SCHEMA.empty_table(), copies.select(["_part", "_row"])
+        )
+
+
+class SameId(Stage):
+    """A different text under the id of a kept article: rejected, since an id names one article."""
+
+    name = "same_id"
+    key = "id"
+
+    def decide(self, keys: pa.Table, work_dir: Path) -> Decision:
+        first = first_of(keys[self.key])
+        kept, conflicts = keys.filter(first), keys.filter(~first)
+        where = pc.take(
+            pc.binary_join_element_wise(
+                kept["source_path"], kept["source_record"].cast(pa.string()), "#"
+            ),
+            pc.index_in(conflicts[self.key], kept[self.key]),
+        )
+        detail = [
+            f"same id {i} (same URL) as {w}, with a different text"
+            for i, w in zip(conflicts[self.key].to_pylist(), where.to_pylist(), strict=True)
+        ]
+        rejects = pa.table(
+            {
+                "source_path": conflicts["source_path"],
+                "source_record": conflicts["source_record"],
+                "reason": pa.array([RejectReason.ID_CONFLICT.value] * len(conflicts), pa.string()),
+                "detail": pa.array(detail, pa.string()),
+                "excerpt": pa.array(_excerpts(work_dir, conflicts), pa.string()),
+            },
+            schema=REJECT_SCHEMA,
+        )
+        return Decision(
+            kept, DUPLICATE_SCHEMA.empty_table(), rejects, conflicts.select(["_part", "_row"])
+        )
+
+
+def _excerpts(work_dir: Path, rows: pa.Table) -> list[str]:
+    """Excerpts of the given rows' texts: each part is opened once, and of its text column only
+    the row groups that hold wanted rows are read."""
+    positions = rows["_row"].to_numpy()
+    by_part: dict[str, list[int]] = defaultdict(list)
+    for index, part in enumerate(rows["_part"].to_pylist()):
+        by_part[part].append(index)
+    out = [""] * len(rows)
+    for part, indices in sorted(by_part.items()):
+        wanted = np.array(indices)
+        for index, text in zip(wanted, texts_at(work_dir / part, positions[wanted]), strict=True):
+            out[index] = excerpt(text)
+    return out
+
+
+def texts_at(path: Path, positions: np.ndarray) -> list[str]:
+    """The `text` values at the given row positions of one part file, in the order given."""
+    part = pq.ParquetFile(path)
+    starts = np.cumsum(
+        [0] + [part.metadata.row_group(i).num_rows for i in range(part.num_row_groups)]
+    )
+    groups = np.searchsorted(starts, positions, side="right") - 1
+    needed = np.unique(groups)
+    texts = part.read_row_groups(needed.tolist(), columns=["text"])["text"]
+    # Row position -> position in the concatenation of the needed row groups.
+    offsets = np.cumsum([0] + [starts[g + 1] - starts[g] for g in needed])
+    local = offsets[np.searchsorted(needed, groups)] + positions - starts[groups]
+    return texts.take(pa.array(local)).to_pylist()
