@@ -171,7 +171,7 @@ def test_ratios_and_target_verdicts():
     assert "rows differ from build sharded w1" in runs[-2].note
     verdicts = {t["target"]: t["verdict"] for t in bench.targets(runs)}
     assert verdicts["build w2 >= 0.36x floor, 1000 MB sharded"] == "met: 0.400x"
-    assert verdicts["2 workers >= 1.7x 1 worker, 1000 MB single"] == "met: 2.50x"
+    assert verdicts["2 workers >= 1.7x 1 worker, 250 MB single"] == "met: 2.50x"
     assert verdicts["peak RSS <= 1000 MB, every build"] == "met: 500 MB"
     assert verdicts["peak RSS within 20%, 250/1000 MB sharded w2"] == "met: 11% apart"
     sharded_w2.peak_rss_mb = 1200
