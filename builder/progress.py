@@ -44,10 +44,11 @@ class Progress:
         self.stream.flush()
 
     def note(self, message: str) -> None:
-        """A phase change ("deduplicating", "writing shards"), on its own line."""
+        """A phase change ("deduplicating", "writing shards"), on its own line, with the time
+        since the build started."""
         if self.tty:
             self.stream.write("\r\x1b[2K")
-        self.stream.write(message + "\n")
+        self.stream.write(f"{message} (at {time.monotonic() - self.start:,.1f} s)\n")
         self.stream.flush()
 
     def finish(self) -> None:
