@@ -119,8 +119,9 @@ def _sorted_runs(
     Rows over the budget are spilled to sub-buckets of the id range; a sub-bucket still over
     the budget is spilled again. The concatenation of the tables is the whole sort.
     """
-    count = min(MAX_SPILL_FILES, -(-nbytes // budget), hi - lo)
-    if count <= 1:
+    # sub-buckets of half the budget on average, so that few of them need a second spill
+    count = min(MAX_SPILL_FILES, -(-2 * nbytes // budget), hi - lo)
+    if nbytes <= budget or count <= 1:
         yield pa.Table.from_batches(batches(), schema).sort_by("id")
         return
     bounds = [lo + (hi - lo) * j // count for j in range(count + 1)]
@@ -233,9 +234,8 @@ class _ShardWriter:
             self.shard_bytes += int(ends[stop - 1]) - before
             self.shard_rows += stop - start
             start = stop
-        if self.group:  # copy the rows pending, so that the run they came from can be freed
-            pending = pa.concat_tables(self.group)
-            self.group = [pending.take(np.arange(len(pending)))]
+        if self.group and len(table):  # the last piece is from this run: copy it, so the run can go
+            self.group[-1] = self.group[-1].take(np.arange(len(self.group[-1])))
 
     def close(self) -> list[ShardInfo]:
         """Write what is pending; the shards written."""
@@ -246,12 +246,12 @@ class _ShardWriter:
         if not self.group:
             return
         table = pa.concat_tables(self.group).combine_chunks()
+        self.group, self.group_bytes = [], 0
         if self.writer is None:
             path = self.task.out_dir / shard_path(self.task.partition, len(self.shards))
             path.parent.mkdir(parents=True, exist_ok=True)
             self.writer = open_writer(path, self.schema)
         self.writer.write_table(table, row_group_size=max(1, len(table)))
-        self.group, self.group_bytes = [], 0
 
     def _close_shard(self) -> None:
         self._close_group()
