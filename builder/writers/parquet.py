@@ -30,7 +30,7 @@ from schema import arrow_schema
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 9
 MAX_ROW_GROUP_BYTES = 128 * 1024 * 1024
-SORT_BUDGET_BYTES = 64 * 1024 * 1024  # uncompressed rows a worker sorts in memory at once
+SORT_BUDGET_BYTES = 32 * 1024 * 1024  # uncompressed rows a worker sorts in memory at once
 READ_BATCH_BYTES = 8 * 1024 * 1024  # uncompressed rows read from a part file at once
 MAX_SPILL_FILES = 256  # sub-buckets per spill pass; a larger partition spills again
 KEY_BYTES = 8  # leading id characters that choose a sub-bucket
