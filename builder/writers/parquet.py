@@ -57,7 +57,7 @@ class ShardInfo:
     sha256: str
     size: int
     rows: int
-    nbytes: int  # uncompressed Arrow bytes, what `datasets` reports as a split's num_bytes
+    nbytes: int  # uncompressed Arrow bytes as `row_sizes` counts them: a split's num_bytes
     language: str
     bucket: str
 
