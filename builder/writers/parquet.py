@@ -3,16 +3,24 @@
 Rows are sorted by id; shard and row-group boundaries come from the rows' uncompressed
 Arrow size, so they too depend only on the data. Content-defined chunking keeps pages
 stable when rows are added, which makes Hub uploads of a changed shard small.
+
+A partition larger than the sort budget is sorted externally: its rows are spilled to
+sub-buckets by id prefix (ids are uniform hex digests), and each sub-bucket is sorted on
+its own; the shards come out the same as from an in-memory sort.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from builder.layout import shard_path
@@ -22,6 +30,12 @@ from schema import arrow_schema
 COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 9
 MAX_ROW_GROUP_BYTES = 128 * 1024 * 1024
+SORT_BUDGET_BYTES = 32 * 1024 * 1024  # uncompressed rows a worker sorts in memory at once
+READ_BATCH_BYTES = 8 * 1024 * 1024  # uncompressed rows read from a part file at once
+MAX_SPILL_FILES = 256  # sub-buckets per spill pass; a larger partition spills again
+KEY_BYTES = 8  # leading id characters that choose a sub-bucket
+KEY_SPACE = 16**KEY_BYTES  # ids are hex digests: sub-buckets split this range evenly
+SPILL_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +48,7 @@ class PartitionTask:
     schema_metadata: dict[bytes, bytes]
     max_shard_bytes: int
     max_row_group_bytes: int
+    sort_budget_bytes: int = SORT_BUDGET_BYTES  # sorted in memory at most; more spills to disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,46 +57,223 @@ class ShardInfo:
     sha256: str
     size: int
     rows: int
-    nbytes: int  # uncompressed Arrow bytes, what `datasets` reports as a split's num_bytes
+    nbytes: int  # uncompressed Arrow bytes as `row_sizes` counts them: a split's num_bytes
     language: str
     bucket: str
 
 
 def write_partition(task: PartitionTask) -> list[ShardInfo]:
     """Gather one partition's surviving rows, sort them by id, and write its shards."""
-    tables = []
+    schema = arrow_schema().with_metadata(task.schema_metadata)
+    estimate = sum(_part_bytes(task.work_dir / part) for part in task.parts)
+    runs = _sorted_runs(
+        lambda: _surviving(task, schema),
+        schema,
+        estimate,
+        0,
+        KEY_SPACE,
+        task.sort_budget_bytes,
+        task.work_dir,
+    )
+    with _ShardWriter(task, schema) as writer:
+        for run in runs:
+            writer.add(run)
+            del run  # free this run before the next one is read
+        return writer.close()
+
+
+def _part_bytes(path: Path) -> int:
+    """Uncompressed size of a part file's rows, from its footer: what sorting it in memory costs."""
+    metadata = pq.ParquetFile(path).metadata
+    return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+
+
+def _surviving(task: PartitionTask, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The partition's rows that are not duplicates, in part order, in batches of bounded size."""
     for part in task.parts:
-        table = pq.read_table(task.work_dir / part, schema=arrow_schema())
-        if part in task.dropped:
-            keep = np.ones(len(table), dtype=bool)
-            keep[task.dropped[part]] = False
-            table = table.filter(pa.array(keep))
-        tables.append(table)
-    table = pa.concat_tables(tables).sort_by("id")
-    if len(table) == 0:
-        return []
-    table = table.replace_schema_metadata(task.schema_metadata)
-    _, language, bucket = task.partition.split("/")
-    sizes = row_sizes(table)
-    shards = []
-    for number, (start, stop) in enumerate(cuts(sizes, task.max_shard_bytes)):
-        rel = shard_path(task.partition, number)
-        path = task.out_dir / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shard = table.slice(start, stop - start)
-        write_table(shard, path, groups=cuts(sizes[start:stop], task.max_row_group_bytes))
-        shards.append(
+        path = task.work_dir / part
+        file = pq.ParquetFile(path)
+        batch_rows = max(1, READ_BATCH_BYTES * file.metadata.num_rows // max(1, _part_bytes(path)))
+        dropped = task.dropped.get(part, np.zeros(0, dtype=np.int64))
+        offset = 0
+        for batch in file.iter_batches(batch_size=batch_rows, columns=schema.names):
+            first, last = np.searchsorted(dropped, [offset, offset + len(batch)])
+            keep = np.ones(len(batch), dtype=bool)
+            keep[dropped[first:last] - offset] = False
+            offset += len(batch)
+            batch = pa.RecordBatch.from_arrays(batch.select(schema.names).columns, schema=schema)
+            yield batch.filter(pa.array(keep)) if last > first else batch
+
+
+def _sorted_runs(
+    batches: Callable[[], Iterator[pa.RecordBatch]],
+    schema: pa.Schema,
+    nbytes: int,
+    lo: int,
+    hi: int,
+    budget: int,
+    work_dir: Path,
+) -> Iterator[pa.Table]:
+    """The rows of `batches` (ids from hex value `lo` up to `hi`) as id-sorted tables, in id order.
+
+    Rows over the budget are spilled to sub-buckets of the id range; a sub-bucket still over
+    the budget is spilled again. The concatenation of the tables is the whole sort.
+    """
+    # sub-buckets of half the budget on average, so that few of them need a second spill
+    count = min(MAX_SPILL_FILES, -(-2 * nbytes // budget), hi - lo)
+    if nbytes <= budget or count <= 1:
+        yield pa.Table.from_batches(batches(), schema).sort_by("id")
+        return
+    bounds = [lo + (hi - lo) * j // count for j in range(count + 1)]
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="sort-") as spill_dir:
+        paths = [Path(spill_dir) / f"{j:03d}.arrows" for j in range(count)]
+        sizes = _spill(batches(), schema, _hex_keys(bounds[1:-1]), paths)
+        for j, path in enumerate(paths):
+            yield from _sorted_runs(
+                partial(_read_spill, path),
+                schema,
+                sizes[j],
+                bounds[j],
+                bounds[j + 1],
+                budget,
+                Path(spill_dir),
+            )
+            path.unlink()  # free the disk as we go
+
+
+def _spill(
+    batches: Iterator[pa.RecordBatch], schema: pa.Schema, bounds: np.ndarray, paths: list[Path]
+) -> list[int]:
+    """Spread the rows over the files `paths` by id key (`bounds` between them), keeping their
+    order; the uncompressed bytes each file received."""
+    sizes = [0] * len(paths)
+    writers = [ipc.new_stream(str(path), schema, options=SPILL_OPTIONS) for path in paths]
+    try:
+        for batch in batches:
+            buckets = np.searchsorted(bounds, _id_keys(batch.column("id")), side="right")
+            batch = batch.take(pa.array(np.argsort(buckets, kind="stable")))
+            ends = np.cumsum(np.bincount(buckets, minlength=len(paths)))
+            for j, (start, stop) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
+                if stop > start:
+                    piece = batch.slice(start, stop - start)
+                    writers[j].write_batch(piece)
+                    sizes[j] += piece.nbytes
+    finally:
+        for writer in writers:
+            writer.close()
+    return sizes
+
+
+def _read_spill(path: Path) -> Iterator[pa.RecordBatch]:
+    with ipc.open_stream(pa.OSFile(str(path))) as reader:
+        yield from reader
+
+
+def _hex_keys(values: list[int]) -> np.ndarray:
+    """The id keys of the hex numbers `values`, written with KEY_BYTES digits."""
+    return np.array(
+        [int.from_bytes(f"{v:0{KEY_BYTES}x}".encode(), "big") for v in values], dtype=np.uint64
+    )
+
+
+def _id_keys(ids: pa.Array) -> np.ndarray:
+    """The first KEY_BYTES bytes of each id as a big-endian number, zero-padded: in id order."""
+    _, offsets_buffer, data_buffer = ids.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[ids.offset : ids.offset + len(ids) + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer else np.zeros(1, np.uint8)
+    starts, stops = offsets[:-1], offsets[1:]
+    keys = np.zeros(len(ids), dtype=np.uint64)
+    for i in range(KEY_BYTES):
+        present = starts + i < stops
+        keys = (keys << np.uint64(8)) | np.where(
+            present, data[np.where(present, starts + i, 0)], 0
+        ).astype(np.uint64)
+    return keys
+
+
+class _ShardWriter:
+    """Writes id-sorted runs, given in order, as shards and row groups cut exactly as `cuts` cuts
+    the whole partition: greedily, at least one row each; rows are held a row group at most."""
+
+    def __init__(self, task: PartitionTask, schema: pa.Schema):
+        self.task, self.schema = task, schema
+        self.shards: list[ShardInfo] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.shard_rows = self.shard_bytes = 0
+        self.group: list[pa.Table] = []
+        self.group_bytes = 0
+
+    def __enter__(self) -> _ShardWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:  # failed half-way: close the file, record nothing
+            self.writer.close()
+
+    def add(self, table: pa.Table) -> None:
+        sizes = row_sizes(table)
+        ends = np.cumsum(sizes)
+        start = 0
+        while start < len(table):
+            before = int(ends[start - 1]) if start else 0
+            room = min(
+                self.task.max_shard_bytes - self.shard_bytes,
+                self.task.max_row_group_bytes - self.group_bytes,
+            )
+            stop = int(np.searchsorted(ends, before + room, side="right"))
+            if stop <= start:  # the next row does not fit
+                if self.shard_bytes + sizes[start] > self.task.max_shard_bytes and self.shard_rows:
+                    self._close_shard()
+                    continue
+                if self.group:
+                    self._close_group()
+                    continue
+                stop = start + 1  # a row over the limit is a range of its own
+            self.group.append(table.slice(start, stop - start))
+            self.group_bytes += int(ends[stop - 1]) - before
+            self.shard_bytes += int(ends[stop - 1]) - before
+            self.shard_rows += stop - start
+            start = stop
+        if self.group and len(table):  # the last piece is from this run: copy it, so the run can go
+            self.group[-1] = self.group[-1].take(np.arange(len(self.group[-1])))
+
+    def close(self) -> list[ShardInfo]:
+        """Write what is pending; the shards written."""
+        self._close_shard()
+        return self.shards
+
+    def _close_group(self) -> None:
+        if not self.group:
+            return
+        table = pa.concat_tables(self.group).combine_chunks()
+        self.group, self.group_bytes = [], 0
+        if self.writer is None:
+            path = self.task.out_dir / shard_path(self.task.partition, len(self.shards))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = open_writer(path, self.schema)
+        self.writer.write_table(table, row_group_size=max(1, len(table)))
+
+    def _close_shard(self) -> None:
+        self._close_group()
+        if self.writer is None:
+            return
+        self.writer.close()
+        self.writer = None
+        rel = shard_path(self.task.partition, len(self.shards))
+        path = self.task.out_dir / rel
+        _, language, bucket = self.task.partition.split("/")
+        self.shards.append(
             ShardInfo(
                 rel,
                 file_sha256(path),
                 path.stat().st_size,
-                len(shard),
-                shard.nbytes,
+                self.shard_rows,
+                self.shard_bytes,
                 language,
                 bucket,
             )
         )
-    return shards
+        self.shard_rows = self.shard_bytes = 0
 
 
 def row_sizes(table: pa.Table) -> np.ndarray:
@@ -119,27 +311,28 @@ def cuts(sizes: np.ndarray, limit: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def write_table(table: pa.Table, path: Path, groups: list[tuple[int, int]] | None = None) -> None:
-    """The one place writer settings live: zstd, page index, content-defined chunking, sorted by id.
-
-    `groups` are the row groups as (start, stop) ranges; by default they hold at most
-    MAX_ROW_GROUP_BYTES of uncompressed rows each.
-    """
-    sort = (
-        [pq.SortingColumn(table.schema.get_field_index("id"))]
-        if "id" in table.column_names
-        else None
-    )
-    with pq.ParquetWriter(
+def open_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """The one place writer settings live: zstd, page index, content-defined chunking, sorted by id."""
+    sort = [pq.SortingColumn(schema.get_field_index("id"))] if "id" in schema.names else None
+    return pq.ParquetWriter(
         path,
-        table.schema,
+        schema,
         compression=COMPRESSION,
         compression_level=COMPRESSION_LEVEL,
         write_statistics=True,
         write_page_index=True,
         use_content_defined_chunking=True,
         sorting_columns=sort,
-    ) as writer:
+    )
+
+
+def write_table(table: pa.Table, path: Path, groups: list[tuple[int, int]] | None = None) -> None:
+    """Write `table` with the release's settings (`open_writer`).
+
+    `groups` are the row groups as (start, stop) ranges; by default they hold at most
+    MAX_ROW_GROUP_BYTES of uncompressed rows each.
+    """
+    with open_writer(path, table.schema) as writer:
         for start, stop in (
             groups if groups is not None else cuts(row_sizes(table), MAX_ROW_GROUP_BYTES)
         ):
