@@ -102,7 +102,7 @@ class BuildSection(_Strict):
         description="Cut a new shard when a file's uncompressed rows reach this; 1 MiB to 4 GiB.",
     )
     max_row_group_bytes: Annotated[int, STRICT_INT, _within(64 * KiB, 128 * MiB)] = Field(
-        default=128 * MiB,
+        default=64 * MiB,
         description="Uncompressed bytes per Parquet row group; 64 KiB to 128 MiB, at most "
         "max_shard_bytes.",
     )
