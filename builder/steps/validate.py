@@ -81,7 +81,6 @@ class Validate(Step):
             RejectReason.INVALID_RECORD,
             unstorable.filter(pc.is_valid(unstorable)).to_pylist(),
         )
-        texts = table["text"].to_pylist()
         num_words = word_counts(table["text"])
         short = num_words < self.context.settings.min_words
         verdicts.reject(
@@ -92,7 +91,7 @@ class Validate(Step):
                 for n in num_words[short]
             ],
         )
-        table = with_columns(table, **_derived(table, texts, num_words))
+        table = with_columns(table, **_derived(table, num_words))
         for check in _CHECKS:
             failing = check.failing(table) & (verdicts.reason == None)  # noqa: E711
             if failing.any():
@@ -102,7 +101,7 @@ class Validate(Step):
         return verdicts.apply(table)
 
 
-def _derived(table: pa.Table, texts: list[str], num_words: np.ndarray) -> dict[str, pa.Array]:
+def _derived(table: pa.Table, num_words: np.ndarray) -> dict[str, pa.Array]:
     """The computed fields: id, domain (from the URL when the source gives none), counts, hash."""
     urls, domains = table["url"].to_pylist(), table["domain"].to_pylist()
     paths, records = table["source_path"].to_pylist(), table["source_record"].to_pylist()
@@ -113,7 +112,8 @@ def _derived(table: pa.Table, texts: list[str], num_words: np.ndarray) -> dict[s
         ),
         "num_words": pa.array(num_words),
         "num_chars": pc.utf8_length(table["text"]),
-        "text_sha256": pa.array(
-            [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts], pa.string()
+        "text_sha256": pa.array(  # of the UTF-8 bytes as Arrow holds them: no decoding
+            [hashlib.sha256(t).hexdigest() for t in table["text"].cast(pa.binary()).to_pylist()],
+            pa.string(),
         ),
     }
