@@ -56,6 +56,9 @@ _LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\u2028]")
 _C0 = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 _SPACE_RUNS = re.compile("[ \t]+")
+# The runs `_SPACE_RUNS.sub(" ", ...)` changes: not a lone space, which it replaces by itself
+# (RE2 pays per match, and most matches would be the single spaces between words).
+_SPACE_RUNS_CHANGED = re.compile("\t[ \t]*| [ \t]+")
 # Stripped at both ends of a line: every Unicode space (NBSP, em space, ideographic space...)
 # and the invisible zero-width ones. Inside a line they stay: a non-breaking space is typography.
 _EDGE_SPACES = "\t\u200b\u2060\ufeff\u180e" + "".join(
@@ -351,7 +354,7 @@ def _patterns() -> _Patterns:
         ),
         line_breaks=to_re2(_LINE_BREAKS),
         c0=to_re2(_C0),
-        space_runs=to_re2(_SPACE_RUNS),
+        space_runs=to_re2(_SPACE_RUNS_CHANGED),
         edge_spaces=f"(?m)^{edge}+|{edge}+$",
         blank_runs=to_re2(_BLANK_RUNS),
         long_non_ascii_run=to_re2(_LONG_NON_ASCII_RUN),
