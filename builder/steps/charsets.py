@@ -72,18 +72,6 @@ class CodeSet:
     def __or__(self, other: CodeSet) -> CodeSet:
         return CodeSet(self.members | other.members)
 
-    def __and__(self, other: CodeSet) -> CodeSet:
-        return CodeSet(self.members & other.members)
-
-    def __sub__(self, other: CodeSet) -> CodeSet:
-        return CodeSet(self.members & ~other.members)
-
-    def __invert__(self) -> CodeSet:
-        return CodeSet(~self.members)
-
-    def __contains__(self, char: str) -> bool:
-        return bool(self.members[ord(char)])
-
     def codepoints(self) -> np.ndarray:
         return np.flatnonzero(self.members)
 
@@ -99,8 +87,8 @@ class CodeSet:
         ranges = self.ranges()
         return "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]"
 
-    def re2_class(self, negate: bool = False) -> str:
-        return re2_class(self.ranges(), negate)
+    def re2_class(self) -> str:
+        return re2_class(self.ranges())
 
 
 def re2_class(ranges: Sequence[tuple[int, int]], negate: bool = False) -> str:
