@@ -16,6 +16,8 @@ from builder.steps.normalize import (
     _EDGE_SPACES,
     _FTFY,
     _PLANES,
+    _SPACE_RUNS,
+    _SPACE_RUNS_CHANGED,
     MAX_MARK_RUN,
     _patterns,
     _repair,
@@ -176,6 +178,15 @@ def test_re2_finds_every_line_ftfy_calls_bad(text):
 def test_nfc_leaves_alone_what_re2_passes_over(text):
     if not re2_finds(_patterns().nfc_can_change, text):
         assert unicodedata.normalize("NFC", text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(" \t x\n\u00a0\u3000"), max_size=30) | texts)
+def test_space_runs_the_batch_folds_are_the_ones_the_reference_changes(text):
+    expected = _SPACE_RUNS.sub(" ", text)
+    assert _SPACE_RUNS_CHANGED.sub(" ", text) == expected
+    folded = pc.replace_substring_regex(pa.array([text]), _patterns().space_runs, " ")
+    assert folded[0].as_py() == expected
 
 
 def test_edge_spaces_and_tidy_patterns_are_the_reference_ones():

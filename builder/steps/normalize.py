@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import itertools
 import re
-import re._constants as sre
-import re._parser as sre_parse
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from itertools import chain
-from typing import Any
 
 import ftfy
 import numpy as np
@@ -27,6 +23,7 @@ from ftfy.chardata import CONTROL_CHARS
 from builder.batch import Batch, Verdicts, with_columns
 from builder.records import RejectReason
 from builder.steps.base import Step
+from builder.steps.charsets import CodeSet, to_re2
 
 _FTFY = ftfy.TextFixerConfig(
     unescape_html=False,  # '&amp;' in plain text is text; HTML input is unescaped by its reader
@@ -39,35 +36,13 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
-def _code_ranges(
-    predicate: Callable[[str], object], codepoints: Iterable[int]
-) -> list[tuple[int, int]]:
-    """The (first, last) runs of consecutive code points, in increasing order, that match."""
-    ranges: list[list[int]] = []
-    for c in codepoints:
-        if predicate(chr(c)):
-            if ranges and ranges[-1][1] == c - 1:
-                ranges[-1][1] = c
-            else:
-                ranges.append([c, c])
-    return [(a, b) for a, b in ranges]
-
-
 # The planes that hold any combining mark or decomposable character (a test checks the rest).
 _PLANES = (range(0x30000), range(0xE0000, 0xE1000))
 
 
-def _char_class(ranges: list[tuple[int, int]]) -> str:
-    """A regex character class of these code point ranges.
-
-    Written as ranges: a class of thousands of single characters makes every match slow.
-    """
-    return "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]"
-
-
 # Combining marks (Mn, Mc, Me): vowel signs, diacritics, accents that follow their letter.
-_MARK_RANGES = _code_ranges(lambda ch: unicodedata.category(ch)[0] == "M", chain(*_PLANES))
-MARKS = _char_class(_MARK_RANGES)
+MARK_SET = CodeSet.where(lambda ch: unicodedata.category(ch)[0] == "M", _PLANES)
+MARKS = MARK_SET.re_class()
 # NFC reorders a run of combining marks in quadratic time; Unicode's stream-safe text format
 # (UAX #15) allows at most 30 in a row, and no real word comes close.
 MAX_MARK_RUN = 30
@@ -81,6 +56,9 @@ _LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\u2028]")
 _C0 = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 _SPACE_RUNS = re.compile("[ \t]+")
+# The runs `_SPACE_RUNS.sub(" ", ...)` changes: not a lone space, which it replaces by itself
+# (RE2 pays per match, and most matches would be the single spaces between words).
+_SPACE_RUNS_CHANGED = re.compile("\t[ \t]*| [ \t]+")
 # Stripped at both ends of a line: every Unicode space (NBSP, em space, ideographic space...)
 # and the invisible zero-width ones. Inside a line they stay: a non-breaking space is typography.
 _EDGE_SPACES = "\t\u200b\u2060\ufeff\u180e" + "".join(
@@ -365,7 +343,7 @@ class _Patterns:
 
 @cache
 def _patterns() -> _Patterns:
-    edge = _re2_class(_runs(sorted(map(ord, _EDGE_SPACES))))
+    edge = CodeSet.of(map(ord, _EDGE_SPACES)).re2_class()
     return _Patterns(
         # Text without any of these is left as it is by `_tidy` up to its NFC: no separator, line
         # break or control (tab included, for the space runs), no two spaces in a row, no
@@ -374,42 +352,39 @@ def _patterns() -> _Patterns:
             "[\\x{0}-\\x{9}\\x{b}-\\x{1f}\\x{7f}\\x{2028}\\x{2029}]|  |\\n\\n\\n|\\A\\n|\\n\\z"
             f"|(?m:^){edge}|{edge}(?m:$)"
         ),
-        line_breaks=_re2(_LINE_BREAKS),
-        c0=_re2(_C0),
-        space_runs=_re2(_SPACE_RUNS),
+        line_breaks=to_re2(_LINE_BREAKS),
+        c0=to_re2(_C0),
+        space_runs=to_re2(_SPACE_RUNS_CHANGED),
         edge_spaces=f"(?m)^{edge}+|{edge}+$",
-        blank_runs=_re2(_BLANK_RUNS),
-        long_non_ascii_run=_re2(_LONG_NON_ASCII_RUN),
-        mark=_re2_class(_MARK_RANGES),
-        nfc_can_change=_re2_class(_code_ranges(_nfc_can_change, chain(*_PLANES))),
-        repair_can_change=_re2_class(_runs(_FTFY_ACTS_ON)) + "|" + _re2(BADNESS_RE, widen=True),
-    )
-
-
-def _nfc_can_change(ch: str) -> bool:
-    """Whether NFC's quick check can answer other than yes for a string holding `ch`.
-
-    Without such a character it answers yes and NFC returns the string unchanged: a combining
-    mark (reordering), a character NFC replaces, or one that can join the character before it
-    (the second half of a canonical decomposition, a Hangul vowel or final consonant).
-    """
-    return (
-        unicodedata.combining(ch) != 0
-        or (unicodedata.decomposition(ch) != "" and unicodedata.normalize("NFC", ch) != ch)
-        or ord(ch) in _composition_seconds()
-        or "\u1161" <= ch <= "\u11c2"
+        blank_runs=to_re2(_BLANK_RUNS),
+        long_non_ascii_run=to_re2(_LONG_NON_ASCII_RUN),
+        mark=MARK_SET.re2_class(),
+        nfc_can_change=_nfc_can_change().re2_class(),
+        repair_can_change=CodeSet.of(_FTFY_ACTS_ON).re2_class() + "|" + to_re2(BADNESS_RE, True),
     )
 
 
 @cache
-def _composition_seconds() -> frozenset[int]:
-    """Every character that follows the first in a canonical decomposition."""
-    seconds: set[int] = set()
-    for c in chain(*_PLANES):
-        decomposition = unicodedata.decomposition(chr(c))
-        if decomposition and not decomposition.startswith("<"):
-            seconds.update(int(part, 16) for part in decomposition.split()[1:])
-    return frozenset(seconds)
+def _nfc_can_change() -> CodeSet:
+    """The characters that can make NFC's quick check answer other than yes for a string.
+
+    Without any, it answers yes and NFC returns the string unchanged: a combining mark
+    (reordering), a character NFC replaces, or one that can join the character before it (the
+    second half of a canonical decomposition, a Hangul vowel or final consonant).
+    """
+    replaced, seconds = [], []
+    for c in CodeSet.where(unicodedata.decomposition, _PLANES).codepoints():
+        ch, decomposition = chr(c), unicodedata.decomposition(chr(c))
+        if unicodedata.normalize("NFC", ch) != ch:
+            replaced.append(c)
+        if not decomposition.startswith("<"):  # canonical, not compatibility
+            seconds += [int(part, 16) for part in decomposition.split()[1:]]
+    return (
+        CodeSet.where(unicodedata.combining, _PLANES)
+        | CodeSet.of(replaced)
+        | CodeSet.of(seconds)
+        | CodeSet.spanning([(0x1161, 0x11C2)])
+    )
 
 
 # What the enabled ftfy fixers act on besides mojibake (C1 controls, line breaks, the control
@@ -418,89 +393,6 @@ def _composition_seconds() -> frozenset[int]:
 _FTFY_ACTS_ON = sorted(
     set(CONTROL_CHARS) | set(range(0x80, 0xA0)) | {0x0D, 0x2028, 0x2029, 0xFFFE, 0xFFFF}
 )
-
-
-def _runs(codepoints: list[int]) -> list[tuple[int, int]]:
-    """Sorted code points as (first, last) runs."""
-    present = set(codepoints)
-    return _code_ranges(lambda ch: ord(ch) in present, range(min(codepoints), max(codepoints) + 1))
-
-
-def _re2_class(ranges: list[tuple[int, int]], negate: bool = False) -> str:
-    body = "".join(_re2_char(a) if a == b else f"{_re2_char(a)}-{_re2_char(b)}" for a, b in ranges)
-    return f"[{'^' if negate else ''}{body}]"
-
-
-def _re2_char(c: int) -> str:
-    return f"\\x{{{c:x}}}"
-
-
-def _re2(pattern: re.Pattern[str], widen: bool = False) -> str:
-    """`pattern` in RE2 syntax, matching the same strings at the same places.
-
-    With `widen`, the result may match more: assertions (^, \\b) are dropped and \\s, \\w, \\d
-    take every non-ASCII character, so RE2 finds a match in any text where `pattern` finds one
-    in a part of it. Syntax outside plain regular expressions raises ValueError.
-    """
-    if pattern.flags & ~(re.VERBOSE | re.UNICODE):
-        raise ValueError(f"regex flags {pattern.flags} have no RE2 translation here")
-    return _re2_sequence(sre_parse.parse(pattern.pattern, pattern.flags), widen)
-
-
-_REGEX_CATEGORIES = {
-    sre.CATEGORY_SPACE: r"\s",
-    sre.CATEGORY_NOT_SPACE: r"\S",
-    sre.CATEGORY_WORD: r"\w",
-    sre.CATEGORY_NOT_WORD: r"\W",
-    sre.CATEGORY_DIGIT: r"\d",
-    sre.CATEGORY_NOT_DIGIT: r"\D",
-}
-
-
-def _re2_sequence(items: Iterable[tuple[Any, Any]], widen: bool) -> str:
-    out = []
-    for op, arg in items:
-        if op is sre.LITERAL:
-            out.append(_re2_char(arg))
-        elif op is sre.ANY:  # neither matches a newline
-            out.append(".")
-        elif op is sre.IN:
-            out.append(_re2_set(arg, widen))
-        elif op is sre.BRANCH:
-            out.append("(?:" + "|".join(_re2_sequence(b, widen) for b in arg[1]) + ")")
-        elif op is sre.SUBPATTERN and not arg[1] and not arg[2]:
-            out.append(f"(?:{_re2_sequence(arg[3], widen)})")
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT) and _re2_bound(arg[0]) and _re2_bound(arg[1]):
-            low, high = arg[0], "" if arg[1] == sre.MAXREPEAT else arg[1]
-            lazy = "?" if op is sre.MIN_REPEAT else ""
-            out.append(f"(?:{_re2_sequence(arg[2], widen)}){{{low},{high}}}{lazy}")
-        elif op is sre.AT and widen:
-            continue  # an assertion only removes matches
-        else:
-            raise ValueError(f"no RE2 translation for {op} {arg}")
-    return "".join(out)
-
-
-def _re2_bound(count: int) -> bool:
-    """RE2 counts repetitions up to 1000, or without bound."""
-    return count <= 1000 or count == sre.MAXREPEAT
-
-
-def _re2_set(items: list[tuple[Any, Any]], widen: bool) -> str:
-    negate = bool(items) and items[0][0] is sre.NEGATE
-    ranges: list[tuple[int, int]] = []
-    for op, arg in items[negate:]:
-        if op is sre.LITERAL:
-            ranges.append((arg, arg))
-        elif op is sre.RANGE:
-            ranges.append(arg)
-        elif op is sre.CATEGORY and widen and not negate and arg in _REGEX_CATEGORIES:
-            ascii_members = re.compile(f"[{_REGEX_CATEGORIES[arg]}]")
-            ranges += [(c, c) for c in range(0x80) if ascii_members.match(chr(c))]
-            ranges.append((0x80, 0x10FFFF))
-        else:
-            raise ValueError(f"no RE2 translation for {op} {arg} in a character set")
-    return _re2_class(ranges, negate)
 
 
 def has_letters(text: str) -> bool:
