@@ -444,9 +444,10 @@ def remote_stamp(info: dict) -> tuple:
 
 
 class RemoteFile(InputFile):
-    """An input file read through its fsspec filesystem: `finish()` compares its size and stamp
-    (mtime, etag, version: whatever the filesystem lists) with how it was opened, and the bytes
-    read with its size."""
+    """An input file read through its fsspec filesystem, by ranges (no handle, whose position
+    some filesystems share between openers): `finish()` compares its size and stamp (mtime, etag,
+    version: whatever the filesystem lists) with how it was opened, and the bytes read with its
+    size."""
 
     def __init__(self, source: Source):
         super().__init__()
@@ -455,26 +456,36 @@ class RemoteFile(InputFile):
         if info.get("type") != "file":
             raise SkippedFile(str(info.get("type") or "not a file"))
         self.before = Planned(info["size"], remote_stamp(info), "")
-        self._file = self.fs.open(self.path, "rb")
+        self._position = 0
 
     def __exit__(self, *exc_info: object) -> None:
-        self._file.close()
+        pass
 
     def head(self, size: int) -> bytes:
-        position = self._file.tell()
-        self._file.seek(0)
-        data = self._file.read(size)
-        self._file.seek(position)
-        return data
+        return self._range(0, size)
 
     def plan(self, sha256: str) -> Planned:
         return Planned(self.before.size, self.before.stamp, sha256)
 
     def _seek(self, offset: int) -> None:
-        self._file.seek(offset)
+        self._position = offset
 
     def _read(self, buffer: memoryview) -> int:
-        return self._file.readinto(buffer)
+        data = self._range(self._position, self._position + len(buffer))
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def _range(self, start: int, stop: int) -> bytes:
+        """Bytes [start, stop) as the file holds them now, within its size when opened (a file
+        that grows is caught by finish); none once it is gone (finish says so)."""
+        stop = min(stop, self.before.size)
+        if start >= stop:
+            return b""
+        try:
+            return self.fs.cat_file(self.path, start=start, end=stop)
+        except FileNotFoundError:
+            return b""
 
     def _change(self) -> str | None:
         was = self._planned or self.before
