@@ -184,7 +184,7 @@ def _step_totals(counters: list[StepCounters], steps: list[str]) -> list[StepCou
     return [totals[name] for name in order if name in totals]
 
 
-def _nothing_to_release(raw: Path, out: Path, accounting: Accounting) -> str:
+def _nothing_to_release(raw: Path | str, out: Path, accounting: Accounting) -> str:
     if accounting.records_read == 0:
         found = f"read no records ({accounting.files} input file(s))"
     else:

@@ -125,13 +125,13 @@ class Source:
         return Path(name).suffix
 
 
-def discover(root: Path | str) -> list[Source]:
+def discover(root: Path | str | Storage) -> list[Source]:
     """Every non-hidden file under root (a local folder or an fsspec URL), in a stable order
     (sorted relative paths)."""
     storage = Storage.of(root)
     if not storage.local:
         return _discover_remote(storage)
-    return _discover_local(Path(root), storage)
+    return _discover_local(root if isinstance(root, Path) else Path(storage.root), storage)
 
 
 def _discover_remote(storage: Storage) -> list[Source]:

@@ -18,8 +18,8 @@ from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fsspec import AbstractFileSystem
-from fsspec.core import split_protocol, url_to_fs
+from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
+from fsspec.core import split_protocol, url_to_fs  # type: ignore[import-untyped]
 
 LOCAL_PROTOCOLS = (None, "file", "local")
 COPY_CHUNK = 1 << 20  # bytes per read when copying between storages
