@@ -17,7 +17,17 @@ from builder.errors import InputError, StrictModeError
 from builder.progress import Progress
 from builder.sources import discover, open_source
 from builder.storage import Storage
-from tests.support import ENGLISH, ITALIAN, TODAY, config, jsonl, seed_text, write
+from tests.support import (
+    ENGLISH,
+    ITALIAN,
+    TODAY,
+    cli,
+    config,
+    jsonl,
+    make_config,
+    seed_text,
+    write,
+)
 
 MEMORY = fsspec.filesystem("memory")
 
@@ -147,3 +157,16 @@ def test_a_storage_travels_as_its_url(tmp_path):
     assert Storage.of(f"file://{tmp_path}") == Storage.of(tmp_path) == Storage(str(tmp_path))
     assert Storage.of(tmp_path).local and not Storage.of("memory://a").local
     assert Storage.of("memory://a").child("b/c").path("d") == "/a/b/c/d"
+
+
+def test_the_cli_takes_an_input_url_and_a_work_folder(tmp_path):
+    corpus(tmp_path / "raw")
+    make_config(tmp_path)
+    work = tmp_path / "work"
+    result = cli(
+        "build", "--raw", f"file://{tmp_path / 'raw'}", "--out", "dist", "--work", str(work),
+        "--workers", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "dist" / "manifest.json").is_file()
+    assert list(work.iterdir()) == []  # the build's own folder in it is gone
