@@ -145,7 +145,12 @@ def _discover_remote(storage: Storage) -> list[Source]:
     except OSError as err:
         raise InputError(f"{storage}: cannot list the input folder: {err}") from None
     found = [
-        Source(storage, key, source_name(key.encode("utf-8", "surrogateescape")), size=info["size"])
+        Source(
+            storage,
+            key,
+            source_name(key.encode("utf-8", "surrogateescape")),
+            size=info.get("size") or 0,
+        )
         for key, info in listing
     ]
     return sorted(found, key=lambda s: s.rel)

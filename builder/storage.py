@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
 from fsspec.core import split_protocol, url_to_fs  # type: ignore[import-untyped]
 
+from builder.errors import ConfigError
+
 LOCAL_PROTOCOLS = (None, "file", "local")
 COPY_CHUNK = 1 << 20  # bytes per read when copying between storages
 
@@ -28,7 +30,13 @@ COPY_CHUNK = 1 << 20  # bytes per read when copying between storages
 @functools.cache
 def _filesystem(url: str) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem and root path of a URL, made once per process."""
-    fs, root = url_to_fs(url)
+    try:
+        fs, root = url_to_fs(url)
+    except (ImportError, ValueError) as exc:  # an unknown protocol, or its package is missing
+        raise ConfigError(
+            f"{url}: no filesystem for this URL here ({exc}); install the fsspec filesystem "
+            "package it needs (s3fs for s3://, gcsfs for gs://, ...) or use a local folder"
+        ) from None
     return fs, root.rstrip("/") or "/"
 
 
@@ -143,12 +151,12 @@ class Storage:
     def files(self) -> Iterator[tuple[str, dict]]:
         """(key, listing info) of every regular file under the root whose name and folders are
         not hidden, in sorted key order. For remote storages; local input goes through discover."""
-        root = self.root.rstrip("/")
+        root = self.root.rstrip("/") + "/"
         found = self.fs.find(root, withdirs=False, detail=True)
         for path in sorted(found):
             info = found[path]
-            key = path[len(root) :].lstrip("/")
-            if info.get("type") != "file" or not key:
+            key = path.removeprefix(root)
+            if info.get("type") != "file" or key == path or not key:
                 continue
             if any(part.startswith(".") for part in key.split("/")):
                 continue

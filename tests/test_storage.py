@@ -170,3 +170,14 @@ def test_the_cli_takes_an_input_url_and_a_work_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "dist" / "manifest.json").is_file()
     assert list(work.iterdir()) == []  # the build's own folder in it is gone
+
+
+@pytest.mark.parametrize("option", ["--raw", "--work"])
+def test_a_url_without_its_filesystem_is_one_error_line(tmp_path, option):
+    corpus(tmp_path / "raw")
+    make_config(tmp_path)
+    result = cli("build", option, "nope://bucket/raw", "--workers", "1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: nope://bucket/raw") and "install" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not (tmp_path / "dist").exists()
