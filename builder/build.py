@@ -30,7 +30,7 @@ import pyarrow as pa
 from builder.accounting import Accounting, StepCounters
 from builder.batch import reject_table
 from builder.config import Config
-from builder.errors import BroadsheetError, InputError, StrictModeError
+from builder.errors import BroadsheetError, ConfigError, InputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
 from builder.pipeline import READ_STEP, UnitResult, UnitTask, process_unit
@@ -95,6 +95,12 @@ def build(
     address = address or (config.run.address if executor == "ray" else None)
     runner = open_executor(executor, workers, address)
     where = work or config.run.work
+    for storage in [input_storage, *([Storage.of(where)] if where else [])]:
+        if storage.in_process and (executor != "local" or workers > 1):
+            raise ConfigError(
+                f"{storage}: this filesystem lives in the build's process only, where worker "
+                "processes cannot see it; use --workers 1 with the local executor"
+            )
     with staged(out) as stage, _work_storage(where, stage) as workspace, runner as pool:
         planner = Planner(config.run.unit_bytes)
         buckets = bucket_count(sum(s.size for s in sources))

@@ -24,6 +24,7 @@ from fsspec.core import split_protocol, url_to_fs  # type: ignore[import-untyped
 from builder.errors import ConfigError
 
 LOCAL_PROTOCOLS = (None, "file", "local")
+IN_PROCESS_PROTOCOLS = ("memory",)
 COPY_CHUNK = 1 << 20  # bytes per read when copying between storages
 
 
@@ -60,6 +61,11 @@ class Storage:
     @property
     def local(self) -> bool:
         return split_protocol(self.url)[0] in LOCAL_PROTOCOLS
+
+    @property
+    def in_process(self) -> bool:
+        """Whether only this process sees it (fsspec's memory://): workers elsewhere cannot."""
+        return split_protocol(self.url)[0] in IN_PROCESS_PROTOCOLS
 
     @property
     def fs(self) -> AbstractFileSystem:

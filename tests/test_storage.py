@@ -13,7 +13,7 @@ import pytest
 
 from builder.build import build
 from builder.config import RunSection
-from builder.errors import InputError, StrictModeError
+from builder.errors import ConfigError, InputError, StrictModeError
 from builder.progress import Progress
 from builder.sources import discover, open_source
 from builder.storage import Storage
@@ -181,3 +181,14 @@ def test_a_url_without_its_filesystem_is_one_error_line(tmp_path, option):
     assert result.stderr.startswith("error: nope://bucket/raw") and "install" in result.stderr
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "dist").exists()
+
+
+@pytest.mark.parametrize("storage", ["raw", "work"])
+def test_an_in_process_filesystem_needs_a_single_process_build(tmp_path, memory, storage):
+    corpus(tmp_path / "raw")
+    upload(tmp_path / "raw", f"{memory}/raw")
+    raw = f"{memory}/raw" if storage == "raw" else tmp_path / "raw"
+    work = f"{memory}/work" if storage == "work" else None
+    with pytest.raises(ConfigError, match="--workers 1"):
+        build(config(), raw, tmp_path / "out", workers=2, work=work)
+    assert not (tmp_path / "out").exists()
