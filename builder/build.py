@@ -85,7 +85,7 @@ def build(
     input_storage = Storage.of(raw)
     if input_storage.local:  # absolute: tasks may run with another working folder
         sources = discover(Path(input_storage.root).resolve())
-        out = check_target(Path(input_storage.root), out)
+        out = check_target(raw if isinstance(raw, Path) else Path(input_storage.root), out)
     else:  # a non-local input cannot overlap the release: checked against a path none is under
         sources = discover(input_storage)
         out = check_target(Path(os.devnull), out)
