@@ -4,24 +4,33 @@ Phases: read the input as work units in parallel (rows spill to per-unit parts, 
 each), run the global stages (exact duplicates) bucket by bucket in parallel, write each
 language/month partition's shards in parallel, then the accounting tables, manifest and card,
 and swap the finished folder in atomically.
+
+The input and the work files may be on any fsspec storage (`builder.storage`); tasks carry keys
+relative to them. The release itself is always a local folder: shards written to a non-local
+work storage are copied into it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
-import shutil
+import os
+import tempfile
+import typing
+import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from builder.accounting import Accounting, StepCounters
 from builder.batch import reject_table
 from builder.config import Config
-from builder.errors import InputError, StrictModeError
+from builder.errors import BroadsheetError, ConfigError, InputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
 from builder.pipeline import READ_STEP, UnitResult, UnitTask, process_unit
@@ -34,6 +43,7 @@ from builder.stages import STAGES, bucket_count, run_stages
 from builder.stages.base import SOURCE_ORDER
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.steps import CONTENT_STEPS
+from builder.storage import Storage
 from builder.units import Planner
 from builder.writers.card import render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
@@ -48,9 +58,12 @@ class BuildReport:
     accounting: Accounting
 
 
+SHARDS_KEY = "shards"  # where shard writers put shards in a non-local work storage
+
+
 def build(
     config: Config,
-    raw: Path,
+    raw: Path | str,
     out: Path,
     workers: int = 1,
     strict: bool = False,
@@ -59,27 +72,40 @@ def build(
     allow_empty: bool = False,
     executor: str | None = None,
     address: str | None = None,
+    work: str | None = None,
 ) -> BuildReport:
-    """Build `raw` into the release folder `out`; the previous `out` stays until the new one is complete.
+    """Build `raw` (a folder or an fsspec URL) into the release folder `out`; the previous `out`
+    stays until the new one is complete.
 
     A build without a single row replaces an existing release only with `allow_empty`: an empty
-    input is more often an unmounted share than an intended empty dataset. `executor` and
-    `address` default to the config's `[run]` section; the release is the same on any executor.
+    input is more often an unmounted share than an intended empty dataset. `executor`, `address`
+    and `work` (the work storage) default to the config's `[run]` section; the release is the
+    same on any executor and any storage.
     """
-    sources = discover(raw.resolve())  # absolute: tasks may run with another working folder
-    out = check_target(raw, out)
+    input_storage = Storage.of(raw)
+    if input_storage.local:  # absolute: tasks may run with another working folder
+        sources = discover(Path(input_storage.root).resolve())
+        out = check_target(raw if isinstance(raw, Path) else Path(input_storage.root), out)
+    else:  # a non-local input cannot overlap the release: checked against a path none is under
+        sources = discover(input_storage)
+        out = check_target(Path(os.devnull), out)
     today = today or dt.datetime.now(dt.UTC).date()
     progress = progress or Progress(sum(s.size for s in sources))
     executor = executor or config.run.executor
     address = address or (config.run.address if executor == "ray" else None)
     runner = open_executor(executor, workers, address)
-    with staged(out) as stage, runner as pool:
-        work = stage / ".work"
-        work.mkdir()
+    where = work or config.run.work
+    for storage in [input_storage, *([Storage.of(where)] if where else [])]:
+        if storage.in_process and (executor != "local" or workers > 1):
+            raise ConfigError(
+                f"{storage}: this filesystem lives in the build's process only, where worker "
+                "processes cannot see it; use --workers 1 with the local executor"
+            )
+    with staged(out) as stage, _work_storage(where, stage) as workspace, runner as pool:
         planner = Planner(config.run.unit_bytes)
         buckets = bucket_count(sum(s.size for s in sources))
         tasks = (
-            UnitTask(i, pieces, work, today, config.build, buckets)
+            UnitTask(i, pieces, workspace, today, config.build, buckets)
             for i, pieces in enumerate(planner.units(sources))
         )
         units: list[UnitResult] = []
@@ -90,8 +116,8 @@ def build(
         read = gather(sorted(units, key=lambda u: u.index), planner.scans)
 
         progress.note("deduplicating (stages: " + ", ".join(s.name for s in STAGES) + ")")
-        plan = run_stages(pool, work, read.keys, buckets)
-        rejects = _rejects_table(read, plan.rejects, work)
+        plan = run_stages(pool, workspace, read.keys, buckets)
+        rejects = _rejects_table(read, plan.rejects, workspace)
         if strict and len(rejects):
             reasons = ", ".join(
                 f"{k}: {v}" for k, v in sorted(Counter(rejects["reason"].to_pylist()).items())
@@ -101,7 +127,7 @@ def build(
             )
 
         progress.note("writing shards")
-        shards = _write_shards(config, read.parts, plan.dropped, work, stage, pool)
+        shards = _write_shards(config, read.parts, plan.dropped, workspace, stage, pool)
         files = {
             s.path: {"sha256": s.sha256, "size": s.size, "rows": s.rows, "nbytes": s.nbytes}
             for s in shards
@@ -130,8 +156,25 @@ def build(
         manifest = build_manifest(config, accounting, files, fingerprint, len(read.files), stats)
         write_manifest(manifest, stage / MANIFEST_FILE)
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
-        shutil.rmtree(work)
     return BuildReport(out, manifest, accounting)
+
+
+@contextlib.contextmanager
+def _work_storage(where: str | None, stage: Path) -> Iterator[Storage]:
+    """The build's work folder: `.work` in the staging folder by default, else a new folder
+    inside `where`, removed after the build whether it succeeds or not."""
+    if where is None:
+        work = Storage.of(stage / ".work")
+        work.make_root()
+        yield work
+        work.remove_root()
+        return
+    work = Storage.of(where).child(f"broadsheet-{uuid.uuid4().hex}")
+    work.make_root()
+    try:
+        yield work
+    finally:
+        work.remove_root()
 
 
 def _rejected(unit: UnitResult) -> int:
@@ -147,7 +190,7 @@ def _step_totals(counters: list[StepCounters], steps: list[str]) -> list[StepCou
     return [totals[name] for name in order if name in totals]
 
 
-def _nothing_to_release(raw: Path, out: Path, accounting: Accounting) -> str:
+def _nothing_to_release(raw: Path | str, out: Path, accounting: Accounting) -> str:
     if accounting.records_read == 0:
         found = f"read no records ({accounting.files} input file(s))"
     else:
@@ -159,8 +202,10 @@ def _nothing_to_release(raw: Path, out: Path, accounting: Accounting) -> str:
 
 
 def _write_shards(
-    config: Config, parts: list[str], dropped: dict, work: Path, stage: Path, pool: Executor
+    config: Config, parts: list[str], dropped: dict, work: Storage, stage: Path, pool: Executor
 ) -> list[ShardInfo]:
+    """Every partition's shards, written by the workers into the staging folder, or, with a
+    non-local work storage, into it and then copied here (the release is always local)."""
     by_partition: dict[str, list[str]] = defaultdict(list)
     for part in parts:
         by_partition[part.removeprefix("parts/").rsplit("/", 1)[0]].append(part)
@@ -170,7 +215,7 @@ def _write_shards(
             partition=partition,
             parts=sorted(members),
             dropped={p: dropped[p] for p in members if p in dropped},
-            work_dir=work,
+            work_dir=Path(work.root) if work.local else work,  # type: ignore[arg-type]
             out_dir=stage,
             schema_metadata=metadata,
             max_shard_bytes=config.build.max_shard_bytes,
@@ -178,15 +223,42 @@ def _write_shards(
         )
         for partition, members in sorted(by_partition.items())
     ]
-    return sorted(
-        (s for shards in pool.imap_unordered(write_partition, tasks) for s in shards),
+    writer = write_partition if work.local else write_partition_to_work
+    shards = sorted(
+        (s for shards in pool.imap_unordered(writer, tasks) for s in shards),
         key=lambda s: s.path,
     )
+    if not work.local:
+        for shard in shards:
+            _fetch_shard(work, shard, stage)
+    return shards
 
 
-def _rejects_table(read: ReadPhase, staged: pa.Table, work: Path) -> pa.Table:
+def write_partition_to_work(task: PartitionTask) -> list[ShardInfo]:
+    """`write_partition` for a non-local work storage (`task.work_dir`): the shards are written
+    to a local temporary folder, then copied to the work storage for the build to fetch."""
+    work = typing.cast(Storage, task.work_dir)
+    with tempfile.TemporaryDirectory(prefix="broadsheet-shards-") as folder:
+        shards = write_partition(dataclasses.replace(task, out_dir=Path(folder)))
+        for shard in shards:
+            work.upload(Path(folder) / shard.path, f"{SHARDS_KEY}/{shard.path}")
+    return shards
+
+
+def _fetch_shard(work: Storage, shard: ShardInfo, stage: Path) -> None:
+    """Copy a shard from the work storage into the release, checking it arrived whole."""
+    path = stage / shard.path
+    work.download(f"{SHARDS_KEY}/{shard.path}", path)
+    if file_sha256(path) != shard.sha256:
+        raise BroadsheetError(
+            f"{work}: shard {shard.path} changed between its writing and its copy into the "
+            "release (sha256 differs); the previous release was left in place: build again"
+        )
+
+
+def _rejects_table(read: ReadPhase, staged: pa.Table, work: Storage) -> pa.Table:
     """Every reject, from the readers, steps and stages, ordered by where it came from."""
-    tables = [pq.read_table(work / part, schema=REJECT_SCHEMA) for part in read.rejects_parts]
+    tables = [work.read_table(part, REJECT_SCHEMA) for part in read.rejects_parts]
     return pa.concat_tables([*tables, reject_table(read.file_rejects), staged]).sort_by(
         SOURCE_ORDER
     )

@@ -26,6 +26,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         executor=args.executor,
         address=args.address,
+        work=args.work,
     )
     shards = len(report.manifest.shards)
     by_kind: dict[str, list[str]] = {}
@@ -100,7 +101,10 @@ def parser() -> argparse.ArgumentParser:
         "On any failure the previous release is left as it was.",
     )
     b.add_argument(
-        "--raw", type=Path, default=Path("raw"), help="input folder (default: %(default)s)"
+        "--raw",
+        default="raw",
+        help="input folder, or an fsspec URL such as s3://bucket/raw where that filesystem is "
+        "installed (default: %(default)s)",
     )
     b.add_argument(
         "--out", type=Path, default=Path("dist"), help="release folder (default: %(default)s)"
@@ -121,6 +125,12 @@ def parser() -> argparse.ArgumentParser:
         "--address",
         help="Ray cluster address, host:port (default: run.address in the config; none starts "
         "a local Ray instance for the build)",
+    )
+    b.add_argument(
+        "--work",
+        metavar="URL",
+        help="where work files go, a folder or an fsspec URL every worker can reach (default: "
+        "run.work in the config, else a .work folder inside the release being built)",
     )
     b.add_argument(
         "--strict",

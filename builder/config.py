@@ -147,6 +147,13 @@ class RunSection(_Strict):
         default=None,
         description="Ray cluster address (host:port, or 'auto'); none starts a local Ray instance.",
     )
+    work: str | None = Field(
+        default=None,
+        description="Where work files (parts, keys, shards before they are copied) go: a folder "
+        "or an fsspec URL (s3://..., any filesystem installed here and on the workers) that "
+        "every worker can reach; the build works in a new folder inside it and removes it "
+        "after. None: a .work folder inside the release being built.",
+    )
     unit_bytes: Annotated[int, STRICT_INT, _within(KiB, 4 * GiB)] = Field(
         default=32 * MiB,
         description="Work unit size: plain JSON Lines files larger than this are read as ranges "

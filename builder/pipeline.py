@@ -15,7 +15,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,10 +27,11 @@ from builder.layout import partition_dir
 from builder.readers import reader_for
 from builder.readers.base import Container, unreadable
 from builder.records import REJECT_SCHEMA, Reject, RejectReason
-from builder.sources import NOT_INPUT_FORMAT, RawFile, SkippedFile, Source, open_source
+from builder.sources import NOT_INPUT_FORMAT, InputFile, SkippedFile, Source, open_source
 from builder.stages import key_columns, key_writer
 from builder.stages.base import KeyFile
 from builder.steps import CONTENT_STEPS, STEPS, Step, StepContext
+from builder.storage import Storage
 from builder.units import Piece
 from schema import arrow_schema
 from schema.working import published
@@ -46,10 +46,13 @@ READ_STEP = "read"  # the counters of the container: records found, rejects whil
 class UnitTask:
     index: int
     pieces: list[Piece]
-    work_dir: Path
+    work: Storage  # where parts, rejects and key files go (a local path is taken as one)
     today: dt.date
     settings: BuildSection
     buckets: int = 1  # of the stages' keys (builder.stages)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "work", Storage.of(self.work))
 
 
 @dataclass(slots=True)
@@ -76,7 +79,9 @@ class FileResult:
 class UnitResult:
     index: int
     files: list[FileResult] = field(default_factory=list)
-    parts: list[str] = field(default_factory=list)  # part files (relative to work_dir) holding rows
+    parts: list[str] = field(
+        default_factory=list
+    )  # part files (keys in the work storage) holding rows
     rejects_part: str | None = None
     keys: KeyFile | None = None  # the rows' key rows, for the stages
     steps: list[StepCounters] = field(default_factory=list)  # read, content steps, build.steps
@@ -89,15 +94,15 @@ class UnitResult:
 class _Spill:
     """Buffers tables of one kind and spills them to Parquet files in batches of SPILL_ROWS."""
 
-    def __init__(self, work_dir: Path, schema: pa.Schema):
-        self.work_dir, self.schema = work_dir, schema
+    def __init__(self, work: Storage, schema: pa.Schema):
+        self.work, self.schema = work, schema
         self.buffers: dict[str, list[pa.Table]] = {}
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.buffered = 0
         self.rows: dict[str, int] = {}  # rows added to each file so far
 
     def add(self, rel: str, table: pa.Table) -> int:
-        """Add rows to the file `rel` (relative to the work folder); the number of the first."""
+        """Add rows to the file `rel` (a key in the work storage); the number of the first."""
         self.buffers.setdefault(rel, []).append(table)
         self.buffered += table.num_rows
         first = self.rows.get(rel, 0)
@@ -109,14 +114,12 @@ class _Spill:
     def flush(self) -> None:
         for rel, tables in self.buffers.items():
             if rel not in self.writers:
-                path = self.work_dir / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.writers[rel] = pq.ParquetWriter(path, self.schema, compression="lz4")
+                self.writers[rel] = self.work.parquet_writer(rel, self.schema, compression="lz4")
             self.writers[rel].write_table(pa.concat_tables(tables))
         self.buffers, self.buffered = {}, 0
 
     def close(self) -> list[str]:
-        """Write what is buffered; the files written, relative to the work folder."""
+        """Write what is buffered; the files written, as keys in the work storage."""
         self.flush()
         for writer in self.writers.values():
             writer.close()
@@ -127,7 +130,7 @@ class _Spill:
         self.buffers, self.buffered, self.rows = {}, 0, {}
         for rel, writer in self.writers.items():
             writer.close()
-            (self.work_dir / rel).unlink()
+            self.work.remove(rel)
         self.writers = {}
 
 
@@ -145,9 +148,9 @@ class _Sinks:
 
     def __init__(self, task: UnitTask):
         self.index = task.index
-        self.rows = _Spill(task.work_dir, arrow_schema())
-        self.rejects = _Spill(task.work_dir, REJECT_SCHEMA)
-        self.keys = key_writer(task.work_dir, task.index, task.buckets)
+        self.rows = _Spill(task.work, arrow_schema())
+        self.rejects = _Spill(task.work, REJECT_SCHEMA)
+        self.keys = key_writer(task.work, task.index, task.buckets)
 
     def add(self, batch: Batch) -> None:
         for rejects in batch.rejects:
@@ -319,7 +322,7 @@ def _container(piece: Piece, result: UnitResult) -> type[Container] | None:
     return container_cls
 
 
-def _open(piece: Piece, file: FileResult) -> RawFile | Reject | None:
+def _open(piece: Piece, file: FileResult) -> InputFile | Reject | None:
     """The piece opened (and restricted to its range); a Reject, or None when it is skipped."""
     try:
         raw = open_source(piece.source)

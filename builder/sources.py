@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from builder.errors import InputError
 from builder.records import RejectReason
+from builder.storage import Storage
 
 CHUNK = 1 << 20  # bytes per read: no buffer ever depends on a configured limit
 RACY_NS = 2_000_000_000  # a file modified this close to its opening is hashed twice (see RawFile)
@@ -84,31 +85,79 @@ NATIVE_READ = 1 << 16  # decompressed bytes per read: what a damaged stream lose
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One raw file: where it is, its provenance name, and why it is skipped (None: it is read).
+    """One raw file: its input storage and key in it, its provenance name, and why it is skipped
+    (None: it is read).
 
-    `root` is the resolved input folder: the opened file must lie inside it (None: not checked).
-    `size` is from discovery, to plan the work (0 for links: they are planned as small files).
+    `key` is relative to the storage's root ('/'-separated; a local name's bytes as os.fsdecode
+    gives them), while `rel` is the lossless display name. `root` is the resolved local input
+    folder: the opened file must lie inside it (None: not checked). `size` is from discovery, to
+    plan the work (0 for links: they are planned as small files).
     """
 
-    path: Path
+    storage: Storage
+    key: str
     rel: str
     root: str | None = None
     skip: str | None = None
     size: int = 0
 
+    @staticmethod
+    def at(path: Path, rel: str) -> Source:
+        """A local file on its own, outside any discovered input (previews, tests)."""
+        path = Path(os.path.abspath(path))
+        return Source(Storage(str(path.parent)), path.name, rel)
+
+    @property
+    def path(self) -> Path:
+        """The local file's path (for a remote source: its path in its filesystem)."""
+        return Path(self.storage.path(self.key))
+
+    @property
+    def name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
     @property
     def format_suffix(self) -> str:
         """The suffix that says the format, under any compression suffix: 'a.jsonl.gz' -> '.jsonl'."""
-        name = self.path.name.lower()
+        name = self.name.lower()
         for compression in COMPRESSIONS:
             name = name.removesuffix(compression.suffix)
         return Path(name).suffix
 
 
-def discover(root: Path) -> list[Source]:
-    """Every non-hidden file under root, in a stable order (sorted relative paths).
+def discover(root: Path | str | Storage) -> list[Source]:
+    """Every non-hidden file under root (a local folder or an fsspec URL), in a stable order
+    (sorted relative paths)."""
+    storage = Storage.of(root)
+    if not storage.local:
+        return _discover_remote(storage)
+    return _discover_local(root if isinstance(root, Path) else Path(storage.root), storage)
 
-    Iterative (any depth). Links to folders are not followed; files that are not read (special
+
+def _discover_remote(storage: Storage) -> list[Source]:
+    """Regular files only, as the filesystem lists them, with their listed sizes."""
+    try:
+        if not storage.fs.exists(storage.root):
+            raise InputError(f"{storage}: input folder does not exist (pass --raw DIR or URL)")
+        if not storage.fs.isdir(storage.root):
+            raise InputError(f"{storage}: input is not a folder (pass --raw DIR or URL)")
+        listing = list(storage.files())
+    except OSError as err:
+        raise InputError(f"{storage}: cannot list the input folder: {err}") from None
+    found = [
+        Source(
+            storage,
+            key,
+            source_name(key.encode("utf-8", "surrogateescape")),
+            size=info.get("size") or 0,
+        )
+        for key, info in listing
+    ]
+    return sorted(found, key=lambda s: s.rel)
+
+
+def _discover_local(root: Path, storage: Storage) -> list[Source]:
+    """Iterative (any depth). Links to folders are not followed; files that are not read (special
     files, links leaving the input) come with their kind in `skip`.
     """
     if not root.exists():
@@ -119,9 +168,9 @@ def discover(root: Path) -> list[Source]:
         raise InputError(f"{root}: input folder is not readable (check its permissions)")
     base = os.path.realpath(root)
     found = []
-    folders: list[tuple[bytes, str]] = [(os.fsencode(root), "")]
+    folders: list[tuple[bytes, str, bytes]] = [(os.fsencode(root), "", b"")]
     while folders:
-        folder, prefix = folders.pop()
+        folder, prefix, keys = folders.pop()
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
@@ -130,23 +179,23 @@ def discover(root: Path) -> list[Source]:
                 raise InputError(
                     f"{os.fsdecode(folder)}: cannot list input folder: {err.strerror}"
                 ) from None
-            found.append(
-                Source(Path(os.fsdecode(folder)), prefix.rstrip("/"), base, "path too long")
-            )
+            key = os.fsdecode(keys.rstrip(b"/"))
+            found.append(Source(storage, key, prefix.rstrip("/"), base, "path too long"))
             continue
         for entry in entries:
             if entry.name.startswith(b"."):
                 continue
             rel = prefix + source_name(entry.name)
             if entry.is_dir(follow_symlinks=False):
-                folders.append((entry.path, rel + "/"))
+                folders.append((entry.path, rel + "/", keys + entry.name + b"/"))
             else:
-                path = os.fsdecode(entry.path)
+                key = os.fsdecode(keys + entry.name)
                 if entry.is_file(follow_symlinks=False):  # from the listing: no system call
                     size = entry.stat(follow_symlinks=False).st_size
-                    found.append(Source(Path(path), rel, base, size=size))
+                    found.append(Source(storage, key, rel, base, size=size))
                 else:
-                    found.append(Source(Path(path), rel, base, classify(path, base)))
+                    skip = classify(os.fsdecode(entry.path), base)
+                    found.append(Source(storage, key, rel, base, skip))
     return sorted(found, key=lambda s: s.rel)
 
 
@@ -204,8 +253,10 @@ def _opened_path(fd: int, fallback: str) -> str:
         return fallback
 
 
-def open_source(source: Source) -> RawFile:
+def open_source(source: Source) -> InputFile:
     """Open a source for reading; raises SkippedFile for what must not be read, OSError if it cannot."""
+    if not source.storage.local:
+        return RemoteFile(source)
     kind = classify(str(source.path), source.root)
     if kind is not None:
         raise SkippedFile(kind)
@@ -227,32 +278,21 @@ def open_source(source: Source) -> RawFile:
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """A range of a file as the build planned it: the file's stat when it was scanned, and the
-    sha256 of the range's bytes. A worker reading the range later checks both."""
+    """A range of a file as the build planned it: the file's size and stamp (what says it is the
+    same file, unchanged) when it was scanned, and the sha256 of the range's bytes. A worker
+    reading the range later checks all three."""
 
     size: int
-    mtime_ns: int
-    ctime_ns: int
-    ino: int
+    stamp: tuple
     sha256: str
 
-    @staticmethod
-    def of(st: os.stat_result, sha256: str) -> Planned:
-        return Planned(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, sha256)
 
-
-class RawFile:
+class InputFile:
     """An open input file, or a range of one: every byte read through `stream()` is hashed, once,
-    in order.
+    in order. `finish()` reads what the readers left and says whether the file changed since it
+    was opened (or, for a range, since it was planned: `restrict`)."""
 
-    `finish()` reads what the readers left, then compares the file with how it was opened: size,
-    mtime and ctime (ns), inode, bytes read; a file modified within RACY_NS of its opening is also
-    hashed again, since a same-size rewrite within one timestamp tick leaves the stat unchanged.
-    A range (`restrict`) is compared with the file as planned, and its hash with the planned one.
-    """
-
-    def __init__(self, fd: int, path: str, before: os.stat_result):
-        self.fd, self.path, self.before = fd, path, before
+    def __init__(self) -> None:
         self.opened_ns = time.time_ns()
         self.bytes_read = 0
         self._digest = hashlib.sha256()
@@ -260,32 +300,32 @@ class RawFile:
         self._length: int | None = None  # bytes to read: None to the end of the file
         self._planned: Planned | None = None
 
-    def __enter__(self) -> RawFile:
+    def __enter__(self) -> typing.Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        os.close(self.fd)
+        raise NotImplementedError
 
     def restrict(self, start: int, stop: int, first_line: int, planned: Planned) -> None:
         """Read only bytes [start, stop), whose first line is line `first_line` of the file."""
-        os.lseek(self.fd, start, os.SEEK_SET)
-        self.start, self.first_line, self._length, self._planned = (
-            start,
-            first_line,
-            stop - start,
-            planned,
-        )
+        self._seek(start)
+        self.start, self.first_line = start, first_line
+        self._length, self._planned = stop - start, planned
 
     def head(self, size: int) -> bytes:
         """The file's first `size` bytes, without reading (or hashing) them."""
-        return os.pread(self.fd, size, 0)
+        raise NotImplementedError
+
+    def plan(self, sha256: str) -> Planned:
+        """A range of this file as planned now, whose bytes hash to `sha256`."""
+        raise NotImplementedError
 
     def readinto(self, buffer: memoryview) -> int:
         if self._length is not None:
             buffer = buffer[: max(0, self._length - self.bytes_read)]
             if not buffer:
                 return 0
-        n = os.readv(self.fd, [buffer])
+        n = self._read(buffer)
         self._digest.update(buffer[:n])
         self.bytes_read += n
         return n
@@ -305,27 +345,76 @@ class RawFile:
             pass
         return self._change()
 
-    def _change(self) -> str | None:
-        was, now = self._planned or Planned.of(self.before, ""), os.fstat(self.fd)
-        if (now.st_size, now.st_mtime_ns, now.st_ctime_ns) != (
-            was.size,
-            was.mtime_ns,
-            was.ctime_ns,
-        ):
-            return f"the file was modified while it was read ({was.size} -> {now.st_size} bytes)"
-        expected = was.size if self._length is None else self._length
+    def _unread(self, size: int) -> str | None:
+        """How the bytes read differ from what was to be read of a file of `size` bytes, or None."""
+        expected = size if self._length is None else self._length
         if self.bytes_read != expected:
             return f"the file changed size while it was read ({self.bytes_read} of {expected} bytes read)"
+        return None
+
+    def _unplanned(self) -> str | None:
+        """For a range: how its bytes differ from the planned ones, or None."""
+        if self._planned is not None and self.sha256 != self._planned.sha256:
+            return "the file's content changed while it was read"
+        return None
+
+    def _seek(self, offset: int) -> None:
+        raise NotImplementedError
+
+    def _read(self, buffer: memoryview) -> int:
+        raise NotImplementedError
+
+    def _change(self) -> str | None:
+        raise NotImplementedError
+
+
+def _local_stamp(st: os.stat_result) -> tuple:
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+class RawFile(InputFile):
+    """A local input file, read through its descriptor.
+
+    `finish()` compares the file with how it was opened (or planned): size, mtime and ctime (ns),
+    inode, bytes read; a file modified within RACY_NS of its opening is also hashed again, since a
+    same-size rewrite within one timestamp tick leaves the stat unchanged.
+    """
+
+    def __init__(self, fd: int, path: str, before: os.stat_result):
+        super().__init__()
+        self.fd, self.path, self.before = fd, path, before
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self.fd)
+
+    def head(self, size: int) -> bytes:
+        return os.pread(self.fd, size, 0)
+
+    def plan(self, sha256: str) -> Planned:
+        return Planned(self.before.st_size, _local_stamp(self.before), sha256)
+
+    def _seek(self, offset: int) -> None:
+        os.lseek(self.fd, offset, os.SEEK_SET)
+
+    def _read(self, buffer: memoryview) -> int:
+        return os.readv(self.fd, [buffer])
+
+    def _change(self) -> str | None:
+        was, now = self._planned or self.plan(""), os.fstat(self.fd)
+        mtime_ns, ctime_ns, ino = was.stamp
+        if (now.st_size, now.st_mtime_ns, now.st_ctime_ns) != (was.size, mtime_ns, ctime_ns):
+            return f"the file was modified while it was read ({was.size} -> {now.st_size} bytes)"
+        if (short := self._unread(was.size)) is not None:
+            return short
         try:
             there = os.stat(self.path, follow_symlinks=False)
         except OSError:
             return "the file was removed while it was read"
-        if (there.st_dev, there.st_ino) != (self.before.st_dev, was.ino):
+        if (there.st_dev, there.st_ino) != (self.before.st_dev, ino):
             return "the file was replaced while it was read"
         if self._planned is not None:
-            if self.sha256 != self._planned.sha256:
-                return "the file's content changed while it was read"
-        elif was.mtime_ns >= self.opened_ns - RACY_NS and self._rehash() != self.sha256:
+            return self._unplanned()
+        if mtime_ns >= self.opened_ns - RACY_NS and self._rehash() != self.sha256:
             return "the file's content changed while it was read"
         return None
 
@@ -337,10 +426,88 @@ class RawFile:
         return digest.hexdigest()
 
 
+# Listing fields that change when a remote file is rewritten, as filesystems name them.
+REMOTE_STAMP_FIELDS = (
+    "mtime",
+    "modified",
+    "LastModified",
+    "last_modified",
+    "created",
+    "ETag",
+    "etag",
+    "VersionId",
+    "version_id",
+    "generation",
+    "blob_id",
+    "lfs",
+)
+
+
+def remote_stamp(info: dict) -> tuple:
+    """What a remote listing says about a file's version (its size aside), as text."""
+    return tuple((name, str(info[name])) for name in REMOTE_STAMP_FIELDS if name in info)
+
+
+class RemoteFile(InputFile):
+    """An input file read through its fsspec filesystem, by ranges (no handle, whose position
+    some filesystems share between openers): `finish()` compares its size and stamp (mtime, etag,
+    version: whatever the filesystem lists) with how it was opened, and the bytes read with its
+    size."""
+
+    def __init__(self, source: Source):
+        super().__init__()
+        self.fs, self.path = source.storage.fs, source.storage.path(source.key)
+        info = self.fs.info(self.path)
+        if info.get("type") != "file":
+            raise SkippedFile(str(info.get("type") or "not a file"))
+        self.before = Planned(info["size"], remote_stamp(info), "")
+        self._position = 0
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def head(self, size: int) -> bytes:
+        return self._range(0, size)
+
+    def plan(self, sha256: str) -> Planned:
+        return Planned(self.before.size, self.before.stamp, sha256)
+
+    def _seek(self, offset: int) -> None:
+        self._position = offset
+
+    def _read(self, buffer: memoryview) -> int:
+        data = self._range(self._position, self._position + len(buffer))
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def _range(self, start: int, stop: int) -> bytes:
+        """Bytes [start, stop) as the file holds them now, within its size when opened (a file
+        that grows is caught by finish); none once it is gone (finish says so)."""
+        stop = min(stop, self.before.size)
+        if start >= stop:
+            return b""
+        try:
+            return self.fs.cat_file(self.path, start=start, end=stop)
+        except FileNotFoundError:
+            return b""
+
+    def _change(self) -> str | None:
+        was = self._planned or self.before
+        try:
+            self.fs.invalidate_cache(self.path)
+            info = self.fs.info(self.path)
+        except FileNotFoundError:
+            return "the file was removed while it was read"
+        if (info["size"], remote_stamp(info)) != (was.size, was.stamp):
+            return f"the file was modified while it was read ({was.size} -> {info['size']} bytes)"
+        return self._unread(was.size) or self._unplanned()
+
+
 class _RawView(io.RawIOBase):
     """RawIOBase over a RawFile, so buffers and decompressors can close it without closing the file."""
 
-    def __init__(self, raw: RawFile):
+    def __init__(self, raw: InputFile):
         self._raw = raw
 
     def readable(self) -> bool:
@@ -365,7 +532,7 @@ class _NativeView(io.RawIOBase):
         return len(data)
 
 
-def open_content(raw: RawFile, name: str) -> io.BufferedIOBase:
+def open_content(raw: InputFile, name: str) -> io.BufferedIOBase:
     """The file's content, decompressed when its magic bytes say so; raises ContentError.
 
     A name with a compression suffix must hold that compression's bytes (else the file is damaged),

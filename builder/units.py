@@ -23,8 +23,8 @@ from builder.sources import (
     CHUNK,
     COMPRESSIONS,
     HEAD_BYTES,
+    InputFile,
     Planned,
-    RawFile,
     SkippedFile,
     Source,
     open_source,
@@ -100,7 +100,7 @@ class Planner:
                 return
             for start, stop, first_line, sha256 in cut_lines(raw, self.unit_bytes):
                 scan.ranges += 1
-                yield Piece(source, start, stop, first_line, Planned.of(raw.before, sha256))
+                yield Piece(source, start, stop, first_line, raw.plan(sha256))
             scan.change = raw.finish()
             scan.sha256 = raw.sha256
         self.scans[source.rel] = scan
@@ -116,7 +116,7 @@ def _splittable(head: bytes) -> bool:
     )
 
 
-def cut_lines(raw: RawFile, unit_bytes: int) -> Iterator[tuple[int, int, int, str]]:
+def cut_lines(raw: InputFile, unit_bytes: int) -> Iterator[tuple[int, int, int, str]]:
     """(start, stop, first line, sha256) of consecutive ranges of about unit_bytes covering the
     file, each ending just after a newline (or at the end of the file).
 

@@ -238,7 +238,7 @@ def test_a_batch_holds_a_bounded_size_of_records(tmp_path, monkeypatch):
     """Big records make small batches: memory follows BATCH_SIZE, not BATCH_ROWS records of any size."""
     monkeypatch.setattr("builder.pipeline.BATCH_SIZE", 10_000)
     path = write(tmp_path / "a.jsonl", jsonl([{"text": f"{i} " + "x" * 3000} for i in range(10)]))
-    source = Source(path, "a.jsonl")
+    source = Source.at(path, "a.jsonl")
     counters = StepCounters("read")
     batches = list(raw_batches(JsonLinesReader(config().build).run(source), counters))
     assert [len(b) for b in batches] == [4, 4, 2]

@@ -279,7 +279,7 @@ def test_devices_are_never_opened(tmp_path):
     assert classify("/dev/null", None) == "device"
     for device in ("/dev/zero", "/dev/urandom", "/dev/null"):
         with pytest.raises(SkippedFile, match="device"):
-            open_source(Source(Path(device), "dev.txt"))
+            open_source(Source.at(Path(device), "dev.txt"))
 
 
 def test_a_file_swapped_after_discovery_is_checked_again_when_opened(tmp_path):

@@ -25,7 +25,7 @@ LATIN = (
 
 def read(path, root, max_record_bytes=1 << 20):
     """The file's drafts (rows as its content step makes them) and rejects, in record order."""
-    source = Source(path, path.relative_to(root).as_posix())
+    source = Source.at(path, path.relative_to(root).as_posix())
     settings = BuildSection(max_record_bytes=max_record_bytes)
     return preview(source, settings, dt.date(2026, 11, 26))
 
@@ -162,7 +162,7 @@ def test_truncated_jsonl_keeps_what_came_before(tmp_path):
 
 
 def test_unknown_type_has_no_reader(tmp_path):
-    assert reader_for(Source(tmp_path / "notes.tsv", "notes.tsv")) is None
+    assert reader_for(Source.at(tmp_path / "notes.tsv", "notes.tsv")) is None
 
 
 # Encodings

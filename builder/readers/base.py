@@ -18,7 +18,7 @@ from builder.records import Reject, RejectError, RejectReason, excerpt
 from builder.sources import (
     BLANK_BOUND,
     ContentError,
-    RawFile,
+    InputFile,
     SkippedFile,
     Source,
     open_content,
@@ -51,7 +51,7 @@ class Container:
         with raw:
             yield from self.records(source, raw)
 
-    def records(self, source: Source, raw: RawFile) -> Iterator[RawRecord | Reject]:
+    def records(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Reject]:
         """Every record of the file, or a Reject where a record (or the rest of the file) is bad."""
         position = 0
         try:
@@ -64,7 +64,7 @@ class Container:
         except RejectError as exc:
             yield exc.reject(source.rel, position + 1)
 
-    def pieces(self, source: Source, raw: RawFile) -> Iterator[RawRecord]:
+    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord]:
         """The records as found; raises RejectError when the rest of the file cannot be read."""
         raise NotImplementedError
 
@@ -78,10 +78,10 @@ class WholeFileContainer(Container):
 
     limit_setting = "max_record_bytes"
 
-    def pieces(self, source: Source, raw: RawFile) -> Iterator[RawRecord]:
+    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord]:
         limit = getattr(self.settings, self.limit_setting)
         try:
-            whole = read_whole(open_content(raw, source.path.name), limit)
+            whole = read_whole(open_content(raw, source.name), limit)
         except ContentError as exc:
             raise RejectError(exc.reason, str(exc)) from None
         if whole.over_limit:

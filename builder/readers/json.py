@@ -20,7 +20,7 @@ from builder.sources import (
     BYTES_CODEC,
     HEAD_BYTES,
     ContentError,
-    RawFile,
+    InputFile,
     Source,
     iter_lines,
     open_content,
@@ -67,7 +67,7 @@ class JsonLinesReader(Container):
     content = "crawler_fields"
     codec = BYTES_CODEC
 
-    def pieces(self, source: Source, raw: RawFile) -> Iterator[RawRecord]:
+    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord]:
         limit = self.settings.max_record_bytes
         line_no = 0
         try:
@@ -75,7 +75,7 @@ class JsonLinesReader(Container):
             if raw.start:  # a later range of a plain 8-bit file, as planned (builder.units)
                 stream, head = raw.stream(), b""
             else:
-                stream = open_content(raw, source.path.name)
+                stream = open_content(raw, source.name)
                 head = read_at_most(stream, HEAD_BYTES)
                 self.codec = stream_codec(head)
                 if self.codec == BYTES_CODEC and head_looks_binary(head):

@@ -9,7 +9,6 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +24,7 @@ from builder.stages.base import (
     read_bucket,
 )
 from builder.stages.exact import SameId, SameText
+from builder.storage import Storage
 
 STAGES: tuple[Stage, ...] = (SameText(), SameId())
 BUCKET_INPUT_BYTES = 256 * 1024 * 1024  # input per bucket; its key rows are a few % of it
@@ -41,9 +41,9 @@ def bucket_count(input_bytes: int) -> int:
     return max(1, -(-input_bytes // BUCKET_INPUT_BYTES))
 
 
-def key_writer(work_dir: Path, unit: int, buckets: int) -> BucketWriter:
+def key_writer(work: Storage, unit: int, buckets: int) -> BucketWriter:
     """Where a unit writes its key rows, bucketed for the first stage."""
-    return BucketWriter(work_dir, f"keys/{unit:08d}.parquet", STAGES[0].key, buckets)
+    return BucketWriter(work, f"keys/{unit:08d}.parquet", STAGES[0].key, buckets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ class BucketTask:
     stage: int  # index in STAGES
     bucket: int
     files: list[KeyFile]
-    work_dir: Path
+    work: Storage
     buckets: int
 
 
@@ -66,13 +66,13 @@ class BucketResult:
 def decide_bucket(task: BucketTask) -> BucketResult:
     """One stage's decision over one bucket; runs in a worker."""
     stage = STAGES[task.stage]
-    keys = read_bucket(task.work_dir, task.files, task.bucket)
-    decision = stage.decide(keys, task.work_dir)
+    keys = read_bucket(task.work, task.files, task.bucket)
+    decision = stage.decide(keys, task.work)
     following = None
     if task.stage + 1 < len(STAGES):
         after = STAGES[task.stage + 1]
         rel = f"stages/{after.name}/{task.bucket:05d}.parquet"
-        writer = BucketWriter(task.work_dir, rel, after.key, task.buckets)
+        writer = BucketWriter(task.work, rel, after.key, task.buckets)
         writer.write(decision.kept)
         following = writer.close()
     return BucketResult(decision.duplicates, decision.rejects, decision.left_out, following)
@@ -85,7 +85,7 @@ class StagePlan:
     rejects: pa.Table  # REJECT_SCHEMA, in source order
 
 
-def run_stages(pool: Executor, work_dir: Path, files: Iterable[KeyFile], buckets: int) -> StagePlan:
+def run_stages(pool: Executor, work: Storage, files: Iterable[KeyFile], buckets: int) -> StagePlan:
     """Every stage over every bucket, in stage order; the buckets of a stage run in parallel."""
     duplicates, rejects, left_out = [], [], []
     inputs = list(files)
@@ -95,7 +95,7 @@ def run_stages(pool: Executor, work_dir: Path, files: Iterable[KeyFile], buckets
             for bucket in sorted(set(file.groups)):
                 by_bucket[bucket].append(file)
         tasks = [
-            BucketTask(number, bucket, members, work_dir, buckets)
+            BucketTask(number, bucket, members, work, buckets)
             for bucket, members in sorted(by_bucket.items())
         ]
         inputs = []

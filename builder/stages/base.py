@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from builder.storage import Storage
 
 SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]
 WHERE = ["source_path", "source_record", "_part", "_row"]  # every key row has these
@@ -32,7 +33,7 @@ class Stage:
     key: ClassVar[str]
     columns: ClassVar[tuple[str, ...]] = ()  # other columns it reads
 
-    def decide(self, keys: pa.Table, work_dir: Path) -> Decision:
+    def decide(self, keys: pa.Table, work_dir: Storage) -> Decision:
         raise NotImplementedError
 
 
@@ -57,8 +58,8 @@ class BucketWriter:
     """Key rows spread over buckets, buffered up to BUFFER_ROWS: each flush adds one row group per
     bucket it holds, and `groups` lists the bucket of each row group, for the readers of one."""
 
-    def __init__(self, work_dir: Path, rel: str, key: str, buckets: int):
-        self.path, self.rel, self.key, self.buckets = work_dir / rel, rel, key, buckets
+    def __init__(self, work: Storage, rel: str, key: str, buckets: int):
+        self.work, self.rel, self.key, self.buckets = work, rel, key, buckets
         self.groups: list[int] = []
         self._buffer: list[pa.Table] = []
         self._buffered = 0
@@ -80,8 +81,7 @@ class BucketWriter:
         table, bucket = table.take(pa.array(order)), bucket[order]
         present, starts = np.unique(bucket, return_index=True)
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, table.schema, compression="lz4")
+            self._writer = self.work.parquet_writer(self.rel, table.schema, compression="lz4")
         for b, start, stop in zip(present, starts, [*starts[1:], len(bucket)], strict=True):
             self._writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
             self.groups.append(int(b))
@@ -98,25 +98,25 @@ class BucketWriter:
         self._buffer, self._buffered = [], 0
         if self._writer is not None:
             self._writer.close()
-            self.path.unlink()
+            self.work.remove(self.rel)
         self._writer, self.groups = None, []
 
 
 @dataclass(frozen=True, slots=True)
 class KeyFile:
-    """A file of key rows (relative to the work folder) and the bucket of each of its row groups."""
+    """A file of key rows (a key in the work storage) and the bucket of each of its row groups."""
 
     rel: str
     groups: tuple[int, ...]
 
 
-def read_bucket(work_dir: Path, files: Iterable[KeyFile], bucket: int) -> pa.Table | None:
+def read_bucket(work: Storage, files: Iterable[KeyFile], bucket: int) -> pa.Table | None:
     """One bucket's key rows from every file that holds some, in source order."""
     tables = []
     for file in files:
         wanted = [i for i, b in enumerate(file.groups) if b == bucket]
         if wanted:
-            tables.append(pq.ParquetFile(work_dir / file.rel).read_row_groups(wanted))
+            tables.append(work.parquet_file(file.rel).read_row_groups(wanted))
     if not tables:
         return None
     return pa.concat_tables(tables).sort_by(SOURCE_ORDER)
