@@ -16,9 +16,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-import os
 import tempfile
-import typing
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -44,7 +42,7 @@ from builder.stages.base import SOURCE_ORDER
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.steps import CONTENT_STEPS
 from builder.storage import Storage
-from builder.units import Planner
+from builder.units import Planner, expected_units
 from builder.writers.card import render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
@@ -88,11 +86,13 @@ def build(
         out = check_target(raw if isinstance(raw, Path) else Path(input_storage.root), out)
     else:  # a non-local input cannot overlap the release: checked against a path none is under
         sources = discover(input_storage)
-        out = check_target(Path(os.devnull), out)
+        out = check_target(None, out)
     today = today or dt.datetime.now(dt.UTC).date()
     progress = progress or Progress(sum(s.size for s in sources))
     executor = executor or config.run.executor
     address = address or (config.run.address if executor == "ray" else None)
+    if executor == "local":  # never more processes than units: a small build runs in this one
+        workers = min(workers, expected_units(sources, config.run.unit_bytes))
     runner = open_executor(executor, workers, address)
     where = work or config.run.work
     for storage in [input_storage, *([Storage.of(where)] if where else [])]:
@@ -215,7 +215,7 @@ def _write_shards(
             partition=partition,
             parts=sorted(members),
             dropped={p: dropped[p] for p in members if p in dropped},
-            work_dir=Path(work.root) if work.local else work,  # type: ignore[arg-type]
+            work=work,
             out_dir=stage,
             schema_metadata=metadata,
             max_shard_bytes=config.build.max_shard_bytes,
@@ -235,13 +235,12 @@ def _write_shards(
 
 
 def write_partition_to_work(task: PartitionTask) -> list[ShardInfo]:
-    """`write_partition` for a non-local work storage (`task.work_dir`): the shards are written
-    to a local temporary folder, then copied to the work storage for the build to fetch."""
-    work = typing.cast(Storage, task.work_dir)
+    """`write_partition` for a non-local work storage (`task.work`): the shards are written to a
+    local temporary folder, then copied to the work storage for the build to fetch."""
     with tempfile.TemporaryDirectory(prefix="broadsheet-shards-") as folder:
         shards = write_partition(dataclasses.replace(task, out_dir=Path(folder)))
         for shard in shards:
-            work.upload(Path(folder) / shard.path, f"{SHARDS_KEY}/{shard.path}")
+            task.work.upload(Path(folder) / shard.path, f"{SHARDS_KEY}/{shard.path}")
     return shards
 
 

@@ -36,7 +36,9 @@ from builder.units import Piece
 from schema import arrow_schema
 from schema.working import published
 
-SPILL_ROWS = 20_000  # rows (and rejects) buffered per file before they are written to its parts
+SPILL_ROWS = 20_000  # rows (and rejects) buffered per unit before they are written to its parts
+SPILL_BYTES = 16 * 1024 * 1024  # or fewer rows, when they hold this many bytes: parts' row groups
+# stay small, so the shard writers that read them back hold little
 BATCH_ROWS = 2_000  # raw records per batch through the steps
 BATCH_SIZE = 8 * 1024 * 1024  # or fewer, when their sizes as read add up to this (bytes)
 READ_STEP = "read"  # the counters of the container: records found, rejects while reading
@@ -92,22 +94,24 @@ class UnitResult:
 
 
 class _Spill:
-    """Buffers tables of one kind and spills them to Parquet files in batches of SPILL_ROWS."""
+    """Buffers tables of one kind and spills them to Parquet files in batches of SPILL_ROWS rows
+    or SPILL_BYTES bytes, whichever comes first."""
 
     def __init__(self, work: Storage, schema: pa.Schema):
         self.work, self.schema = work, schema
         self.buffers: dict[str, list[pa.Table]] = {}
         self.writers: dict[str, pq.ParquetWriter] = {}
-        self.buffered = 0
+        self.buffered = self.buffered_bytes = 0
         self.rows: dict[str, int] = {}  # rows added to each file so far
 
     def add(self, rel: str, table: pa.Table) -> int:
         """Add rows to the file `rel` (a key in the work storage); the number of the first."""
         self.buffers.setdefault(rel, []).append(table)
         self.buffered += table.num_rows
+        self.buffered_bytes += table.nbytes
         first = self.rows.get(rel, 0)
         self.rows[rel] = first + table.num_rows
-        if self.buffered >= SPILL_ROWS:
+        if self.buffered >= SPILL_ROWS or self.buffered_bytes >= SPILL_BYTES:
             self.flush()
         return first
 
@@ -116,7 +120,7 @@ class _Spill:
             if rel not in self.writers:
                 self.writers[rel] = self.work.parquet_writer(rel, self.schema, compression="lz4")
             self.writers[rel].write_table(pa.concat_tables(tables))
-        self.buffers, self.buffered = {}, 0
+        self.buffers, self.buffered, self.buffered_bytes = {}, 0, 0
 
     def close(self) -> list[str]:
         """Write what is buffered; the files written, as keys in the work storage."""
@@ -127,7 +131,7 @@ class _Spill:
 
     def discard(self) -> None:
         """Drop everything: nothing of this file is published."""
-        self.buffers, self.buffered, self.rows = {}, 0, {}
+        self.buffers, self.buffered, self.buffered_bytes, self.rows = {}, 0, 0, {}
         for rel, writer in self.writers.items():
             writer.close()
             self.work.remove(rel)

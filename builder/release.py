@@ -54,10 +54,12 @@ def output_error(out: Path, exc: OSError) -> OutputError:
     )
 
 
-def check_target(raw: Path, out: Path) -> Path:
-    """The resolved release folder, refusing any `out` whose replacement could destroy input or other files."""
-    raw_r, out_r = raw.resolve(), out.resolve()
-    if out_r == raw_r or out_r in raw_r.parents or raw_r in out_r.parents:
+def check_target(raw: Path | None, out: Path) -> Path:
+    """The resolved release folder, refusing any `out` whose replacement could destroy input or
+    other files. `raw` is the local input folder (None for an input that is not local)."""
+    out_r = out.resolve()
+    raw_r = raw.resolve() if raw is not None else None
+    if raw_r is not None and (out_r == raw_r or out_r in raw_r.parents or raw_r in out_r.parents):
         raise InputError(
             f"{out}: the release folder overlaps the input folder {raw}; choose an --out outside it"
         )

@@ -109,10 +109,6 @@ class Storage:
             return open(path, "wb")
         return self.fs.open(path, "wb")
 
-    def __truediv__(self, key: str) -> Path | IO[bytes]:
-        """What pyarrow can read `key` from: its local path, or the remote file opened."""
-        return Path(self.path(key)) if self.local else self.open_read(key)
-
     def parquet_writer(self, key: str, schema: pa.Schema, **options: Any) -> pq.ParquetWriter:
         """A Parquet writer for a new file at `key`; closing the writer closes the file."""
         if self.local:

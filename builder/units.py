@@ -35,6 +35,12 @@ SMALL_FILE_SHARE = 4  # files under unit_bytes / this are grouped with others
 GROUP_FILES = 2_000  # at most this many files in one unit
 
 
+def expected_units(sources: list[Source], unit_bytes: int) -> int:
+    """About how many units the input makes (at least 1): worker processes beyond it only cost
+    their start-up."""
+    return max(1, -(-sum(s.size for s in sources) // unit_bytes))
+
+
 @dataclass(frozen=True, slots=True)
 class Piece:
     """A whole file, or bytes [start, stop) of one holding whole lines, numbered from first_line."""

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from builder.build import BuildReport, build
-from builder.config import Config
+from builder.config import Config, RunSection
 from builder.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,9 +102,16 @@ def cli(*args: str, cwd: Path, env_extra: dict | None = None, timeout: int = 300
     )
 
 
-def run_build(raw: Path, out: Path, workers: int = 1, min_words: int = 5, **kw) -> BuildReport:
+def run_build(
+    raw: Path, out: Path, workers: int = 1, min_words: int = 5, unit_bytes: int = 0, **kw
+) -> BuildReport:
+    """A build as the CLI runs it; `unit_bytes` (work unit size) small enough makes a small
+    input many units, so that `workers` processes really run."""
+    cfg = config(min_words)
+    if unit_bytes:
+        cfg = cfg.model_copy(update={"run": RunSection(unit_bytes=unit_bytes)})
     return build(
-        config(min_words),
+        cfg,
         raw,
         out,
         workers=workers,

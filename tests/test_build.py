@@ -211,7 +211,7 @@ def test_same_input_same_bytes_for_any_worker_count(tmp_path):
     raw = tmp_path / "raw"
     many_articles(raw)
     one = run_build(raw, tmp_path / "one", workers=1)
-    two = run_build(raw, tmp_path / "two", workers=2)
+    two = run_build(raw, tmp_path / "two", workers=2, unit_bytes=1024)
     assert shard_bytes(one.out) == shard_bytes(two.out)
     assert (one.out / "manifest.json").read_bytes() == (two.out / "manifest.json").read_bytes()
     for name in ("README.md", "articles_per_month.png"):

@@ -22,7 +22,7 @@ def catalogue(tmp_path_factory):
         taken = {p for outcomes in expected.values() for p in outcomes}
         assert not set(made) & taken, f"{case.name}: a source_path is used twice"
         expected[case.name] = made
-    report = run_build(raw, root / "dist", workers=2)
+    report = run_build(raw, root / "dist", workers=2, unit_bytes=4096)  # many units, ranges
     return report, expected
 
 

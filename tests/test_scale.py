@@ -29,7 +29,7 @@ def test_thousands_of_records_balance_and_stay_sorted(tmp_path):
         records.append(records[0])  # an exact duplicate line
         write(raw / f"{month}.jsonl.zst", jsonl(records))
         expected_rows += 1000
-    report = run_build(raw, tmp_path / "dist", workers=2)
+    report = run_build(raw, tmp_path / "dist", workers=2, unit_bytes=1024)
     acc = report.manifest.accounting.model_dump()
     assert acc["records_read"] == len(MONTHS) * 1002
     assert (acc["rows"], acc["rejected"], acc["duplicates"]) == (

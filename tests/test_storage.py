@@ -189,6 +189,7 @@ def test_an_in_process_filesystem_needs_a_single_process_build(tmp_path, memory,
     upload(tmp_path / "raw", f"{memory}/raw")
     raw = f"{memory}/raw" if storage == "raw" else tmp_path / "raw"
     work = f"{memory}/work" if storage == "work" else None
+    many_units = config().model_copy(update={"run": RunSection(unit_bytes=1024)})
     with pytest.raises(ConfigError, match="--workers 1"):
-        build(config(), raw, tmp_path / "out", workers=2, work=work)
+        build(many_units, raw, tmp_path / "out", workers=2, work=work)
     assert not (tmp_path / "out").exists()

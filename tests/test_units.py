@@ -13,19 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builder.build import build
-from builder.config import RunSection
-from builder.progress import Progress
 from builder.sources import discover, iter_lines, open_source
 from builder.units import Planner, cut_lines
-from tests.support import TODAY, _Null, config, rejects, rows, write
+from tests.support import rejects, rows, run_build, write
 
 KIB = 1024
-
-
-def build_with(raw, out, unit_bytes, workers=1):
-    cfg = config().model_copy(update={"run": RunSection(unit_bytes=unit_bytes)})
-    return build(cfg, raw, out, workers=workers, today=TODAY, progress=Progress(0, _Null()))
 
 
 def release_files(release):
@@ -162,8 +154,8 @@ def test_the_release_is_the_same_bytes_for_any_unit_size(tmp_path, workers):
     write(raw / "crlf.jsonl", news_lines(200, seed=3).replace("\n", "\r\n"))
     for i in range(12):
         write(raw / "small" / f"{i:02d}.jsonl", news_lines(3, seed=100 + i))
-    build_with(raw, tmp_path / "one", unit_bytes=64 * 1024 * KIB)  # every file whole
-    build_with(raw, tmp_path / "many", unit_bytes=KIB, workers=workers)
+    run_build(raw, tmp_path / "one", unit_bytes=64 * 1024 * KIB)  # every file whole
+    run_build(raw, tmp_path / "many", workers, unit_bytes=KIB)
     one, many = release_files(tmp_path / "one"), release_files(tmp_path / "many")
     assert one.keys() == many.keys() and len(rows(tmp_path / "one")) > 500
     assert [k for k in one if one[k] != many[k]] == []
@@ -172,7 +164,7 @@ def test_the_release_is_the_same_bytes_for_any_unit_size(tmp_path, workers):
 def test_a_split_file_of_blank_lines_is_one_reject(tmp_path):
     raw = tmp_path / "raw"
     write(raw / "blank.jsonl", "  \n\r\n" * 2000)
-    report = build_with(raw, tmp_path / "out", unit_bytes=KIB)
+    report = run_build(raw, tmp_path / "out", unit_bytes=KIB)
     assert [r["reason"] for r in rejects(tmp_path / "out")] == ["no_text"]
     assert report.accounting.records_read == 1 and report.accounting.balanced
 
@@ -192,7 +184,7 @@ def test_a_split_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch
         return real_open(piece, file)
 
     monkeypatch.setattr(pipeline, "_open", meddling_open)
-    report = build_with(raw, tmp_path / "out", unit_bytes=4 * KIB)
+    report = run_build(raw, tmp_path / "out", unit_bytes=4 * KIB)
     assert rows(tmp_path / "out") == []
     assert [r["reason"] for r in rejects(tmp_path / "out")] == ["changed_while_reading"]
     assert report.accounting.records_read == 1 and report.accounting.balanced

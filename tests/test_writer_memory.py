@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from builder.layout import shard_path
+from builder.storage import Storage
 from builder.writers import parquet
 from builder.writers.parquet import (
     PartitionTask,
@@ -75,7 +76,7 @@ def partition_task(
         partition=PARTITION,
         parts=parts,
         dropped={parts[n]: np.array(sorted(r), dtype=np.int64) for n, r in dropped.items()},
-        work_dir=work,
+        work=Storage.of(work),
         out_dir=tmp_path / "out",
         schema_metadata=METADATA,
         max_shard_bytes=limits.get("max_shard_bytes", 512 * 1024 * 1024),
@@ -100,7 +101,7 @@ def reference(task: PartitionTask) -> dict[str, bytes]:
     """The shards as the writer made them before the external sort: all in memory, one sort."""
     tables = []
     for part in task.parts:
-        table = pq.read_table(task.work_dir / part, schema=arrow_schema())
+        table = task.work.read_table(part, arrow_schema())
         keep = np.ones(len(table), dtype=bool)
         keep[task.dropped.get(part, [])] = False
         tables.append(table.filter(pa.array(keep)))
@@ -118,7 +119,8 @@ def reference(task: PartitionTask) -> dict[str, bytes]:
 
 
 def spill_leftovers(task: PartitionTask) -> list[Path]:
-    return [p for p in task.work_dir.iterdir() if p.name != "parts"]
+    """Sort runs spilled next to the shards and not removed."""
+    return list(task.out_dir.rglob("sort-*")) if task.out_dir.exists() else []
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -204,11 +206,12 @@ def test_an_empty_partition_writes_no_shard(tmp_path):
 HUGE_SCRIPT = """
 import json, resource, sys
 from pathlib import Path
+from builder.storage import Storage
 from builder.writers.parquet import PartitionTask, write_partition
 work = Path(sys.argv[1])
 task = PartitionTask(
     partition="data/it/2021-02", parts=sorted(json.loads(sys.argv[2])), dropped={},
-    work_dir=work, out_dir=work.parent / "out", schema_metadata={},
+    work=Storage.of(work), out_dir=work.parent / "out", schema_metadata={},
     max_shard_bytes=3 * 2**30, max_row_group_bytes=32 * 2**20,
 )
 infos = write_partition(task)

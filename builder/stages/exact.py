@@ -9,7 +9,6 @@ article (the same URL) are not duplicates: they are rejected as `id_conflict`.
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 
 from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA, DuplicateReason, RejectReason, excerpt
 from builder.stages.base import Decision, Stage, first_of
+from builder.storage import Storage
 
 
 class SameText(Stage):
@@ -27,7 +27,7 @@ class SameText(Stage):
     key = "text_sha256"
     columns = ("id",)
 
-    def decide(self, keys: pa.Table, work_dir: Path) -> Decision:
+    def decide(self, keys: pa.Table, work: Storage) -> Decision:
         first = first_of(keys[self.key])
         kept, copies = keys.filter(first), keys.filter(~first)
         kept_id = pc.take(kept["id"], pc.index_in(copies[self.key], kept[self.key]))
@@ -51,7 +51,7 @@ class SameId(Stage):
     name = "same_id"
     key = "id"
 
-    def decide(self, keys: pa.Table, work_dir: Path) -> Decision:
+    def decide(self, keys: pa.Table, work: Storage) -> Decision:
         first = first_of(keys[self.key])
         kept, conflicts = keys.filter(first), keys.filter(~first)
         where = pc.take(
@@ -70,7 +70,7 @@ class SameId(Stage):
                 "source_record": conflicts["source_record"],
                 "reason": pa.array([RejectReason.ID_CONFLICT.value] * len(conflicts), pa.string()),
                 "detail": pa.array(detail, pa.string()),
-                "excerpt": pa.array(_excerpts(work_dir, conflicts), pa.string()),
+                "excerpt": pa.array(_excerpts(work, conflicts), pa.string()),
             },
             schema=REJECT_SCHEMA,
         )
@@ -79,7 +79,7 @@ class SameId(Stage):
         )
 
 
-def _excerpts(work_dir: Path, rows: pa.Table) -> list[str]:
+def _excerpts(work: Storage, rows: pa.Table) -> list[str]:
     """Excerpts of the given rows' texts: each part is opened once, and of its text column only
     the row groups that hold wanted rows are read."""
     positions = rows["_row"].to_numpy()
@@ -89,14 +89,14 @@ def _excerpts(work_dir: Path, rows: pa.Table) -> list[str]:
     out = [""] * len(rows)
     for part, indices in sorted(by_part.items()):
         wanted = np.array(indices)
-        for index, text in zip(wanted, texts_at(work_dir / part, positions[wanted]), strict=True):
+        texts = texts_at(work.parquet_file(part), positions[wanted])
+        for index, text in zip(wanted, texts, strict=True):
             out[index] = excerpt(text)
     return out
 
 
-def texts_at(path: Path, positions: np.ndarray) -> list[str]:
+def texts_at(part: pq.ParquetFile, positions: np.ndarray) -> list[str]:
     """The `text` values at the given row positions of one part file, in the order given."""
-    part = pq.ParquetFile(path)
     starts = np.cumsum(
         [0] + [part.metadata.row_group(i).num_rows for i in range(part.num_row_groups)]
     )

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from builder.layout import shard_path
 from builder.sources import file_sha256
+from builder.storage import Storage
 from schema import arrow_schema
 
 COMPRESSION = "zstd"
@@ -41,9 +42,9 @@ SPILL_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 @dataclass(frozen=True, slots=True)
 class PartitionTask:
     partition: str  # e.g. "data/it/2021-02"
-    parts: list[str]  # part files holding this partition's rows, relative to work_dir
+    parts: list[str]  # part files holding this partition's rows, keys in `work`
     dropped: dict[str, np.ndarray]  # part file -> row numbers that are duplicates
-    work_dir: Path
+    work: Storage  # where the parts are
     out_dir: Path
     schema_metadata: dict[bytes, bytes]
     max_shard_bytes: int
@@ -65,7 +66,7 @@ class ShardInfo:
 def write_partition(task: PartitionTask) -> list[ShardInfo]:
     """Gather one partition's surviving rows, sort them by id, and write its shards."""
     schema = arrow_schema().with_metadata(task.schema_metadata)
-    estimate = sum(_part_bytes(task.work_dir / part) for part in task.parts)
+    estimate = sum(_part_bytes(task.work.parquet_file(part)) for part in task.parts)
     runs = _sorted_runs(
         lambda: _surviving(task, schema),
         schema,
@@ -73,7 +74,7 @@ def write_partition(task: PartitionTask) -> list[ShardInfo]:
         0,
         KEY_SPACE,
         task.sort_budget_bytes,
-        task.work_dir,
+        task.out_dir,  # local, and ours: spilled runs go next to the shards, and are removed
     )
     with _ShardWriter(task, schema) as writer:
         for run in runs:
@@ -82,18 +83,17 @@ def write_partition(task: PartitionTask) -> list[ShardInfo]:
         return writer.close()
 
 
-def _part_bytes(path: Path) -> int:
+def _part_bytes(part: pq.ParquetFile) -> int:
     """Uncompressed size of a part file's rows, from its footer: what sorting it in memory costs."""
-    metadata = pq.ParquetFile(path).metadata
+    metadata = part.metadata
     return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
 
 
 def _surviving(task: PartitionTask, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """The partition's rows that are not duplicates, in part order, in batches of bounded size."""
     for part in task.parts:
-        path = task.work_dir / part
-        file = pq.ParquetFile(path)
-        batch_rows = max(1, READ_BATCH_BYTES * file.metadata.num_rows // max(1, _part_bytes(path)))
+        file = task.work.parquet_file(part)
+        batch_rows = max(1, READ_BATCH_BYTES * file.metadata.num_rows // max(1, _part_bytes(file)))
         dropped = task.dropped.get(part, np.zeros(0, dtype=np.int64))
         offset = 0
         for batch in file.iter_batches(batch_size=batch_rows, columns=schema.names):
@@ -112,7 +112,7 @@ def _sorted_runs(
     lo: int,
     hi: int,
     budget: int,
-    work_dir: Path,
+    scratch: Path,
 ) -> Iterator[pa.Table]:
     """The rows of `batches` (ids from hex value `lo` up to `hi`) as id-sorted tables, in id order.
 
@@ -125,7 +125,8 @@ def _sorted_runs(
         yield pa.Table.from_batches(batches(), schema).sort_by("id")
         return
     bounds = [lo + (hi - lo) * j // count for j in range(count + 1)]
-    with tempfile.TemporaryDirectory(dir=work_dir, prefix="sort-") as spill_dir:
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="sort-") as spill_dir:
         paths = [Path(spill_dir) / f"{j:03d}.arrows" for j in range(count)]
         sizes = _spill(batches(), schema, _hex_keys(bounds[1:-1]), paths)
         for j, path in enumerate(paths):
