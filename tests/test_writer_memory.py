@@ -271,5 +271,6 @@ def test_a_partition_over_2_gib_of_text_is_written_in_bounded_memory(tmp_path):
     assert shard.num_rows == count and shard.num_row_groups > 64
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["data"]  # the spill is gone
     # what it holds: two row groups (32 MiB), a few sub-buckets (32 MiB budget), a part's row
-    # group (10 MB) and pyarrow itself; about 320 MiB measured
-    assert result["peak"] < 450 * 2**20, f"peak RSS {result['peak'] / 2**20:.0f} MiB"
+    # group (10 MB) and pyarrow itself; 320 to 700 MiB measured (how much freed memory the
+    # allocator keeps varies from run to run), where the old writer crashed at 2.7 GB
+    assert result["peak"] < 2**30, f"peak RSS {result['peak'] / 2**20:.0f} MiB"
