@@ -1,6 +1,6 @@
 """Work units: what one task reads. Every core stays busy whatever the shape of the input.
 
-A plain (uncompressed, 8-bit) JSON Lines file larger than `build.unit_bytes` is split into
+A plain (uncompressed, 8-bit) JSON Lines file larger than `[run] unit_bytes` is split into
 ranges of about that size, each ending just after a newline. The build reads such a file once
 itself, to find the cuts, count the lines before each (so record numbers do not depend on the
 cuts), and hash the whole file and each range; a worker reading a range checks the file against
@@ -58,7 +58,6 @@ class Scan:
 
     sha256: str = ""
     change: str | None = None
-    ranges: int = 0
 
 
 @dataclass(slots=True)
@@ -105,7 +104,6 @@ class Planner:
                 yield Piece(source)
                 return
             for start, stop, first_line, sha256 in cut_lines(raw, self.unit_bytes):
-                scan.ranges += 1
                 yield Piece(source, start, stop, first_line, raw.plan(sha256))
             scan.change = raw.finish()
             scan.sha256 = raw.sha256
