@@ -362,6 +362,10 @@ def _whole(piece: Piece, container: Container, result: UnitResult) -> Iterator[R
         return
     if isinstance(raw, Reject):
         items: list[RawRecord | Reject] = [raw]
+    elif raw.size > piece.source.size:  # read whole only what was small when planned
+        with raw:
+            grew = f"the file grew from {piece.source.size} to {raw.size} bytes after it was listed"
+        items = [changed_reject(piece.source.rel, grew)]
     else:
         with raw:
             items = list(container.records(piece.source, raw))
@@ -386,6 +390,9 @@ def _stream(
     result.files.append(file)
     container = container_cls(settings)
     raw = _open(piece, file)
+    if piece.stop is not None and not isinstance(raw, InputFile):  # a range that cannot be
+        file.skipped, file.change = None, "the file was removed or replaced while it was read"
+        return  # opened now: the build rejects the whole file, once
     if raw is None:
         return
     if isinstance(raw, Reject):

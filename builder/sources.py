@@ -193,10 +193,18 @@ def _discover_local(root: Path, storage: Storage) -> list[Source]:
                 if entry.is_file(follow_symlinks=False):  # from the listing: no system call
                     size = entry.stat(follow_symlinks=False).st_size
                     found.append(Source(storage, key, rel, base, size=size))
-                else:
+                else:  # a link to a regular file inside the input is planned by its size
                     skip = classify(os.fsdecode(entry.path), base)
-                    found.append(Source(storage, key, rel, base, skip))
+                    size = _target_size(entry) if skip is None else 0
+                    found.append(Source(storage, key, rel, base, skip, size))
     return sorted(found, key=lambda s: s.rel)
+
+
+def _target_size(entry: os.DirEntry) -> int:
+    try:
+        return entry.stat(follow_symlinks=True).st_size
+    except OSError:  # a broken link: opening it fails, and rejects it
+        return 0
 
 
 def source_name(name: bytes) -> str:
@@ -315,6 +323,15 @@ class InputFile:
     def head(self, size: int) -> bytes:
         """The file's first `size` bytes, without reading (or hashing) them."""
         raise NotImplementedError
+
+    @property
+    def is_range(self) -> bool:
+        return self._length is not None
+
+    @property
+    def size(self) -> int:
+        """The file's size when it was opened."""
+        return self.plan("").size
 
     def plan(self, sha256: str) -> Planned:
         """A range of this file as planned now, whose bytes hash to `sha256`."""

@@ -100,21 +100,24 @@ class Planner:
             return
         with raw:
             head = raw.head(HEAD_BYTES)
-            if not _splittable(head):
+            if not _splittable(source, head):
                 yield Piece(source)
                 return
-            for start, stop, first_line, sha256 in cut_lines(raw, self.unit_bytes):
+            # A first range at least as long as the head the reader checks, as checked here.
+            for start, stop, first_line, sha256 in cut_lines(raw, max(self.unit_bytes, HEAD_BYTES)):
                 yield Piece(source, start, stop, first_line, raw.plan(sha256))
             scan.change = raw.finish()
             scan.sha256 = raw.sha256
         self.scans[source.rel] = scan
 
 
-def _splittable(head: bytes) -> bool:
-    """Plain 8-bit text: no compression or archive magic, not UTF-16/32, not binary-looking."""
+def _splittable(source: Source, head: bytes) -> bool:
+    """Plain 8-bit text: no compression suffix (the reader holds such a name to its suffix) or
+    magic, no archive, not UTF-16/32, not binary-looking."""
     magics = [c.magic for c in COMPRESSIONS] + list(ARCHIVES)
     return (
-        not any(head.startswith(m) for m in magics)
+        not source.name.lower().endswith(tuple(c.suffix for c in COMPRESSIONS))
+        and not any(head.startswith(m) for m in magics)
         and stream_codec(head) == BYTES_CODEC
         and not head_looks_binary(head)
     )

@@ -13,9 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from builder.sources import discover, iter_lines, open_source
+from builder.config import BuildSection
+from builder.pipeline import UnitTask, process_unit
+from builder.sources import HEAD_BYTES, discover, iter_lines, open_source
 from builder.units import Planner, cut_lines
-from tests.support import rejects, rows, run_build, write
+from tests.support import TODAY, rejects, rows, run_build, write
 
 KIB = 1024
 
@@ -188,3 +190,77 @@ def test_a_split_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch
     assert rows(tmp_path / "out") == []
     assert [r["reason"] for r in rejects(tmp_path / "out")] == ["changed_while_reading"]
     assert report.accounting.records_read == 1 and report.accounting.balanced
+
+
+# What the review of the ranges found.
+
+
+def _units(raw, unit_bytes):
+    planner = Planner(unit_bytes=unit_bytes)
+    return planner, list(planner.units(discover(raw)))  # the scans are complete
+
+
+def _process(units, work, planner):
+    from builder.read import gather
+
+    results = [
+        process_unit(UnitTask(i, pieces, work, TODAY, BuildSection()))
+        for i, pieces in enumerate(units)
+    ]
+    return gather(results, planner.scans)
+
+
+def test_a_plain_file_named_gz_is_not_split(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "big.jsonl.gz").write_text(news_lines(200))  # not gzip data: corrupt, at any unit size
+    planner, units = _units(raw, KIB)
+    assert len(units) == 1 and planner.scans == {}
+    one = run_build(raw, tmp_path / "one", unit_bytes=64 * 1024 * KIB)
+    run_build(raw, tmp_path / "many", unit_bytes=KIB)
+    assert release_files(tmp_path / "one") == release_files(tmp_path / "many")
+    assert [r["reason"] for r in rejects(tmp_path / "one")] == ["corrupt_file"]
+    assert one.accounting.rows == 0
+
+
+def test_a_range_that_cannot_be_opened_rejects_the_whole_file_once(tmp_path):
+    raw, work = tmp_path / "raw", tmp_path / "work"
+    path = write(raw / "big.jsonl", news_lines(400))
+    work.mkdir()
+    planner, units = _units(raw, 8 * KIB)
+    assert len(units) > 3
+    first = _process(units[:2], work, planner)  # read before the file goes away
+    path.unlink()
+    read = _process(units, work, planner)
+    assert first.parts and read.parts == [] and read.rejects_parts == []
+    (reject,) = read.file_rejects
+    assert reject.reason == "changed_while_reading" and "removed" in reject.detail
+    assert [(f.rel, f.records) for f in read.files] == [("big.jsonl", 1)]
+
+
+def test_the_first_range_holds_the_head_the_reader_checks(tmp_path):
+    raw = tmp_path / "raw"
+    write(raw / "big.jsonl", news_lines(100))
+    _, units = _units(raw, KIB)
+    assert units[0][0].start == 0 and units[0][0].stop >= HEAD_BYTES
+
+
+def test_a_grouped_file_that_grew_after_listing_is_rejected_not_read_whole(tmp_path):
+    raw, work = tmp_path / "raw", tmp_path / "work"
+    path = write(raw / "small.jsonl", news_lines(3))
+    write(raw / "other.jsonl", news_lines(3, seed=1))
+    work.mkdir()
+    planner, units = _units(raw, 1024 * KIB)
+    assert [len(u) for u in units] == [2]  # one group
+    with open(path, "a") as f:
+        f.write(news_lines(50))
+    read = _process(units, work, planner)
+    assert {f.rel: f.records for f in read.files} == {"other.jsonl": 3, "small.jsonl": 1}
+
+
+def test_a_link_inside_the_input_is_planned_by_the_size_of_its_target(tmp_path):
+    raw = tmp_path / "raw"
+    target = write(raw / "sub" / "real.jsonl", news_lines(200))
+    (raw / "link.jsonl").symlink_to(target)
+    sizes = {s.rel: s.size for s in discover(raw)}
+    assert sizes["link.jsonl"] == sizes["sub/real.jsonl"] == target.stat().st_size

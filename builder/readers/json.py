@@ -89,7 +89,8 @@ class JsonLinesReader(Container):
                 size = line if isinstance(line, int) else len(line)  # a line too long: its length
                 yield RawRecord(source.rel, line_no, "", line, size * width)
         except ContentError as exc:
-            lost = f"{exc}; lines from {line_no + 1} on are lost" if line_no else str(exc)
+            until = "to the end of this range of the file" if raw.is_range else "on"
+            lost = f"{exc}; lines from {line_no + 1} {until} are lost" if line_no else str(exc)
             raise RejectError(
                 exc.reason, lost, record=(line_no or raw.first_line - 1) + 1
             ) from None
