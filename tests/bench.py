@@ -420,20 +420,16 @@ def targets(runs: list[Run]) -> list[dict]:
         return next((r for r in builds if (r.size_mb, r.layout, r.workers) == key), None)
 
     out = []
-    for layout in ("sharded", "single"):
-        run = find(large, layout, 2)
-        value = run.vs_floor if run else None
-        name = f"build w2 >= {TARGET_FLOOR_RATIO}x floor, {large:g} MB {layout}"
-        out.append(
-            _verdict(name, value, value is not None and value >= TARGET_FLOOR_RATIO, run, "{:.3f}x")
-        )
-    for layout in ("sharded", "single"):
-        run = find(small, layout, 2)
-        value = run.scaling if run else None
-        name = f"2 workers >= {TARGET_SCALING}x 1 worker, {small:g} MB {layout}"
-        out.append(
-            _verdict(name, value, value is not None and value >= TARGET_SCALING, run, "{:.2f}x")
-        )
+    minimums = (  # (input size, figure, target, what, format)
+        (large, "vs_floor", TARGET_FLOOR_RATIO, "build w2 >= {}x floor", "{:.3f}x"),
+        (small, "scaling", TARGET_SCALING, "2 workers >= {}x 1 worker", "{:.2f}x"),
+    )
+    for size, figure, target, what, form in minimums:
+        for layout in ("sharded", "single"):
+            run = find(size, layout, 2)
+            value = getattr(run, figure) if run else None
+            name = f"{what.format(target)}, {size:g} MB {layout}"
+            out.append(_verdict(name, value, value is not None and value >= target, run, form))
     peaks = [r.peak_rss_mb for r in builds if r.peak_rss_mb and r.status == "ok"]
     value = max(peaks) if peaks else None
     name = f"peak RSS <= {TARGET_RSS_MB:g} MB, every build"
