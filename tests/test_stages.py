@@ -70,7 +70,7 @@ class EvenTexts(Stage):
     name = "even_texts"
     key = "text_sha256"
 
-    def decide(self, keys: pa.Table, work_dir) -> Decision:
+    def decide(self, keys: pa.Table, work) -> Decision:
         even = pc.is_in(pc.utf8_slice_codeunits(keys[self.key], 0, 1), pa.array(list("02468ace")))
         odd = keys.filter(pc.invert(even))
         duplicates = pa.table(

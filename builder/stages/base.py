@@ -33,7 +33,7 @@ class Stage:
     key: ClassVar[str]
     columns: ClassVar[tuple[str, ...]] = ()  # other columns it reads
 
-    def decide(self, keys: pa.Table, work_dir: Storage) -> Decision:
+    def decide(self, keys: pa.Table, work: Storage) -> Decision:
         raise NotImplementedError
 
 
