@@ -42,7 +42,7 @@ from builder.stages.base import SOURCE_ORDER
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.steps import CONTENT_STEPS
 from builder.storage import Storage
-from builder.units import Planner, expected_units
+from builder.units import Planner, expected_units, input_bytes
 from builder.writers.card import render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
@@ -88,7 +88,7 @@ def build(
         sources = discover(input_storage)
         out = check_target(None, out)
     today = today or dt.datetime.now(dt.UTC).date()
-    progress = progress or Progress(sum(s.size for s in sources))
+    progress = progress or Progress(input_bytes(sources))
     executor = executor or config.run.executor
     address = address or (config.run.address if executor == "ray" else None)
     if executor == "local":  # never more processes than units: a small build runs in this one
@@ -103,7 +103,7 @@ def build(
             )
     with staged(out) as stage, _work_storage(where, stage) as workspace, runner as pool:
         planner = Planner(config.run.unit_bytes)
-        buckets = bucket_count(sum(s.size for s in sources))
+        buckets = bucket_count(input_bytes(sources))
         tasks = (
             UnitTask(i, pieces, workspace, today, config.build, buckets)
             for i, pieces in enumerate(planner.units(sources))

@@ -137,7 +137,7 @@ def discover(root: Path | str | Storage) -> list[Source]:
 def _discover_remote(storage: Storage) -> list[Source]:
     """Regular files only, as the filesystem lists them, with their listed sizes."""
     try:
-        if not storage.fs.exists(storage.root):
+        if not storage.exists():
             raise InputError(f"{storage}: input folder does not exist (pass --raw DIR or URL)")
         if not storage.fs.isdir(storage.root):
             raise InputError(f"{storage}: input is not a folder (pass --raw DIR or URL)")
@@ -547,6 +547,14 @@ class _NativeView(io.RawIOBase):
         data = self._native.read(min(len(buffer), NATIVE_READ))
         buffer[: len(data)] = data
         return len(data)
+
+
+def is_plain(head: bytes, name: str) -> bool:
+    """Whether `open_content` hands a file on as it is: no archive or compression magic in its
+    head, and no compression suffix in its name (which open_content holds the bytes to)."""
+    magics = (*ARCHIVES, *(c.magic for c in COMPRESSIONS))
+    suffixes = tuple(c.suffix for c in COMPRESSIONS)
+    return not head.startswith(magics) and not name.lower().endswith(suffixes)
 
 
 def open_content(raw: InputFile, name: str) -> io.BufferedIOBase:

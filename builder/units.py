@@ -18,15 +18,14 @@ from dataclasses import dataclass, field
 from builder.readers import reader_for
 from builder.readers.json import JsonLinesReader, head_looks_binary
 from builder.sources import (
-    ARCHIVES,
     BYTES_CODEC,
     CHUNK,
-    COMPRESSIONS,
     HEAD_BYTES,
     InputFile,
     Planned,
     SkippedFile,
     Source,
+    is_plain,
     open_source,
     stream_codec,
 )
@@ -35,10 +34,20 @@ SMALL_FILE_SHARE = 4  # files under unit_bytes / this are grouped with others
 GROUP_FILES = 2_000  # at most this many files in one unit
 
 
+def is_read(source: Source) -> bool:
+    """Whether the build reads the file (not a special file, a link out, or another format)."""
+    return source.skip is None and reader_for(source) is not None
+
+
+def input_bytes(sources: list[Source]) -> int:
+    """The bytes the build will read, as listed: for progress, and to size units and buckets."""
+    return sum(s.size for s in sources if is_read(s))
+
+
 def expected_units(sources: list[Source], unit_bytes: int) -> int:
     """About how many units the input makes (at least 1): worker processes beyond it only cost
     their start-up."""
-    return max(1, -(-sum(s.size for s in sources) // unit_bytes))
+    return max(1, -(-input_bytes(sources) // unit_bytes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +84,7 @@ class Planner:
         group: list[Piece] = []
         grouped = 0
         for source in sources:
-            readable = source.skip is None and reader_for(source) is not None
-            if not readable or source.size < self.unit_bytes // SMALL_FILE_SHARE:
+            if not is_read(source) or source.size < self.unit_bytes // SMALL_FILE_SHARE:
                 # A file that is not read goes to a worker too: its result says why.
                 group.append(Piece(source))
                 grouped += source.size
@@ -112,12 +120,9 @@ class Planner:
 
 
 def _splittable(source: Source, head: bytes) -> bool:
-    """Plain 8-bit text: no compression suffix (the reader holds such a name to its suffix) or
-    magic, no archive, not UTF-16/32, not binary-looking."""
-    magics = [c.magic for c in COMPRESSIONS] + list(ARCHIVES)
+    """Plain 8-bit text: not compressed or archived, not UTF-16/32, not binary-looking."""
     return (
-        not source.name.lower().endswith(tuple(c.suffix for c in COMPRESSIONS))
-        and not any(head.startswith(m) for m in magics)
+        is_plain(head, source.name)
         and stream_codec(head) == BYTES_CODEC
         and not head_looks_binary(head)
     )

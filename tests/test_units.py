@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from builder.config import BuildSection
 from builder.pipeline import UnitTask, process_unit
 from builder.sources import HEAD_BYTES, discover, iter_lines, open_source
-from builder.units import Planner, cut_lines
+from builder.units import Planner, cut_lines, input_bytes
 from tests.support import TODAY, rejects, rows, run_build, write
 
 KIB = 1024
@@ -264,3 +264,10 @@ def test_a_link_inside_the_input_is_planned_by_the_size_of_its_target(tmp_path):
     (raw / "link.jsonl").symlink_to(target)
     sizes = {s.rel: s.size for s in discover(raw)}
     assert sizes["link.jsonl"] == sizes["sub/real.jsonl"] == target.stat().st_size
+
+
+def test_progress_and_sizing_count_only_the_files_that_are_read(tmp_path):
+    raw = tmp_path / "raw"
+    read = write(raw / "a.jsonl", news_lines(10))
+    write(raw / "notes.tsv", "x\t" * 5000)
+    assert input_bytes(discover(raw)) == read.stat().st_size
