@@ -165,11 +165,8 @@ def _work_storage(where: str | None, stage: Path) -> Iterator[Storage]:
     inside `where`, removed after the build whether it succeeds or not."""
     if where is None:
         work = Storage.of(stage / ".work")
-        work.make_root()
-        yield work
-        work.remove_root()
-        return
-    work = Storage.of(where).child(f"broadsheet-{uuid.uuid4().hex}")
+    else:
+        work = Storage.of(where).child(f"broadsheet-{uuid.uuid4().hex}")
     work.make_root()
     try:
         yield work
