@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+READ_STEP = "read"  # the counters of the containers: records found, rejects while reading
+
 
 @dataclass(slots=True)
 class StepCounters:
@@ -15,12 +17,16 @@ class StepCounters:
     rows_out: int = 0
     rejects: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    # What the step noticed without dropping a row, by name: records a container skipped (by
+    # kind), articles a boilerplate rule touched, declared languages the model contradicts.
+    counts: Counter = field(default_factory=Counter)
 
     def add(self, other: StepCounters) -> None:
         self.rows_in += other.rows_in
         self.rows_out += other.rows_out
         self.rejects.update(other.rejects)
         self.seconds += other.seconds
+        self.counts.update(other.counts)
 
 
 @dataclass
@@ -37,6 +43,11 @@ class Accounting:
     @property
     def skipped_files(self) -> list[str]:
         return sorted(self.skipped)
+
+    @property
+    def skipped_records(self) -> Counter:
+        """Records a container passed over on purpose (a WARC request record), by kind."""
+        return sum((s.counts for s in self.steps if s.name == READ_STEP), Counter())
 
     @property
     def rejected(self) -> int:
@@ -61,6 +72,7 @@ class Accounting:
             "duplicates_by_reason": dict(sorted(self.duplicates.items())),
             "skipped_files": self.skipped_files,
             "skipped_kinds": dict(sorted(self.skipped.items())),
+            "skipped_records": dict(sorted(self.skipped_records.items())),
         }
 
     def table(self) -> str:
@@ -74,6 +86,9 @@ class Accounting:
         lines += [(f"  {reason}", n) for reason, n in sorted(self.rejects.items())]
         lines.append(("duplicates", self.duplicated))
         lines += [(f"  {reason}", n) for reason, n in sorted(self.duplicates.items())]
+        if self.skipped_records:
+            lines.append(("records skipped", sum(self.skipped_records.values())))
+            lines += [(f"  {kind}", n) for kind, n in sorted(self.skipped_records.items())]
         if self.skipped:
             lines.append(("files skipped", len(self.skipped)))
             lines += [

@@ -28,6 +28,29 @@ class RawRecord:
     size: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class WebPage:
+    """The payload of a web page for the `web_page` content step: the HTML's bytes as served
+    (transfer and content encodings removed), and what the container knows from outside them."""
+
+    html: bytes
+    url: str | None = None  # WARC-Target-URI; None for a saved page (its canonical link may say)
+    fetched: str | None = None  # WARC-Date (ISO 8601, UTC): an upper bound for the date, no more
+    charset: str | None = None  # from the HTTP Content-Type header, the first in charset order
+    status: int | None = None  # HTTP status of a WARC response
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record a container passes over on purpose (a WARC request, an image): counted by kind in
+    the read step, never a row or a reject, so it is outside the accounting identity."""
+
+    kind: str
+
+
+ReadItem = RawRecord | Reject | Skipped  # what a container yields
+
+
 @dataclass(slots=True)
 class RawBatch:
     records: list[RawRecord]

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from schema.article import DATE_PATTERNS
 from schema.derive import arrow_type
-from schema.languages import ISO_639_1
+from schema.languages import ISO_639_1, UNDETERMINED
 
 # Rows where a rule is broken -> True; and the detail for one failing row's values.
 Failing = Callable[[pa.Table], np.ndarray]
@@ -117,12 +117,20 @@ def _date_matches_precision(t: pa.Table) -> np.ndarray:
         of_this = _mask(pc.equal(precision, value.value))
         fits = _mask(pc.match_substring_regex(date, _re2(pattern.pattern)))
         broken |= of_this & ~fits
+    undated = _mask(pc.is_null(date))
+    broken |= undated & (_mask(pc.is_valid(t["date_source"])) | _mask(pc.is_valid(t["date_time"])))
+    day = pc.utf8_slice_codeunits(t["date_time"], 0, 11)  # 'YYYY-MM-DDT' of a date_time
+    broken |= _mask(pc.not_equal(day, pc.binary_join_element_wise(date, "T", "")))
     return broken
 
 
 def _precision_detail(row: dict) -> str:
     if (row["date"] is None) != (row["date_precision"] is None):
         return "Value error, date and date_precision must both be set or both be null"
+    if row["date"] is None:
+        return "Value error, date_source and date_time need a date"
+    if row["date_time"] is not None and not row["date_time"].startswith(f"{row['date']}T"):
+        return f"Value error, date_time {row['date_time']!r} is not on date {row['date']!r}"
     return f"Value error, date {row['date']!r} does not have {row['date_precision']} precision"
 
 
@@ -130,8 +138,10 @@ def _precision_detail(row: dict) -> str:
 VALIDATORS: dict[str, Check] = {
     "_iso_639_1": Check(
         "language",
-        lambda t: _outside(t["language"], sorted(ISO_639_1)),
-        lambda row: f"Value error, {row['language']!r} is not an ISO 639-1 language code",
+        lambda t: _outside(t["language"], sorted(ISO_639_1 | {UNDETERMINED})),
+        lambda row: (
+            f"Value error, {row['language']!r} is not an ISO 639-1 language code (or 'und')"
+        ),
     ),
     "_date_matches_precision": Check("record", _date_matches_precision, _precision_detail),
 }

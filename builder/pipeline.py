@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from builder.accounting import StepCounters
-from builder.batch import Batch, RawBatch, RawRecord, reject_table
+from builder.accounting import READ_STEP, StepCounters
+from builder.batch import Batch, RawBatch, RawRecord, ReadItem, Skipped, reject_table
 from builder.config import BuildSection
 from builder.layout import partition_dir
 from builder.readers import reader_for
@@ -42,7 +42,6 @@ SPILL_BYTES = 16 * 1024 * 1024  # or fewer rows, when they hold this many bytes:
 # stay small, so the shard writers that read them back hold little
 BATCH_ROWS = 2_000  # raw records per batch through the steps
 BATCH_SIZE = 8 * 1024 * 1024  # or fewer, when their sizes as read add up to this (bytes)
-READ_STEP = "read"  # the counters of the container: records found, rejects while reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +204,7 @@ class _Chain:
         self.content = {name: step(context) for name, step in CONTENT_STEPS.items()}
         self.steps: list[Step] = [STEPS[name](context) for name in settings.steps]
 
-    def run(self, content: str, items: Iterable[RawRecord | Reject]) -> Iterator[Batch]:
+    def run(self, content: str, items: Iterable[ReadItem]) -> Iterator[Batch]:
         return run_steps(raw_batches(items, self.read), [self.content[content], *self.steps])
 
     def counters(self) -> list[StepCounters]:
@@ -219,12 +218,16 @@ class _Chain:
             counters.rejects.clear()
 
 
-def raw_batches(items: Iterable[RawRecord | Reject], counters: StepCounters) -> Iterator[RawBatch]:
-    """A container's records in batches of BATCH_ROWS (or BATCH_SIZE), counted as the read step."""
+def raw_batches(items: Iterable[ReadItem], counters: StepCounters) -> Iterator[RawBatch]:
+    """A container's records in batches of BATCH_ROWS (or BATCH_SIZE), counted as the read step;
+    records it skipped are counted by kind and go no further."""
     records: list[RawRecord] = []
     rejects: list[Reject] = []
     size, start, items = 0, time.perf_counter(), iter(items)
     for item in items:
+        if isinstance(item, Skipped):
+            counters.counts[item.kind] += 1
+            continue
         if isinstance(item, Reject):
             rejects.append(item)
         else:
@@ -353,7 +356,7 @@ def _open(piece: Piece, file: FileResult) -> InputFile | Reject | None:
     return raw
 
 
-def _whole(piece: Piece, container: Container, result: UnitResult) -> Iterator[RawRecord | Reject]:
+def _whole(piece: Piece, container: Container, result: UnitResult) -> Iterator[ReadItem]:
     """A small file's records, read whole and checked for changes before any goes on."""
     file = FileResult(piece.source.rel)
     result.files.append(file)
@@ -361,7 +364,7 @@ def _whole(piece: Piece, container: Container, result: UnitResult) -> Iterator[R
     if raw is None:
         return
     if isinstance(raw, Reject):
-        items: list[RawRecord | Reject] = [raw]
+        items: list[ReadItem] = [raw]
     elif raw.size > piece.source.size:  # read whole only what was small when planned
         with raw:
             grew = f"the file grew from {piece.source.size} to {raw.size} bytes after it was listed"
@@ -373,9 +376,9 @@ def _whole(piece: Piece, container: Container, result: UnitResult) -> Iterator[R
         file.size, file.sha256 = raw.bytes_read, raw.sha256
         if change is not None:
             items = [changed_reject(piece.source.rel, change)]
-        elif not items:
-            items = [empty_reject(piece.source.rel)]
-    file.records = len(items)
+        elif not any(not isinstance(item, Skipped) for item in items):
+            items.append(empty_reject(piece.source.rel))
+    file.records = sum(not isinstance(item, Skipped) for item in items)
     yield from items
 
 

@@ -12,9 +12,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from schema.languages import ISO_639_1
+from schema.languages import ISO_639_1, UNDETERMINED
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 """Semver of the record layout: major for removed/renamed/retyped fields, minor for additions."""
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
@@ -27,6 +27,21 @@ class DatePrecision(StrEnum):
     MONTH = "month"
     DAY = "day"
 
+
+class DateSource(StrEnum):
+    """Where the publication date was found, from the most to the least reliable on a web page."""
+
+    HEADER = "header"  # the `date` line of a seed-format text
+    RECORD = "record"  # the date field of a JSON record
+    JSON_LD = "json_ld"  # schema.org `datePublished` in JSON-LD
+    META = "meta"  # a <meta> tag (`article:published_time` and the common others)
+    MICRODATA = "microdata"  # an element with itemprop="datePublished"
+    TIME_ELEMENT = "time_element"  # a <time datetime> element in the article
+    TEXT = "text"  # the visible text near the headline ("17 febbraio 2021")
+    URL = "url"  # the URL's path (/2021/02/17/slug): used only when nothing better exists
+
+
+DATE_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
 
 DATE_PATTERNS = {
     DatePrecision.YEAR: re.compile(r"^\d{4}$"),
@@ -78,17 +93,62 @@ class Article(BaseModel):
             description="Precision of `date`: 'year', 'month' or 'day'; null when `date` is null."
         ),
     ]
+    date_source: Annotated[
+        DateSource | None,
+        Field(
+            description=(
+                "Where `date` was found: 'header' (a text's date line), 'record' (a JSON "
+                "record's field), 'json_ld', 'meta', 'microdata', 'time_element', 'text' (near "
+                "the headline) or 'url'; null when `date` is null."
+            )
+        ),
+    ]
+    date_time: Annotated[
+        str | None,
+        Field(
+            pattern=DATE_TIME_PATTERN,
+            description=(
+                "Publication time as 'YYYY-MM-DDTHH:MM:SS+HH:MM' with the UTC offset the source "
+                "gave; null unless the source gives a time with its offset (none is assumed)."
+            ),
+        ),
+    ]
     language: Annotated[
         str,
         Field(
-            description="ISO 639-1 code: from the source record when given, else detected from the text.",
-            json_schema_extra={"enum": sorted(ISO_639_1)},
+            description=(
+                "ISO 639-1 code: the one the source declares when given, else detected from the "
+                "text; 'und' (undetermined) when the text is too short or too mixed to tell."
+            ),
+            json_schema_extra={"enum": sorted(ISO_639_1 | {UNDETERMINED})},
         ),
     ]
-    url: Annotated[str | None, Field(description="Address of the article as given by the source.")]
+    language_confidence: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            le=1,
+            description=(
+                "The language model's probability (0 to 1) for `language` on this text; null "
+                "when there is no text to judge."
+            ),
+        ),
+    ]
+    url: Annotated[
+        str | None,
+        Field(description="Address of the article as given by the source (a WARC's target URI)."),
+    ]
+    canonical_url: Annotated[
+        str | None,
+        Field(description="The page's own canonical address (<link rel=canonical>, og:url)."),
+    ]
     domain: Annotated[
         str | None,
         Field(description="Host name of the publisher, from the source or derived from `url`."),
+    ]
+    site_name: Annotated[
+        str | None,
+        Field(description="Name of the publication as the page gives it (og:site_name)."),
     ]
     authors: Annotated[
         list[str], Field(description="Author names as given by the source; empty when unknown.")
@@ -142,8 +202,8 @@ class Article(BaseModel):
     @field_validator("language")
     @classmethod
     def _iso_639_1(cls, value: str) -> str:
-        if value not in ISO_639_1:
-            raise ValueError(f"{value!r} is not an ISO 639-1 language code")
+        if value not in ISO_639_1 and value != UNDETERMINED:
+            raise ValueError(f"{value!r} is not an ISO 639-1 language code (or 'und')")
         return value
 
     @model_validator(mode="after")
@@ -156,4 +216,8 @@ class Article(BaseModel):
             and not DATE_PATTERNS[DatePrecision(self.date_precision)].match(self.date)
         ):
             raise ValueError(f"date {self.date!r} does not have {self.date_precision} precision")
+        if self.date is None and (self.date_source is not None or self.date_time is not None):
+            raise ValueError("date_source and date_time need a date")
+        if self.date_time is not None and not self.date_time.startswith(f"{self.date}T"):
+            raise ValueError(f"date_time {self.date_time!r} is not on date {self.date!r}")
         return self

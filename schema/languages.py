@@ -10,3 +10,5 @@ ISO_639_1 = frozenset(
     ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
     """.split()  # noqa: SIM905 (a table is easier to check than 184 quoted strings)
 )
+
+UNDETERMINED = "und"  # ISO 639-2's code for a language that cannot be identified

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from builder.batch import RawRecord
+from builder.batch import RawRecord, ReadItem, Skipped
 from builder.config import BuildSection
 from builder.decode import UndecodableError, decode
 from builder.records import Reject, RejectError, RejectReason, excerpt
@@ -41,7 +41,7 @@ class Container:
     def __init__(self, settings: BuildSection):
         self.settings = settings
 
-    def run(self, source: Source) -> Iterator[RawRecord | Reject]:
+    def run(self, source: Source) -> Iterator[ReadItem]:
         """Open the file and read it (the pipeline opens files itself, to check them afterwards)."""
         try:
             raw = open_source(source)
@@ -51,11 +51,14 @@ class Container:
         with raw:
             yield from self.records(source, raw)
 
-    def records(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Reject]:
+    def records(self, source: Source, raw: InputFile) -> Iterator[ReadItem]:
         """Every record of the file, or a Reject where a record (or the rest of the file) is bad."""
         position = 0
         try:
             for piece in self.pieces(source, raw):
+                if isinstance(piece, Skipped):
+                    yield piece
+                    continue
                 position = piece.source_record
                 try:
                     yield self.decode(piece)
@@ -64,8 +67,9 @@ class Container:
         except RejectError as exc:
             yield exc.reject(source.rel, position + 1)
 
-    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord]:
-        """The records as found; raises RejectError when the rest of the file cannot be read."""
+    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Skipped]:
+        """The records as found (and those passed over, as Skipped); raises RejectError when the
+        rest of the file cannot be read."""
         raise NotImplementedError
 
     def decode(self, piece: RawRecord) -> RawRecord:

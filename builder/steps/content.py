@@ -34,6 +34,7 @@ from builder.batch import Batch, RawBatch, RawRecord, reject_table, with_columns
 from builder.records import RejectError, RejectReason, excerpt
 from builder.steps.base import Step
 from builder.steps.charsets import to_re2
+from schema import DateSource
 from schema.working import working_table
 
 # Columns whose lone UTF-16 surrogates (from a JSON '\\ud800') become U+FFFD, as normalization's
@@ -124,11 +125,11 @@ class SeedText(ContentStep):
     """
 
     name = "seed_text"
-    columns = ("text", "raw_date")
+    columns = ("text", "raw_date", "date_source")
 
     def row(self, record: RawRecord) -> dict[str, Any]:
         date, body = split_header(record.payload)
-        return {"text": body, "raw_date": date}
+        return {"text": body, "raw_date": date, "date_source": date and DateSource.HEADER}
 
 
 EXCERPT_JSON_CHARS = 400
@@ -249,7 +250,16 @@ class CrawlerFields(ContentStep):
     """JSON records as news crawlers write them, mapped with FIELD_KEYS."""
 
     name = "crawler_fields"
-    columns = ("text", "title", "raw_date", "declared_language", "url", "domain", "authors")
+    columns = (
+        "text",
+        "title",
+        "raw_date",
+        "date_source",
+        "declared_language",
+        "url",
+        "domain",
+        "authors",
+    )
 
     def row(self, record: RawRecord) -> dict[str, Any]:
         value = record.payload
@@ -270,10 +280,12 @@ class CrawlerFields(ContentStep):
                 )
             if not isinstance(text, str):
                 raise FieldTypeError(f"`{key}` is a JSON {_json_type(text)}, expected a string")
+            raw_date = _optional_str(value, "date")
             return {
                 "text": text,  # paragraphs are made in `finish`
                 "title": _optional_str(value, "title"),
-                "raw_date": _optional_str(value, "date"),
+                "raw_date": raw_date,
+                "date_source": raw_date and DateSource.RECORD,
                 "declared_language": _optional_str(value, "language"),
                 "url": _optional_str(value, "url"),
                 "domain": _optional_str(value, "domain"),

@@ -74,6 +74,7 @@ class AccountingTotals(_Part):
     duplicates_by_reason: dict[str, int]
     skipped_files: list[str]
     skipped_kinds: dict[str, str]
+    skipped_records: dict[str, int] = {}  # records passed over on purpose, by kind (WARC requests)
 
 
 class Stats(_Part):
@@ -119,6 +120,7 @@ class StepTotals(_Part):
     rows_in: int
     rows_out: int
     rejects: dict[str, int] = {}
+    counts: dict[str, int] = {}  # StepCounters.counts: what the step noticed, by name
 
 
 class Manifest(_Part):
@@ -209,6 +211,7 @@ def build_manifest(
                 rows_in=step.rows_in,
                 rows_out=step.rows_out,
                 rejects=dict(sorted(step.rejects.items())),
+                counts=dict(sorted(step.counts.items())),
             )
             for step in accounting.steps
         ],
