@@ -5,6 +5,7 @@ from __future__ import annotations
 from builder.readers.base import Container
 from builder.readers.json import JsonLinesReader, JsonReader
 from builder.readers.text import TextReader
+from builder.readers.warc import WarcReader
 from builder.sources import Source
 
 READERS: dict[str, type[Container]] = {
@@ -12,6 +13,7 @@ READERS: dict[str, type[Container]] = {
     ".json": JsonReader,
     ".jsonl": JsonLinesReader,
     ".ndjson": JsonLinesReader,
+    ".warc": WarcReader,
 }
 
 

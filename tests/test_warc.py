@@ -1,0 +1,277 @@
+"""WARC input: HTML responses become web pages, everything else is skipped by kind, damage is a
+reject that says from which record, and a single big WARC is read by every worker at once."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import pytest
+
+from builder.batch import RawRecord, Skipped, WebPage
+from builder.config import BuildSection
+from builder.readers import reader_for
+from builder.readers.warc import WarcReader
+from builder.records import Reject, RejectReason
+from builder.sources import Source
+from tests import warcs
+
+
+def read(path, max_record_bytes=1 << 20):
+    """What the WARC container yields for the file: pages, skips and rejects, in order."""
+    settings = BuildSection(max_record_bytes=max_record_bytes)
+    return list(WarcReader(settings).run(Source.at(path, path.name)))
+
+
+def pages(items):
+    return [item for item in items if isinstance(item, RawRecord)]
+
+
+@pytest.mark.parametrize("name", ["crawl.warc", "crawl.warc.gz", "CRAWL.WARC.GZ"])
+def test_html_responses_are_pages_and_other_records_are_skipped_by_kind(tmp_path, name):
+    gz = name.lower().endswith(".gz")
+    path = warcs.save(tmp_path / name, warcs.warc(warcs.crawl(2), gz=gz))
+    assert reader_for(Source.at(path, name)) is WarcReader
+    items = read(path)
+    assert [i.kind for i in items if isinstance(i, Skipped)] == [
+        "warc warcinfo",
+        *["warc request", "warc metadata"] * 2,
+    ]
+    first, second = pages(items)
+    html = warcs.page(0)
+    assert (first.source_path, first.source_record, first.size) == (name, 3, len(html))
+    assert first.source_sha256 == hashlib.sha256(html).hexdigest()
+    assert first.payload == WebPage(
+        html=html,
+        url="https://example.org/news/0",
+        fetched="2021-02-17T10:20:30Z",
+        charset="utf-8",
+        status=200,
+    )
+    assert second.source_record == 6 and second.payload.html == warcs.page(1)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"encoding": "gzip"},
+        {"encoding": "deflate"},
+        {"encoding": "br"},
+        {"chunked": True},
+        {"encoding": "gzip", "chunked": True},
+        {"encoding": "br", "chunked": True},
+        {"label": "gzip"},  # CC-NEWS before 2019-05: declared gzip, already decoded
+        {"label": "gzip", "chunked": True},
+        {"label": "deflate"},
+        {"label": "br"},
+    ],
+)
+def test_the_payload_is_decoded_and_a_declared_coding_not_applied_is_taken_as_is(tmp_path, options):
+    html = warcs.page(5, words=400)
+    record = warcs.response("https://example.org/a", html, **options)
+    (page,) = pages(read(warcs.save(tmp_path / "a.warc.gz", warcs.warc([record], gz=True))))
+    assert page.payload.html == html
+    assert page.source_sha256 == hashlib.sha256(html).hexdigest()
+
+
+def test_raw_deflate_and_x_gzip_and_stacked_codings_decode(tmp_path):
+    html = warcs.page(1)
+    raw_deflate = __import__("zlib").compressobj(wbits=-15)
+    body = raw_deflate.compress(html) + raw_deflate.flush()
+    records = [
+        warcs.Record(
+            "response",
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: deflate\r\n\r\n"
+            + body,
+            {"WARC-Target-URI": "https://e.org/raw"},
+            "application/http; msgtype=response",
+        ),
+        warcs.Record(
+            "response",
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: x-gzip, br\r\n\r\n"
+            + warcs.COMPRESS["br"](gzip.compress(html)),
+            {"WARC-Target-URI": "https://e.org/stacked"},
+            "application/http; msgtype=response",
+        ),
+    ]
+    assert [
+        p.payload.html for p in pages(read(warcs.save(tmp_path / "a.warc", warcs.warc(records))))
+    ] == [
+        html,
+        html,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "kind"),
+    [
+        ("text/html; charset=ISO-8859-1", None),
+        ("application/xhtml+xml", None),
+        ("TEXT/HTML", None),
+        ("image/jpeg", "warc response (image/jpeg)"),
+        ("application/pdf; name=x", "warc response (application/pdf)"),
+        ("x-weird/\x01thing", "warc response (other type)"),
+        (None, None),  # no type, but the page starts like HTML
+    ],
+)
+def test_which_responses_are_pages(tmp_path, content_type, kind):
+    record = warcs.response("https://e.org/", warcs.page(2), content_type=content_type)
+    (item,) = read(warcs.save(tmp_path / "a.warc", warcs.warc([record])))
+    if kind is None:
+        charset = "ISO-8859-1" if content_type and "8859" in content_type else None
+        assert item.payload.charset == charset and item.payload.html == warcs.page(2)
+    else:
+        assert item == Skipped(kind)
+
+
+def test_an_untyped_response_that_is_not_html_is_skipped(tmp_path):
+    record = warcs.response("https://e.org/x", b"\x89PNG\r\n\x1a\n...", content_type=None)
+    assert read(warcs.save(tmp_path / "a.warc", warcs.warc([record]))) == [
+        Skipped("warc response (no type)")
+    ]
+
+
+def test_revisits_resources_and_non_http_responses_are_skipped(tmp_path):
+    records = [
+        warcs.revisit("https://e.org/"),
+        warcs.Record("resource", warcs.page(1), {"WARC-Target-URI": "file:///a.html"}, "text/html"),
+        warcs.Record("response", b"example.org. 300 IN A 1.2.3.4\n", {}, "text/dns"),
+        warcs.Record("conversion", b"text", {}, "text/plain"),
+    ]
+    assert read(warcs.save(tmp_path / "a.warc", warcs.warc(records))) == [
+        Skipped("warc revisit"),
+        Skipped("warc resource"),
+        Skipped("warc response (not http)"),
+        Skipped("warc conversion"),
+    ]
+
+
+def test_status_target_uri_in_brackets_and_fetch_time_in_utc(tmp_path):
+    record = warcs.response(
+        "https://e.org/gone", warcs.page(3), date="2021-02-17T12:20:30.123+02:00", status=404
+    )
+    record = warcs.Record(
+        record.type,
+        record.block,
+        {**record.headers, "WARC-Target-URI": "<https://e.org/gone>"},
+        record.content_type,
+    )
+    (page,) = pages(read(warcs.save(tmp_path / "a.warc", warcs.warc([record]))))
+    assert (page.payload.status, page.payload.url, page.payload.fetched) == (
+        404,
+        "https://e.org/gone",
+        "2021-02-17T10:20:30Z",
+    )
+
+
+def test_a_missing_or_bad_warc_date_is_none(tmp_path):
+    record = warcs.response("https://e.org/", warcs.page(3), date="yesterday")
+    (page,) = pages(read(warcs.save(tmp_path / "a.warc", warcs.warc([record]))))
+    assert page.payload.fetched is None
+
+
+# Bad records are rejects, alone; the records after them still read.
+
+
+def _reasons(items):
+    return [(i.source_record, i.reason) for i in items if isinstance(i, Reject)]
+
+
+def test_a_payload_over_the_limit_is_too_large_before_and_after_decoding(tmp_path):
+    big = b"<html><body>" + b"x" * 70_000 + b"</body></html>"
+    records = [
+        warcs.response("https://e.org/raw", big),
+        warcs.response("https://e.org/bomb", b"<html>" + b" " * 50_000_000, encoding="gzip"),
+        warcs.response("https://e.org/ok", warcs.page(1)),
+        warcs.response("https://e.org/video", b"v" * 70_000, content_type="video/mp4"),
+    ]
+    items = read(warcs.save(tmp_path / "a.warc.gz", warcs.warc(records, gz=True)), 65536)
+    assert _reasons(items) == [(1, RejectReason.TOO_LARGE), (2, RejectReason.TOO_LARGE)]
+    assert "decodes (gzip)" in items[1].detail
+    assert pages(items)[0].source_record == 3
+    assert items[3] == Skipped("warc response (video/mp4)")  # big, but not a page: skipped
+
+
+def test_damaged_encodings_and_headers_are_undecodable(tmp_path):
+    gzipped = gzip.compress(warcs.page(1, words=2000))
+    damaged = gzipped[:2000] + bytes(b ^ 0x55 for b in gzipped[2000:2200]) + gzipped[2200:]
+    records = [
+        warcs.Record(
+            "response",
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n"
+            + damaged,
+            {"WARC-Target-URI": "https://e.org/damaged"},
+            "application/http; msgtype=response",
+        ),
+        warcs.response("https://e.org/zip", warcs.page(2), label="compress"),
+        warcs.Record(
+            "response",
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + b"X-Long: y\r\n" * 7000,
+            {"WARC-Target-URI": "https://e.org/endless"},
+            "application/http; msgtype=response",
+        ),
+        warcs.response("https://e.org/ok", warcs.page(3)),
+    ]
+    items = read(warcs.save(tmp_path / "a.warc", warcs.warc(records)))
+    assert _reasons(items) == [(n, RejectReason.UNDECODABLE) for n in (1, 2, 3)]
+    assert "damaged" in items[0].detail and "'compress'" in items[1].detail
+    assert pages(items)[0].payload.html == warcs.page(3)
+
+
+def test_a_truncated_encoded_payload_is_kept_as_far_as_it_goes(tmp_path):
+    """Crawlers cut long payloads (WARC-Truncated): the page up to the cut is still a page."""
+    html = warcs.page(1, words=3000)
+    cut = gzip.compress(html)[:-2000]
+    record = warcs.Record(
+        "response",
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n\r\n" + cut,
+        {"WARC-Target-URI": "https://e.org/cut", "WARC-Truncated": "length"},
+        "application/http; msgtype=response",
+    )
+    (page,) = pages(read(warcs.save(tmp_path / "a.warc", warcs.warc([record]))))
+    assert html.startswith(page.payload.html) and len(page.payload.html) > len(html) // 2
+
+
+# A damaged file loses what follows the damage, and says from which record.
+
+
+def _big_crawl(pages_count=60):
+    """Over the 64 KiB a damaged compressed stream may lose before its damage."""
+    return warcs.crawl(pages_count)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_truncated_file_keeps_the_records_before_the_cut(tmp_path, gz):
+    records = _big_crawl()
+    data = warcs.warc(records, gz=gz)
+    items = read(
+        warcs.save(tmp_path / ("a.warc.gz" if gz else "a.warc"), data[: len(data) * 3 // 4])
+    )
+    *before, last = items
+    assert isinstance(last, Reject) and last.reason == RejectReason.CORRUPT_FILE
+    assert "truncated" in last.detail and f"records from {last.source_record} on" in last.detail
+    assert len(before) == last.source_record - 1  # every record before the damage
+    assert len(pages(before)) > 20
+
+
+def test_garbage_in_the_middle_rejects_the_rest_from_that_record(tmp_path):
+    records = _big_crawl(10)
+    data = (
+        b"".join(r.bytes() for r in records[:8])
+        + b"not a warc record\r\n" * 5
+        + b"".join(r.bytes() for r in records[8:])
+    )
+    items = read(warcs.save(tmp_path / "a.warc", data))
+    assert _reasons(items) == [(9, RejectReason.CORRUPT_FILE)] and len(items) == 9
+
+
+@pytest.mark.parametrize("content", [b"", b"\r\n\r\n", b"hello, not a WARC\n"])
+def test_an_empty_or_foreign_file_is_no_crash(tmp_path, content):
+    items = read(warcs.save(tmp_path / "a.warc", content))
+    assert all(isinstance(i, Reject) for i in items)
+    assert [i.reason for i in items] == ([RejectReason.CORRUPT_FILE] if content.strip() else [])
+
+
+def test_a_warc_gz_that_is_not_gzip_is_corrupt(tmp_path):
+    (reject,) = read(warcs.save(tmp_path / "a.warc.gz", warcs.warc(warcs.crawl(1))))
+    assert reject.reason == RejectReason.CORRUPT_FILE and "named .gz" in reject.detail
