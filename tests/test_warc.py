@@ -13,7 +13,8 @@ from builder.config import BuildSection
 from builder.readers import reader_for
 from builder.readers.warc import WarcReader
 from builder.records import Reject, RejectReason
-from builder.sources import Source
+from builder.sources import Source, discover, open_source
+from builder.units import Planner
 from tests import warcs
 
 
@@ -275,3 +276,64 @@ def test_an_empty_or_foreign_file_is_no_crash(tmp_path, content):
 def test_a_warc_gz_that_is_not_gzip_is_corrupt(tmp_path):
     (reject,) = read(warcs.save(tmp_path / "a.warc.gz", warcs.warc(warcs.crawl(1))))
     assert reject.reason == RejectReason.CORRUPT_FILE and "named .gz" in reject.detail
+
+
+# A single big WARC is cut into ranges that workers read at once; records keep their numbers.
+
+
+def _read_units(root, unit_bytes, max_record_bytes=1 << 20):
+    """The planner's units of the folder, each read as a worker reads it: the items in order,
+    and the planner (its scans say which files were split)."""
+    planner = Planner(unit_bytes=unit_bytes)
+    reader = WarcReader(BuildSection(max_record_bytes=max_record_bytes))
+    items = []
+    for unit in planner.units(discover(root)):
+        for piece in unit:
+            with open_source(piece.source) as raw:
+                if piece.stop is not None:
+                    raw.restrict(piece.start, piece.stop, piece.first_line, piece.planned)
+                items += [(piece.start, item) for item in reader.records(piece.source, raw)]
+                assert raw.finish() is None
+    return planner, items
+
+
+def _without_ranges(items):
+    return [item for _, item in items]
+
+
+def _damaged_crawl():
+    """Pages with every kind of record, and a record too large, to be numbered right."""
+    records = warcs.crawl(120)
+    records[50] = warcs.response("https://example.org/big", b"<html>" + b"x" * 9000)
+    return records
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_big_warc_is_cut_at_records_and_reads_the_same_in_ranges(tmp_path, gz):
+    name = "crawl.warc.gz" if gz else "crawl.warc"
+    warcs.save(tmp_path / name, warcs.warc(_damaged_crawl(), gz=gz))
+    _, whole = _read_units(tmp_path, 64 * 1024 * 1024, max_record_bytes=8192)
+    planner, split = _read_units(tmp_path, 8 * 1024, max_record_bytes=8192)
+    assert list(planner.scans) == [name] and len({start for start, _ in split}) > 4
+    assert _without_ranges(split) == _without_ranges(whole)
+    assert _reasons(_without_ranges(whole)) == [(51, RejectReason.TOO_LARGE)]
+    assert len(_without_ranges(whole)) == len(_damaged_crawl())
+
+
+def test_a_warc_gz_in_one_gzip_stream_is_one_unit(tmp_path):
+    warcs.save(tmp_path / "one.warc.gz", warcs.warc(warcs.crawl(200), one_stream=True))
+    planner, items = _read_units(tmp_path, 4 * 1024)
+    assert planner.scans == {} and {start for start, _ in items} == {0}
+    assert len(pages(_without_ranges(items))) == 200
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_damaged_big_warc_rejects_the_same_records_whatever_the_cuts(tmp_path, gz):
+    data = warcs.warc(_damaged_crawl(), gz=gz)
+    middle = len(data) // 2 if gz else data.index(b"WARC/1.1", len(data) // 2)  # a header
+    data = data[:middle] + b"\x00" * 64 + data[middle + 64 :]
+    warcs.save(tmp_path / ("crawl.warc.gz" if gz else "crawl.warc"), data)
+    _, whole = _read_units(tmp_path, 64 * 1024 * 1024, max_record_bytes=8192)
+    _, split = _read_units(tmp_path, 4 * 1024, max_record_bytes=8192)
+    assert _without_ranges(split) == _without_ranges(whole)
+    assert _reasons(_without_ranges(whole))[-1][1] == RejectReason.CORRUPT_FILE

@@ -23,7 +23,15 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 from builder.batch import RawRecord, Skipped, WebPage
 from builder.readers.base import Container
 from builder.records import RejectError, RejectReason, excerpt
-from builder.sources import CHUNK, ContentError, InputFile, Source, open_content, read_chunks
+from builder.sources import (
+    CHUNK,
+    ContentError,
+    InputFile,
+    Source,
+    describe_corruption,
+    open_content,
+    read_chunks,
+)
 
 HTTP_HEAD_BYTES = 64 * 1024  # an HTTP response's status line and headers must end within this
 PROBE_BYTES = 256  # a content coding that fails within these first bytes was declared, not applied
@@ -73,7 +81,7 @@ class WarcReader(Container):
     def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Skipped]:
         number = raw.first_line  # the record being read: where damage is reported
         try:
-            stream = _Forward(open_content(raw, source.name))
+            stream = _Forward(_content(raw, source.name))
             records = iter(ArchiveIterator(stream, parse_http=False, stream_detect=False))
             while (record := next(records, None)) is not None:
                 yield self._item(source, number, record)
@@ -81,8 +89,9 @@ class WarcReader(Container):
             stream.check_end()
         except (ContentError, OSError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, ContentError) else RejectReason.CORRUPT_FILE
-            until = "to the end of this range of the file" if raw.is_range else "on"
-            detail = f"{_what(exc)} at WARC record {number}; records from {number} {until} are lost"
+            # The same words whatever the cuts: a range never starts after damage that
+            # builder.units can see, so the records lost are the same as reading the file whole.
+            detail = f"{_what(exc)} at WARC record {number}; records from {number} on are lost"
             raise RejectError(reason, detail, record=number) from None
 
     def _item(self, source: Source, number: int, record: WarcRecord) -> RawRecord | Skipped:
@@ -159,11 +168,11 @@ class WarcReader(Container):
 
 
 class _Forward:
-    """The content stream as FastWARC reads it: forward only (it asks where it is, and seeks
-    only to where it is). Damage is raised as ContentError once the bytes before it are read."""
+    """The content as FastWARC reads it: forward only (it asks where it is, and seeks only to
+    where it is). Damage is raised as ContentError once the bytes before it are read."""
 
-    def __init__(self, stream: io.BufferedIOBase):
-        self._chunks, self._position = read_chunks(stream), 0
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks, self._position = chunks, 0
         self._buffer, self._damage = b"", None
 
     def read(self, size: int = -1) -> bytes:
@@ -200,6 +209,35 @@ class _Forward:
         while chunk := self.read(CHUNK):
             if chunk.strip():
                 raise ContentError("bytes that are not a WARC record")
+
+
+def _content(raw: InputFile, name: str) -> Iterator[bytes]:
+    """The file's content in chunks. Gzip is inflated here member by member, so that damage
+    loses no record before it; other compressions as open_content reads them."""
+    if raw.head(len(GZIP_MAGIC)) == GZIP_MAGIC:  # a range of such a file starts with a member
+        return _inflate_members(read_chunks(raw.stream()))
+    return read_chunks(open_content(raw, name))
+
+
+def _inflate_members(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Gzip members inflated one after the other, each output as soon as it is inflated."""
+    inflate, pending = zlib.decompressobj(31), False
+    for chunk in chunks:
+        data = chunk
+        while data:
+            try:
+                out = inflate.decompress(data, CHUNK)
+            except zlib.error as exc:
+                raise ContentError(describe_corruption(exc)) from None
+            pending = True
+            if out:
+                yield out
+            if inflate.eof:
+                data, inflate, pending = inflate.unused_data, zlib.decompressobj(31), False
+            else:
+                data = inflate.unconsumed_tail
+    if pending:
+        raise ContentError(describe_corruption(EOFError()))
 
 
 def _what(exc: Exception) -> str:
@@ -377,3 +415,111 @@ _DECODERS: dict[str, Callable[[bytes, int], Iterator[bytes]]] = {
     "deflate": _deflate,
     "br": _unbrotli,
 }
+
+
+# Record boundaries, for builder.units to cut a big WARC into ranges that workers read at once.
+WARC_HEAD_BYTES = 32 * 1024  # a WARC record's header must end within this (FastWARC's own bound)
+_WARC_VERSION = re.compile(rb"WARC/1\.[01]\r\n")
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,18})[ \t]*\r\n", re.IGNORECASE)
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class Unsplittable(Exception):
+    """The file cannot be cut where the reader could start (a .warc.gz in one gzip stream)."""
+
+
+class RecordEnds:
+    """Walks a plain WARC stream record by record, by each header's Content-Length, without
+    reading the blocks; `count` is the number of records before the last cut found.
+
+    A cut is made where a record starts (a 'WARC/' after the previous block and the blank
+    lines FastWARC passes over). Anything else (a header that is not WARC/1.0 or 1.1, without
+    Content-Length, or over WARC_HEAD_BYTES) ends the cutting: the rest of the file is one
+    range, whose reader rejects it from the damaged record exactly as a reader of the whole
+    file does.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0  # records wholly before the walk's position, once at a boundary
+        self.records = 0  # records whose header was read
+        self._skip = 0  # bytes of the current block still to pass over
+        self._header = bytearray()  # the current record's header, while it is read
+        self.broken = False
+
+    @property
+    def between(self) -> bool:
+        """At a record boundary: the last block passed over, no byte of the next read."""
+        return not self._skip and not self._header and not self.broken
+
+    def find(self, data: bytes, offset: int, at_least: int) -> int | None:
+        """Walk data[offset:]; where in it the first record at or after `at_least` starts
+        (the walk stops there), or None (all of it walked)."""
+        i, n = offset, len(data)
+        while i < n and not self.broken:
+            if self._skip:
+                step = min(self._skip, n - i)
+                i, self._skip = i + step, self._skip - step
+                continue
+            if not self._header:
+                while i < n and data[i] in b"\r\n":  # blank lines between records
+                    i += 1
+                if i == n:
+                    break
+                if i >= at_least and self.records:
+                    self.count = self.records
+                    return i
+            i = self._read_header(data, i)
+        return None
+
+    def _read_header(self, data: bytes, i: int) -> int:
+        """Add data[i:] to the header; past its end once complete (the block then skipped)."""
+        seen = len(self._header)
+        self._header += data[i : i + WARC_HEAD_BYTES + 4 - seen]
+        end = self._header.find(b"\r\n\r\n", max(0, seen - 3))
+        if end < 0:
+            self.broken = len(self._header) > WARC_HEAD_BYTES
+            return len(data) if not self.broken else i
+        header = bytes(self._header[: end + 2])
+        length = _CONTENT_LENGTH.search(header)
+        if not _WARC_VERSION.match(header) or length is None:
+            self.broken = True
+            return i
+        self._header = bytearray()
+        self._skip = int(length[1])
+        self.records += 1
+        return i + end + 4 - seen
+
+
+class MemberEnds:
+    """Walks a .warc.gz gzip member by member: a cut is made where a member ends and so does a
+    record, so that each range is whole gzip members holding whole records. A file whose first
+    member holds more than one record is Unsplittable (one gzip stream for the whole file)."""
+
+    def __init__(self) -> None:
+        self._records = RecordEnds()
+        self._inflate = zlib.decompressobj(31)
+        self._first = True
+        self.count = 0
+        self.broken = False
+
+    def find(self, data: bytes, offset: int, at_least: int) -> int | None:
+        rest = data[offset:]
+        while rest and not self.broken:
+            try:
+                out = self._inflate.decompress(rest, CHUNK)
+            except zlib.error:
+                self.broken = True  # damage: no cut after it; the reader reports it
+                return None
+            self._records.find(out, 0, len(out) + 1)
+            if self._first and self._records.records > 1:
+                raise Unsplittable("the first gzip member holds more than one WARC record")
+            if not self._inflate.eof:
+                rest = self._inflate.unconsumed_tail
+                continue
+            rest = self._inflate.unused_data
+            self._inflate, self._first = zlib.decompressobj(31), False
+            end = len(data) - len(rest)
+            if end >= at_least and self._records.between:
+                self.count = self._records.records
+                return end
+        return None
