@@ -97,8 +97,11 @@ class WarcReader(Container):
     def _item(self, source: Source, number: int, record: WarcRecord) -> RawRecord | Skipped:
         """The record as a web page to decode, or Skipped; raises ContentError when the file
         ends inside it."""
-        if record.headers.get("Content-Length") is None:
-            raise ContentError("a WARC record without Content-Length (truncated or damaged)")
+        if block_length(record) is None:
+            raise ContentError(
+                "a WARC record header without a readable Content-Length (the file is truncated "
+                "or damaged there)"
+            )
         kind = str(record.record_type)
         if record.record_type != WarcRecordType.response:
             _finish(record, 0)
@@ -173,7 +176,8 @@ class _Forward:
 
     def __init__(self, chunks: Iterator[bytes]):
         self._chunks, self._position = chunks, 0
-        self._buffer, self._damage = b"", None
+        self._buffer = b""
+        self._damage: ContentError | None = None
 
     def read(self, size: int = -1) -> bytes:
         size = size if size >= 0 else CHUNK
@@ -244,6 +248,13 @@ def _what(exc: Exception) -> str:
     if isinstance(exc, ContentError):
         return str(exc)
     return f"not a readable WARC record ({exc})"
+
+
+def block_length(record: WarcRecord) -> int | None:
+    """The record's block length, when FastWARC read the header as it says (None: damage,
+    such as a header cut short, or one FastWARC reads another way than its Content-Length)."""
+    declared = record.headers.get("Content-Length")
+    return record.content_length if declared == str(record.content_length) else None
 
 
 def _read(record: WarcRecord, size: int) -> bytes:
@@ -341,7 +352,8 @@ def payload(response: Response, limit: int) -> bytes:
 def _dechunk(data: bytes) -> bytes:
     """Chunked transfer coding removed; data that does not start as chunks is taken as it is,
     and chunks that stop early end the body there."""
-    parts, i = [], 0
+    parts: list[bytes] = []
+    i = 0
     while True:
         eol = data.find(b"\r\n", i, i + 1024)
         size = data[i:eol].split(b";")[0].strip() if eol >= 0 else b""
@@ -369,7 +381,8 @@ def _decoded(
             pass
     except (zlib.error, brotli.error):
         return body
-    parts, size = [], 0
+    parts: list[bytes] = []
+    size = 0
     try:
         for part in decoder(body, limit):
             size += len(part)
@@ -418,9 +431,8 @@ _DECODERS: dict[str, Callable[[bytes, int], Iterator[bytes]]] = {
 
 
 # Record boundaries, for builder.units to cut a big WARC into ranges that workers read at once.
-WARC_HEAD_BYTES = 32 * 1024  # a WARC record's header must end within this (FastWARC's own bound)
+WARC_HEAD_BYTES = 16 * 1024  # a header cut at must end within this (FastWARC reads 32 KiB)
 _WARC_VERSION = re.compile(rb"WARC/1\.[01]\r\n")
-_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,18})[ \t]*\r\n", re.IGNORECASE)
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -433,10 +445,11 @@ class RecordEnds:
     reading the blocks; `count` is the number of records before the last cut found.
 
     A cut is made where a record starts (a 'WARC/' after the previous block and the blank
-    lines FastWARC passes over). Anything else (a header that is not WARC/1.0 or 1.1, without
-    Content-Length, or over WARC_HEAD_BYTES) ends the cutting: the rest of the file is one
+    lines FastWARC passes over). Each header is read by FastWARC, as the reader reads it.
+    Anything the reader could stumble on (a header that is not WARC/1.0 or 1.1, over
+    WARC_HEAD_BYTES, without a block_length) ends the cutting: the rest of the file is one
     range, whose reader rejects it from the damaged record exactly as a reader of the whole
-    file does.
+    file does. Being stricter than the reader is safe; being more lenient would not be.
     """
 
     def __init__(self) -> None:
@@ -444,6 +457,7 @@ class RecordEnds:
         self.records = 0  # records whose header was read
         self._skip = 0  # bytes of the current block still to pass over
         self._header = bytearray()  # the current record's header, while it is read
+        self._blank = b"\n"  # the last byte passed over between records
         self.broken = False
 
     @property
@@ -462,8 +476,14 @@ class RecordEnds:
                 continue
             if not self._header:
                 while i < n and data[i] in b"\r\n":  # blank lines between records
+                    self._blank = data[i : i + 1]
                     i += 1
                 if i == n:
+                    break
+                if (
+                    self._blank != b"\n"
+                ):  # FastWARC reads lines: a lone \r before a header is not one
+                    self.broken = True
                     break
                 if i >= at_least and self.records:
                     self.count = self.records
@@ -479,15 +499,22 @@ class RecordEnds:
         if end < 0:
             self.broken = len(self._header) > WARC_HEAD_BYTES
             return len(data) if not self.broken else i
-        header = bytes(self._header[: end + 2])
-        length = _CONTENT_LENGTH.search(header)
-        if not _WARC_VERSION.match(header) or length is None:
+        header = bytes(self._header[: end + 4])
+        length = _header_block_length(header) if _WARC_VERSION.match(header) else None
+        if length is None:
             self.broken = True
             return i
-        self._header = bytearray()
-        self._skip = int(length[1])
+        self._header, self._blank = bytearray(), b"\n"
+        self._skip = length
         self.records += 1
         return i + end + 4 - seen
+
+
+def _header_block_length(header: bytes) -> int | None:
+    try:
+        return block_length(WarcRecord.from_reader(io.BytesIO(header)))
+    except (OSError, ValueError):
+        return None
 
 
 class MemberEnds:
