@@ -176,25 +176,33 @@ class _Forward:
 
     def __init__(self, chunks: Iterator[bytes]):
         self._chunks, self._position = chunks, 0
-        self._buffer = b""
+        self._chunk, self._offset = b"", 0  # the chunk being read, and how far
         self._damage: ContentError | None = None
 
     def read(self, size: int = -1) -> bytes:
         size = size if size >= 0 else CHUNK
-        while len(self._buffer) < size and self._damage is None:
-            try:
-                chunk = next(self._chunks, b"")
-            except ContentError as exc:
-                self._damage = exc
+        parts, got = [], 0
+        while got < size:
+            if self._offset == len(self._chunk) and not self._next_chunk():
                 break
-            if not chunk:
-                break
-            self._buffer += chunk
-        if not self._buffer and self._damage is not None:
+            part = self._chunk[self._offset : self._offset + size - got]
+            self._offset += len(part)
+            parts.append(part)
+            got += len(part)
+        if not got and self._damage is not None:
             raise self._damage
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        self._position += len(data)
-        return data
+        self._position += got
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _next_chunk(self) -> bool:
+        """Move to the next chunk of content; False at its end, or at damage (kept for later)."""
+        if self._damage is not None:
+            return False
+        try:
+            self._chunk, self._offset = next(self._chunks, b""), 0
+        except ContentError as exc:
+            self._chunk, self._offset, self._damage = b"", 0, exc
+        return bool(self._chunk)
 
     def tell(self) -> int:
         return self._position
@@ -225,23 +233,44 @@ def _content(raw: InputFile, name: str) -> Iterator[bytes]:
 
 def _inflate_members(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """Gzip members inflated one after the other, each output as soon as it is inflated."""
-    inflate, pending = zlib.decompressobj(31), False
+    members = Members()
     for chunk in chunks:
-        data = chunk
-        while data:
-            try:
-                out = inflate.decompress(data, CHUNK)
-            except zlib.error as exc:
-                raise ContentError(describe_corruption(exc)) from None
-            pending = True
-            if out:
-                yield out
-            if inflate.eof:
-                data, inflate, pending = inflate.unused_data, zlib.decompressobj(31), False
-            else:
-                data = inflate.unconsumed_tail
-    if pending:
+        try:
+            yield from (out for out, _ in members.inflate(chunk))
+        except zlib.error as exc:
+            raise ContentError(describe_corruption(exc)) from None
+    if members.pending:
         raise ContentError(describe_corruption(EOFError()))
+
+
+INFLATE_SLICE = 16 * 1024  # compressed bytes fed at once: zlib copies what follows a member's end
+
+
+class Members:
+    """Inflates concatenated gzip members, fed slice by slice, and says where each ends."""
+
+    def __init__(self) -> None:
+        self._inflate = zlib.decompressobj(31)
+        self.pending = False  # a member has begun and not ended
+
+    def inflate(self, data: bytes, offset: int = 0) -> Iterator[tuple[bytes, int | None]]:
+        """(output, None) as it is inflated from data[offset:], and (b"", where in data) at the
+        end of each member; raises zlib.error at damage."""
+        view = memoryview(data)
+        for at in range(offset, len(data), INFLATE_SLICE):
+            rest: bytes | memoryview = view[at : at + INFLATE_SLICE]
+            stop = at + len(rest)
+            while rest:
+                out = self._inflate.decompress(rest, CHUNK)
+                self.pending = True
+                if out:
+                    yield out, None
+                if self._inflate.eof:
+                    rest = self._inflate.unused_data
+                    self._inflate, self.pending = zlib.decompressobj(31), False
+                    yield b"", stop - len(rest)
+                else:
+                    rest = self._inflate.unconsumed_tail
 
 
 def _what(exc: Exception) -> str:
@@ -524,29 +553,25 @@ class MemberEnds:
 
     def __init__(self) -> None:
         self._records = RecordEnds()
-        self._inflate = zlib.decompressobj(31)
+        self._members = Members()
         self._first = True
         self.count = 0
         self.broken = False
 
     def find(self, data: bytes, offset: int, at_least: int) -> int | None:
-        rest = data[offset:]
-        while rest and not self.broken:
-            try:
-                out = self._inflate.decompress(rest, CHUNK)
-            except zlib.error:
-                self.broken = True  # damage: no cut after it; the reader reports it
-                return None
-            self._records.find(out, 0, len(out) + 1)
-            if self._first and self._records.records > 1:
-                raise Unsplittable("the first gzip member holds more than one WARC record")
-            if not self._inflate.eof:
-                rest = self._inflate.unconsumed_tail
-                continue
-            rest = self._inflate.unused_data
-            self._inflate, self._first = zlib.decompressobj(31), False
-            end = len(data) - len(rest)
-            if end >= at_least and self._records.between:
-                self.count = self._records.records
-                return end
+        if self.broken:
+            return None
+        try:
+            for out, end in self._members.inflate(data, offset):
+                self._records.find(out, 0, len(out) + 1)
+                if self._first and self._records.records > 1:
+                    raise Unsplittable("the first gzip member holds more than one WARC record")
+                if end is None:
+                    continue
+                self._first = False
+                if end >= at_least and self._records.between:
+                    self.count = self._records.records
+                    return end
+        except zlib.error:
+            self.broken = True  # damage: no cut after it; the reader reports it
         return None
