@@ -19,7 +19,7 @@ from builder.records import Reject, RejectReason
 from builder.stages import exact as dedup
 from builder.steps import STEPS, StepContext
 from builder.steps.content import CrawlerFields, split_header
-from builder.steps.dates import DateError, parse_date
+from builder.dates import DateError, parse_date
 from builder.steps.normalize import normalize_text
 from builder.steps.validate import count_words
 from schema import Article
