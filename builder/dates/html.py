@@ -133,11 +133,19 @@ def meta_dates(tree: etree._Element) -> Iterator[DateFound]:
     yield from _stamps((content for _, content in ranked), DateSource.META)
 
 
+def _text_of(element: etree._Element, limit: int = MAX_VALUE) -> str:
+    """The element's text, read only up to `limit` characters (a class may mark the whole body)."""
+    parts: list[str] = []
+    for text in element.itertext():
+        parts.append(text)
+        limit -= len(text)
+        if limit <= 0:
+            break
+    return "".join(parts)
+
+
 def _element_value(element: etree._Element) -> str | None:
-    value = element.get("content") or element.get("datetime")
-    if value is None:
-        value = "".join(element.itertext())[:MAX_VALUE]
-    return value
+    return element.get("content") or element.get("datetime") or _text_of(element)
 
 
 def microdata_dates(tree: etree._Element) -> Iterator[DateFound]:
@@ -206,9 +214,9 @@ def _preceding(start: etree._Element, budget: int) -> str:
         if budget <= 0:
             break
         visible = isinstance(node.tag, str) and node.tag not in _SKIPPED_TAGS
-        if entering and visible and len(node):
-            node = node[-1]
-            text = node.tail
+        last = next(node.iterchildren(reversed=True), None) if entering and visible else None
+        if last is not None:
+            node, text = last, last.tail
         elif entering:
             text, entering = (node.text if visible else None), False
         else:
@@ -252,7 +260,7 @@ def text_dates_near_title(tree: etree._Element) -> Iterator[DateFound]:
     """Dates in the visible text: elements whose class names a date or byline, then the text
     right after the headline, then the text just before it (nearest first)."""
     hinted = (
-        "".join(e.itertext())[:MAX_VALUE]
+        _text_of(e)
         for e in _HINTED(tree)
         if not any(word in e.get("class", "").lower() for word in ("modif", "updat"))
     )
