@@ -129,6 +129,50 @@ def page(i: int, words: int = 60) -> bytes:
     ).encode()
 
 
+SENTENCES = [
+    "Il consiglio comunale ha approvato ieri sera il nuovo piano per la mobilità sostenibile.",
+    "Il piano prevede piste ciclabili, più autobus elettrici e una zona a traffico limitato.",
+    "Secondo l'assessore, i lavori cominceranno entro l'estate e dureranno circa due anni.",
+    "I commercianti del centro storico chiedono parcheggi nuovi vicino alle mura.",
+    "Le associazioni dei ciclisti hanno accolto la notizia con favore.",
+    "La regione contribuirà con un finanziamento di tre milioni di euro.",
+    "Il sindaco ha promesso incontri pubblici in ogni quartiere della città.",
+    "L'opposizione giudica il progetto troppo costoso e lento da realizzare.",
+]
+
+
+def article(i: int) -> bytes:
+    """A news article as publishers serve it (navigation, article, footer), different for
+    every i, with its publication date in a meta tag."""
+    rng = random.Random(i)
+    paragraphs = "".join(
+        f"<p>{' '.join(rng.sample(SENTENCES, 4))} Notizia numero {i}.</p>\n" for _ in range(3)
+    )
+    day = 1 + i % 28
+    return (
+        f'<!DOCTYPE html><html lang="it"><head><title>Notizia {i} | Gazzetta di Prova</title>'
+        f'<meta property="article:published_time" content="2021-02-{day:02d}T08:00:00+01:00">'
+        f"</head><body><nav><a href='/'>Home</a> <a href='/sport'>Sport</a></nav>"
+        f"<article><h1>Notizia {i}</h1>\n{paragraphs}</article>"
+        f"<footer><p>Gazzetta di Prova S.p.A.</p></footer></body></html>"
+    ).encode()
+
+
+def news_crawl(pages: int, start: int = 0) -> list[Record]:
+    """A crawl of news articles, with a page that is no article, an image and a revisit."""
+    records = [warcinfo()]
+    for i in range(start, start + pages):
+        url = f"https://gazzetta.example/2021/02/notizia-{i}"
+        encoding = ("gzip", None, "br")[i % 3]
+        records += [request(url), response(url, article(i), encoding=encoding), metadata(url)]
+    records += [
+        response("https://gazzetta.example/logo.png", b"\x89PNG....", content_type="image/png"),
+        response("https://gazzetta.example/tag/x", b"<html><body><img src=a.png></body></html>"),
+        revisit(f"https://gazzetta.example/2021/02/notizia-{start}"),
+    ]
+    return records
+
+
 def warc(records: list[Record], gz: bool = False, one_stream: bool = False) -> bytes:
     """The file's bytes: plain, one gzip member per record (gz), or one gzip stream (one_stream)."""
     if one_stream:
