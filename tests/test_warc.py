@@ -411,3 +411,10 @@ def test_a_warc_without_pages_is_its_skipped_records_not_an_empty_file(tmp_path)
         "warc request": 416,
         "warc response (image/png)": 416,
     }
+
+
+def test_a_response_without_a_warc_content_type_is_read_by_its_http_start(tmp_path):
+    typed = warcs.response("https://e.org/", warcs.page(4))
+    untyped = warcs.Record(typed.type, typed.block, typed.headers)
+    (page,) = pages(read(warcs.save(tmp_path / "a.warc", warcs.warc([untyped]))))
+    assert page.payload.html == warcs.page(4)

@@ -196,3 +196,27 @@ def save(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def from_folder(folder: Path) -> list[Record]:
+    """Every .html/.htm page under `folder` as a crawl (request, response, metadata), in name
+    order, its URL made from its path: to build a WARC of real pages (`make eval`'s corpus)."""
+    records = [warcinfo()]
+    pages = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".html", ".htm"))
+    for path in pages:
+        url = f"https://corpus.example/{path.relative_to(folder).as_posix()}"
+        records += [
+            request(url),
+            response(url, path.read_bytes(), content_type="text/html"),
+            metadata(url),
+        ]
+    return records
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m tests.warcs PAGES_FOLDER OUT.warc.gz")
+    out = save(Path(sys.argv[2]), warc(from_folder(Path(sys.argv[1])), gz=True))
+    print(f"{out}: {out.stat().st_size} bytes")
