@@ -418,3 +418,26 @@ def test_a_response_without_a_warc_content_type_is_read_by_its_http_start(tmp_pa
     untyped = warcs.Record(typed.type, typed.block, typed.headers)
     (page,) = pages(read(warcs.save(tmp_path / "a.warc", warcs.warc([untyped]))))
     assert page.payload.html == warcs.page(4)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\nContent-Type: text/html; charset=utf-8\n\n",  # LF-only headers
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Type: text/html\r\n\r\n",
+        b"HTTP/2 200\r\ncontent-type: text/html;charset=utf-8\r\n\r\n",
+    ],
+)
+def test_http_headers_as_servers_send_them(tmp_path, head):
+    record = warcs.Record(
+        "response",
+        head + warcs.page(6),
+        {"WARC-Target-URI": "https://e.org/"},
+        "application/http; msgtype=response",
+    )
+    (page,) = pages(read(warcs.save(tmp_path / "a.warc", warcs.warc([record]))))
+    assert (page.payload.html, page.payload.charset, page.payload.status) == (
+        warcs.page(6),
+        "utf-8",
+        200,
+    )

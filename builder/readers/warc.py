@@ -303,12 +303,14 @@ def _finish(record: WarcRecord, done: int) -> None:
 
 def _http_head(data: bytes) -> tuple[int | None, dict[str, str], int] | None:
     """(status, headers by lower-case name, where the body starts), or None when the headers do
-    not end in `data`. Repeated headers are joined with commas, as HTTP allows."""
-    end = data.find(b"\r\n\r\n")
-    if end < 0:
+    not end in `data`. Lines may end in LF alone, as some servers send them. Repeated headers
+    are joined with commas, as HTTP allows."""
+    ends = [(at, len(mark)) for mark in (b"\r\n\r\n", b"\n\n") if (at := data.find(mark)) >= 0]
+    if not ends:
         return None
-    lines = data[:end].decode("latin-1").split("\r\n")
-    parts = lines[0].split(None, 2)
+    end, mark = min(ends)
+    lines = data[:end].decode("latin-1").splitlines()
+    parts = lines[0].split(None, 2) if lines else []
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() and len(parts[1]) == 3 else None
     headers: dict[str, str] = {}
     for line in lines[1:]:
@@ -316,13 +318,13 @@ def _http_head(data: bytes) -> tuple[int | None, dict[str, str], int] | None:
         if colon and name.strip():
             key = name.strip().lower()
             headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-    return status, headers, end + 4
+    return status, headers, end + mark
 
 
 def _media_type(content_type: str | None) -> str | None:
-    if content_type is None or not content_type.split(";")[0].strip():
-        return None
-    return content_type.split(";")[0].strip().lower()
+    """The first media type named (a repeated header joins several), lower case; None if none."""
+    media = (content_type or "").split(";")[0].split(",")[0].strip().lower()
+    return media or None
 
 
 def _kind_of(media: str) -> str:
