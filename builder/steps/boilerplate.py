@@ -1,0 +1,160 @@
+"""Boilerplate at the edges of bodies: paragraphs such as "Riproduzione riservata" or "Sign up for
+our newsletter" removed from the start or the end, by rules kept as data per language.
+
+The shipped rules are `boilerplate.toml` beside this module; `build.boilerplate_rules` adds a
+maintainer's own. RE2 first tells, over the whole column, which bodies could start or end with a
+rule's paragraph; only those are split into paragraphs and matched in Python.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from builder.batch import Batch, with_columns
+from builder.config import BoilerplateRule, read_rules
+from builder.steps.base import Step, StepContext
+from builder.steps.charsets import to_re2
+
+SHIPPED_RULES = Path(__file__).with_name("boilerplate.toml")
+PARAGRAPH = "\n\n"  # the normalize step's paragraph break
+MAX_RULE_CHARS = 300  # a longer paragraph is never boilerplate: no rule is tried on it
+MAX_EDGE_PARAGRAPHS = 5  # paragraphs examined (and at most removed) at each edge
+ANY_LANGUAGE = "*"
+
+
+@cache
+def shipped_rules() -> tuple[BoilerplateRule, ...]:
+    """The rules that ship with the package (a bad one is a bug: the tests load them)."""
+    return tuple(read_rules(SHIPPED_RULES, str(SHIPPED_RULES.name)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    key: str  # "<language>:<name>", as counted
+    at_start: bool
+    at_end: bool
+    regex: re.Pattern[str]
+
+
+class Rules:
+    """The rules by language, compiled, with the RE2 filters for the two edges."""
+
+    def __init__(self, rules: tuple[BoilerplateRule, ...]):
+        self.by_language: dict[str, list[_Compiled]] = {}
+        for rule in rules:
+            flags = re.IGNORECASE if rule.ignore_case else 0
+            compiled = _Compiled(
+                rule.key,
+                rule.where in ("start", "both"),
+                rule.where in ("end", "both"),
+                re.compile(rule.pattern, flags),
+            )
+            self.by_language.setdefault(rule.language, []).append(compiled)
+        self.start_filter = _edge_filter([r for r in rules if r.where != "end"], start=True)
+        self.end_filter = _edge_filter([r for r in rules if r.where != "start"], start=False)
+
+    def for_language(self, language: str) -> list[_Compiled]:
+        return self.by_language.get(language, []) + self.by_language.get(ANY_LANGUAGE, [])
+
+
+def _edge_filter(rules: list[BoilerplateRule], start: bool) -> str | None:
+    """An RE2 pattern matching the first (or last) MAX_RULE_CHARS + 1 characters of every body
+    whose first (or last) paragraph a rule may match: wider, never narrower."""
+    if not rules:
+        return None
+    alternatives = "|".join(
+        f"(?{'i' if rule.ignore_case else ''}:{to_re2(re.compile(rule.pattern), widen=True)})"
+        for rule in rules
+    )
+    return f"^(?:{alternatives})" if start else f"(?:{alternatives})$"
+
+
+def strip_edges(text: str, rules: list[_Compiled]) -> tuple[str, set[str]]:
+    """The text without its boilerplate paragraphs at either edge, and the rules that matched;
+    a text that is boilerplate through and through is returned whole (validate judges it)."""
+    paragraphs = text.split(PARAGRAPH)
+    first, touched = 0, set()
+    while first < min(MAX_EDGE_PARAGRAPHS, len(paragraphs)):
+        key = _match(paragraphs[first], rules, start=True)
+        if key is None:
+            break
+        touched.add(key)
+        first += 1
+    last = len(paragraphs)
+    while last > max(first, len(paragraphs) - MAX_EDGE_PARAGRAPHS):
+        key = _match(paragraphs[last - 1], rules, start=False)
+        if key is None:
+            break
+        touched.add(key)
+        last -= 1
+    if first >= last:
+        return text, set()
+    if not touched:
+        return text, touched
+    return PARAGRAPH.join(paragraphs[first:last]), touched
+
+
+def _match(paragraph: str, rules: list[_Compiled], start: bool) -> str | None:
+    """The key of the first rule for this edge that matches the whole paragraph."""
+    if len(paragraph) > MAX_RULE_CHARS:
+        return None
+    for rule in rules:
+        if (rule.at_start if start else rule.at_end) and rule.regex.fullmatch(paragraph):
+            return rule.key
+    return None
+
+
+class Boilerplate(Step):
+    """Remove boilerplate paragraphs at the edges of bodies, by the rules of each body's language
+    and those for every language; count the articles each rule touched."""
+
+    name = "boilerplate"
+
+    def __init__(self, context: StepContext):
+        super().__init__(context)
+        extra = context.settings.boilerplate_rules
+        self.rules = _rules(shipped_rules() + (tuple(extra.rules) if extra else ()))
+
+    def process(self, batch: Batch) -> Batch:
+        table = batch.table
+        texts = table["text"].combine_chunks()
+        candidates = self._candidates(texts)
+        if not candidates.any():
+            return batch
+        rows = np.flatnonzero(candidates)
+        values = texts.to_pylist()
+        languages = table["language"].take(pa.array(rows)).to_pylist()
+        changed = False
+        for row, language in zip(rows.tolist(), languages, strict=True):
+            stripped, touched = strip_edges(values[row], self.rules.for_language(language))
+            if touched:
+                values[row], changed = stripped, True
+                self.counters.counts.update(touched)
+        if not changed:
+            return batch
+        return Batch(with_columns(table, text=pa.array(values, pa.string())))
+
+    def _candidates(self, texts: pa.Array) -> np.ndarray:
+        """Which bodies RE2 says could start or end with a rule's paragraph."""
+        found = np.zeros(len(texts), dtype=bool)
+        for pattern, edge in (
+            (self.rules.start_filter, pc.utf8_slice_codeunits(texts, 0, MAX_RULE_CHARS + 1)),
+            (self.rules.end_filter, pc.utf8_slice_codeunits(texts, -(MAX_RULE_CHARS + 1))),
+        ):
+            if pattern is not None and len(texts):
+                matched = pc.match_substring_regex(edge, pattern)
+                found |= pc.fill_null(matched, False).to_numpy(zero_copy_only=False)
+        return found
+
+
+@cache
+def _rules(rules: tuple[BoilerplateRule, ...]) -> Rules:
+    """Compiled once per process for the same rules (each worker builds its steps per unit)."""
+    return Rules(rules)
