@@ -116,8 +116,8 @@ class BoilerplateRule(_Strict):
         if self.language != "*" and self.language not in ISO_639_1:
             raise PydanticCustomError(
                 "bad_rule",
-                "language {language!r} is not an ISO 639-1 code or '*'",
-                {"language": self.language},
+                "language {language} is not an ISO 639-1 code or '*'",
+                {"language": repr(self.language)},
             )
         try:
             compiled = re.compile(self.pattern)
@@ -125,14 +125,14 @@ class BoilerplateRule(_Strict):
         except (re.error, ValueError) as exc:
             raise PydanticCustomError(
                 "bad_rule",
-                "pattern {pattern!r}: {problem}",
-                {"pattern": self.pattern, "problem": str(exc)},
+                "pattern {pattern}: {problem}",
+                {"pattern": repr(self.pattern), "problem": str(exc)},
             ) from None
         if compiled.fullmatch(""):
             raise PydanticCustomError(
                 "bad_rule",
-                "pattern {pattern!r} matches an empty paragraph",
-                {"pattern": self.pattern},
+                "pattern {pattern} matches an empty paragraph",
+                {"pattern": repr(self.pattern)},
             )
         return self
 
