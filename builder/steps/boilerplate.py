@@ -57,23 +57,34 @@ class Rules:
                 re.compile(rule.pattern, flags),
             )
             self.by_language.setdefault(rule.language, []).append(compiled)
-        self.start_filter = _edge_filter([r for r in rules if r.where != "end"], start=True)
-        self.end_filter = _edge_filter([r for r in rules if r.where != "start"], start=False)
+        self.start_filter = _edge_filter([r for r in rules if r.where != "end"])
+        self.end_filter = _edge_filter([r for r in rules if r.where != "start"])
 
     def for_language(self, language: str) -> list[_Compiled]:
         return self.by_language.get(language, []) + self.by_language.get(ANY_LANGUAGE, [])
 
 
-def _edge_filter(rules: list[BoilerplateRule], start: bool) -> str | None:
-    """An RE2 pattern matching the first (or last) MAX_RULE_CHARS + 1 characters of every body
-    whose first (or last) paragraph a rule may match: wider, never narrower."""
+def _edge_filter(rules: list[BoilerplateRule]) -> str | None:
+    """An RE2 pattern matching every paragraph one of the rules matches, and maybe more."""
     if not rules:
         return None
     alternatives = "|".join(
         f"(?{'i' if rule.ignore_case else ''}:{to_re2(re.compile(rule.pattern), widen=True)})"
         for rule in rules
     )
-    return f"^(?:{alternatives})" if start else f"(?:{alternatives})$"
+    return f"^(?:{alternatives})$"
+
+
+def edge_paragraphs(texts: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The first and the last paragraph of each text, cut to MAX_RULE_CHARS + 1 characters (so
+    a paragraph too long for any rule stays too long), by Arrow over the column."""
+    texts = pc.fill_null(texts, "")
+    head = pc.utf8_slice_codeunits(texts, 0, MAX_RULE_CHARS + 1)
+    tail = pc.utf8_slice_codeunits(texts, -(MAX_RULE_CHARS + 1))
+    first = pc.list_element(pc.split_pattern(head, PARAGRAPH, max_splits=1), 0)
+    pieces = pc.split_pattern(tail, PARAGRAPH, max_splits=1, reverse=True)
+    ends = pieces.offsets.to_numpy()[1:] - 1  # every text has at least one piece
+    return first, pieces.flatten().take(pa.array(ends - pieces.offsets[0].as_py()))
 
 
 def strip_edges(text: str, rules: list[_Compiled]) -> tuple[str, set[str]]:
@@ -144,13 +155,14 @@ class Boilerplate(Step):
     def _candidates(self, texts: pa.Array) -> np.ndarray:
         """Which bodies RE2 says could start or end with a rule's paragraph."""
         found = np.zeros(len(texts), dtype=bool)
-        for pattern, edge in (
-            (self.rules.start_filter, pc.utf8_slice_codeunits(texts, 0, MAX_RULE_CHARS + 1)),
-            (self.rules.end_filter, pc.utf8_slice_codeunits(texts, -(MAX_RULE_CHARS + 1))),
+        if not len(texts):
+            return found
+        for pattern, paragraphs in zip(
+            (self.rules.start_filter, self.rules.end_filter), edge_paragraphs(texts), strict=True
         ):
-            if pattern is not None and len(texts):
-                matched = pc.match_substring_regex(edge, pattern)
-                found |= pc.fill_null(matched, False).to_numpy(zero_copy_only=False)
+            if pattern is not None:
+                matched = pc.match_substring_regex(paragraphs, pattern)
+                found |= matched.to_numpy(zero_copy_only=False)
         return found
 
 

@@ -28,8 +28,10 @@ DETECT_CHARS = 1500  # enough for a stable guess; longer texts only cost time (t
 # are wrong more often than right).
 MIN_LETTERS = 20
 MIN_CONFIDENCE = 0.5
+WALK_ROWS = 512  # byte strings walked side by side (1.5 MB of bytes, 6 MB of features at most)
+SIDE_BY_SIDE = 16  # fewer strings are walked one by one
+SUM_ROWS = 32  # strings whose features are gathered at once (about 8 MB)
 _CODE = re.compile(r"^([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*$")
-_LETTER_RE2 = r"\pL"
 # The model's labels for varieties of an ISO 639-1 macrolanguage: their probabilities add to it.
 _MACRO = {"yue": "zh", "wuu": "zh", "arz": "ar", "ary": "ar", "uzs": "uz", "gug": "gn"}
 
@@ -43,20 +45,29 @@ def declared_language(value: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Guess:
-    """What the model makes of a text: each ISO 639-1 code's probability, and the best code of
-    each half of the text (None where a half is too short or unsure), which differ in mixed text."""
+    """What the model makes of a text: each ISO 639-1 code's probability, the letters it saw,
+    and the best code of each half of the text (None where a half is too short or unsure): two
+    different codes mean mixed text."""
 
     probabilities: np.ndarray  # over _Model.codes
+    letters: int
     halves: tuple[str | None, str | None]
 
 
 class _Model:
-    """py3langid's model, its probabilities summed per ISO 639-1 code (labels without one, such
-    as 'zxx' for no linguistic content, keep their share, so they lower every code's)."""
+    """py3langid's model, run on many texts at once, its probabilities summed per ISO 639-1 code
+    (labels without one, such as 'zxx' for no linguistic content, keep their share)."""
 
     def __init__(self) -> None:
-        self.identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        codes = [_MACRO.get(label, label) for label in self.identifier.nb_classes]
+        self.identifier = identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+        # the byte automaton that finds the model's features, and their log-probabilities
+        self.next_state = np.frombuffer(identifier.tk_nextmove, dtype=np.uint32)
+        self.row_start = np.asarray(identifier.tk_row, dtype=np.int64) << 8
+        self.feature = np.asarray(identifier.tk_output, dtype=np.int32)  # -1: none at a state
+        # features x labels; float32 once (57 MB) rather than float16 converted at every gather
+        self.table = identifier.nb_ptc.astype(np.float32)
+        self.prior = identifier.nb_pc.astype(np.float32)
+        codes = [_MACRO.get(label, label) for label in identifier.nb_classes]
         self.codes = sorted({code for code in codes if code in ISO_639_1})
         self.position = {code: i for i, code in enumerate(self.codes)}
         # one row per label: which code it adds to (an extra column for labels without one)
@@ -64,36 +75,106 @@ class _Model:
         for row, code in enumerate(codes):
             self.fold[row, self.position.get(code, len(self.codes))] = 1.0
 
+    def guesses(self, texts: list[str]) -> list[Guess]:
+        """The model on each text's first DETECT_CHARS, and on each half of them: the naive Bayes
+        scores of the halves add up to the whole's, so the bytes are walked once."""
+        halves = []
+        for text in texts:
+            text = text[:DETECT_CHARS]
+            halves += [text[: len(text) // 2], text[len(text) // 2 :]]
+        encoded = [LanguageIdentifier._encode(half) for half in halves]
+        raw = self.raw_scores(encoded)
+        out = []
+        for i in range(len(texts)):
+            pair = [(raw[j], len(encoded[j]), letters(halves[j])) for j in (2 * i, 2 * i + 1)]
+            with_features = [scores for scores, _, _ in pair if scores is not None]
+            letter_count = pair[0][2] + pair[1][2]
+            if not with_features:
+                out.append(Guess(self._calibrated(None, 0), letter_count, (None, None)))
+                continue
+            whole = sum(with_features) - (len(with_features) - 1) * self.prior
+            size = pair[0][1] + pair[1][1]
+            out.append(
+                Guess(
+                    self._calibrated(whole, size),
+                    letter_count,
+                    (self._sure(*pair[0]), self._sure(*pair[1])),
+                )
+            )
+        return out
+
     def guess(self, text: str) -> Guess:
-        """The model on the text's first DETECT_CHARS, and on each half of them: one walk over
-        the bytes, since the naive Bayes scores of the halves add up to the whole's."""
-        text = text[:DETECT_CHARS]
-        middle = len(text) // 2
-        halves = [self._raw(half) for half in (text[:middle], text[middle:])]
-        with_features = [(raw, size) for raw, size in halves if raw is not None]
-        if not with_features:
-            return Guess(self._calibrated(None, 0), (None, None))
-        whole = sum(raw for raw, _ in with_features) - (len(with_features) - 1) * self._prior
-        total = sum(size for _, size in halves)
-        return Guess(
-            self._calibrated(whole, total),
-            (self._sure(*halves[0], text[:middle]), self._sure(*halves[1], text[middle:])),
-        )
+        return self.guesses([text])[0]
 
-    @property
-    def _prior(self) -> np.ndarray:
-        return self.identifier.nb_pc
+    def raw_scores(self, encoded: list[bytes]) -> list[np.ndarray | None]:
+        """py3langid's naive Bayes log-scores per label of each byte string (None where it has
+        no feature), WALK_ROWS strings at a time, in order of length."""
+        scores: list[np.ndarray | None] = [None] * len(encoded)
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+        for start in range(0, len(order), WALK_ROWS):
+            rows = order[start : start + WALK_ROWS]
+            strings = [encoded[i] for i in rows]
+            walked = (
+                self._scores(strings) if len(rows) >= SIDE_BY_SIDE else self._one_by_one(strings)
+            )
+            for row, row_scores in zip(rows, walked, strict=True):
+                scores[row] = row_scores
+        return scores
 
-    def _raw(self, text: str) -> tuple[np.ndarray | None, int]:
-        """The naive Bayes log-scores per label (None without any feature), and the bytes seen."""
-        encoded = LanguageIdentifier._encode(text)
-        identifier = self.identifier
-        visits = visit_counts(
-            identifier.tk_nextmove, identifier._rowbase, identifier.tk_output, encoded
+    def _one_by_one(self, strings: list[bytes]) -> list[np.ndarray | None]:
+        """Scores of a few byte strings, walked by py3langid's own loop (numpy's side-by-side
+        walk only pays over many strings)."""
+        out: list[np.ndarray | None] = []
+        walker = self.identifier  # its automaton as Python sequences: faster one item at a time
+        for data in strings:
+            visits = visit_counts(walker.tk_nextmove, walker._rowbase, walker.tk_output, data)
+            if not visits:
+                out.append(None)
+                continue
+            features = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
+            counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
+            out.append(np.log1p(counts) @ self.table[features] + self.prior)
+        return out
+
+    def _scores(self, strings: list[bytes]) -> list[np.ndarray | None]:
+        """Scores of byte strings sorted longest first: the automaton walks them side by side,
+        one byte position at a time, over the strings still that long."""
+        lengths = np.array([len(s) for s in strings], dtype=np.int64)
+        width = int(lengths[0]) if len(strings) else 0
+        matrix = np.zeros((width, len(strings)), dtype=np.uint8)  # byte position x string
+        for column, data in enumerate(strings):
+            matrix[: len(data), column] = np.frombuffer(data, dtype=np.uint8)
+        active = np.searchsorted(-lengths, -np.arange(width), side="left")  # strings longer than p
+        found = np.full((width, len(strings)), -1, dtype=np.int32)
+        state = np.zeros(len(strings), dtype=np.int64)
+        for p, k in enumerate(active.tolist()):
+            state[:k] = self.next_state[self.row_start[state[:k]] + matrix[p, :k]]
+            found[p, :k] = self.feature[state[:k]]
+        return self._sum(found, len(strings))
+
+    def _sum(self, found: np.ndarray, count: int) -> list[np.ndarray | None]:
+        """Per string: the prior plus log(1 + count) times each feature's log-probabilities, as
+        py3langid sums them (in groups of SUM_ROWS strings, to bound the memory)."""
+        positions, columns = np.nonzero(found >= 0)
+        features = len(self.table)
+        keys, counts = np.unique(
+            columns.astype(np.int64) * features + found[positions, columns], return_counts=True
         )
-        return (identifier._sparse_score(visits, identifier.nb_ptc) if visits else None), len(
-            encoded
-        )
+        column_of, feature_of = np.divmod(keys, features)
+        weights = np.log1p(counts.astype(np.float32))
+        out: list[np.ndarray | None] = [None] * count
+        bounds = np.searchsorted(column_of, np.arange(0, count + SUM_ROWS, SUM_ROWS))
+        for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if low == high:
+                continue
+            group = column_of[low:high]
+            starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+            gathered = self.table[feature_of[low:high]]
+            gathered *= weights[low:high, None]
+            sums = np.add.reduceat(gathered, starts, axis=0) + self.prior
+            for column, row_scores in zip(group[starts].tolist(), sums, strict=True):
+                out[column] = row_scores
+        return out
 
     def _calibrated(self, raw: np.ndarray | None, size: int) -> np.ndarray:
         """Probabilities per code: softmax at py3langid's temperature sqrt(bytes), then folded."""
@@ -104,9 +185,9 @@ class _Model:
             scores /= scores.sum()
         return (scores @ self.fold)[:-1]
 
-    def _sure(self, raw: np.ndarray | None, size: int, text: str) -> str | None:
+    def _sure(self, raw: np.ndarray | None, size: int, letter_count: int) -> str | None:
         """The best code of one half, when it is long and sure enough to count on its own."""
-        if raw is None or letters(text) < MIN_LETTERS:
+        if raw is None or letter_count < MIN_LETTERS:
             return None
         probabilities = self._calibrated(raw, size)
         best = int(probabilities.argmax())
@@ -141,22 +222,22 @@ def language_and_confidence(text: str) -> tuple[str, float]:
 
 def letters(text: str) -> int:
     """The letters of a text (the model sees the first DETECT_CHARS characters)."""
-    return sum(ch.isalpha() for ch in text[:DETECT_CHARS])
+    return sum(map(str.isalpha, text[:DETECT_CHARS]))
 
 
 def detect_language(text: str) -> str:
     """The language a text with none declared gets: the model's guess, or 'und' when unsure."""
     model = _model()
     guess = model.guess(text)
-    return decide(guess, *model.best(guess), letters(text))
+    return decide(guess, *model.best(guess))
 
 
-def decide(guess: Guess, language: str, confidence: float, letter_count: int) -> str:
+def decide(guess: Guess, language: str, confidence: float) -> str:
     """The model's guess, or 'und' for too few letters, too low a probability, or halves sure
     of two different languages (mixed text)."""
     first, second = guess.halves
     mixed = first is not None and second is not None and first != second
-    sure = letter_count >= MIN_LETTERS and confidence >= MIN_CONFIDENCE and not mixed
+    sure = guess.letters >= MIN_LETTERS and confidence >= MIN_CONFIDENCE and not mixed
     return language if sure else UNDETERMINED
 
 
@@ -174,27 +255,26 @@ class DetectLanguage(Step):
         codes = pa.array([declared_language(v) for v in distinct.to_pylist()], pa.string())
         declared_codes = pc.take(codes, pc.index_in(declared, distinct)).to_pylist()
         sliced = pc.utf8_slice_codeunits(table["text"], 0, DETECT_CHARS)
-        letter_counts = pc.count_substring_regex(sliced, _LETTER_RE2).to_pylist()
         model = _model()
+        texts = sliced.to_pylist()
+        guesses = iter(model.guesses([text for text in texts if text]))
         languages: list[str] = []
         confidences: list[float | None] = []
-        for text, count, code in zip(
-            sliced.to_pylist(), letter_counts, declared_codes, strict=True
-        ):
+        for text, code in zip(texts, declared_codes, strict=True):
             if not text:
                 languages.append(code or UNDETERMINED)
                 confidences.append(None)
                 continue
-            guess = model.guess(text)
+            guess = next(guesses)
             detected, confidence = model.best(guess)
             if code is None:
-                languages.append(decide(guess, detected, confidence, count))
+                languages.append(decide(guess, detected, confidence))
                 confidences.append(confidence)
                 continue
             contradicted = (
                 detected != code
                 and confidence >= settings.language_contradiction
-                and count >= MIN_LETTERS
+                and guess.letters >= MIN_LETTERS
             )
             if contradicted:
                 self.counters.counts[f"declared {code}, detected {detected}"] += 1
