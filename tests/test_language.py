@@ -3,13 +3,15 @@ mixed text, and declarations the model contradicts counted (and overruled only w
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from py3langid.langid import RAW_FLOOR, LanguageIdentifier
 
 from builder.batch import Batch
 from builder.config import BuildSection, load_config
 from builder.errors import ConfigError
 from builder.steps.base import StepContext
-from builder.steps.language import DetectLanguage, detect_language
+from builder.steps.language import SIDE_BY_SIDE, DetectLanguage, _model, detect_language
 from schema.working import working_table
 from tests.support import CONFIG_TOML, ENGLISH, ITALIAN, TODAY
 
@@ -26,7 +28,8 @@ def run(
     step = DetectLanguage(StepContext(BuildSection(**settings), TODAY))
     table = working_table({"text": texts, "declared_language": declared}, len(texts))
     out = step.process(Batch(table)).table
-    return list(zip(out["language"].to_pylist(), out["language_confidence"].to_pylist())), step
+    languages, confidences = out["language"].to_pylist(), out["language_confidence"].to_pylist()
+    return list(zip(languages, confidences, strict=True)), step
 
 
 def test_detected_languages_come_with_the_models_probability():
@@ -90,3 +93,16 @@ def test_bad_language_settings_are_config_errors(tmp_path, setting, message):
     path.write_text(CONFIG_TOML.format(min_words=5) + setting + "\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         load_config(path)
+
+
+@pytest.mark.parametrize("copies", [1, SIDE_BY_SIDE])  # walked one by one, then side by side
+def test_the_models_scores_are_py3langids_own(copies):
+    model = _model()
+    texts = [ENGLISH, ITALIAN, GERMAN, "", "12", "日本語の文章です", ENGLISH[:7]] * copies
+    strings = [LanguageIdentifier._encode(text) for text in texts]
+    for scores, data in zip(model.raw_scores(strings), strings, strict=True):
+        expected = model.identifier._raw_score(data)
+        if scores is None:
+            assert (expected == RAW_FLOOR).all()
+        else:
+            np.testing.assert_allclose(scores, expected, rtol=1e-4)
