@@ -138,7 +138,7 @@ class Boilerplate(Step):
         texts = table["text"].combine_chunks()
         candidates = self._candidates(texts)
         if not candidates.any():
-            return batch
+            return Batch(table)
         rows = np.flatnonzero(candidates)
         values = texts.to_pylist()
         languages = table["language"].take(pa.array(rows)).to_pylist()
@@ -149,7 +149,7 @@ class Boilerplate(Step):
                 values[row], changed = stripped, True
                 self.counters.counts.update(touched)
         if not changed:
-            return batch
+            return Batch(table)
         return Batch(with_columns(table, text=pa.array(values, pa.string())))
 
     def _candidates(self, texts: pa.Array) -> np.ndarray:

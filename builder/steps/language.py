@@ -215,9 +215,12 @@ def language_probabilities(text: str) -> dict[str, float]:
 
 
 def language_and_confidence(text: str) -> tuple[str, float]:
-    """The most likely ISO 639-1 language and the model's probability for it (0 to 1)."""
-    model = _model()
-    return model.best(model.guess(text))
+    """The most likely ISO 639-1 language and its uncalibrated naive Bayes posterior, near 1 for
+    almost any text: a key to rank readings of the same bytes by (decode), not a confidence to
+    publish (that is `language_probabilities`)."""
+    ranked = _model().identifier.rank(text[:DETECT_CHARS])
+    language, score = next((lang, score) for lang, score in ranked if lang in ISO_639_1)
+    return language, 1 / sum(math.exp(min(other - score, 700)) for _, other in ranked)
 
 
 def letters(text: str) -> int:
