@@ -105,10 +105,8 @@ def strip_edges(text: str, rules: list[_Compiled]) -> tuple[str, set[str]]:
             break
         touched.add(key)
         last -= 1
-    if first >= last:
+    if first >= last or not touched:
         return text, set()
-    if not touched:
-        return text, touched
     return PARAGRAPH.join(paragraphs[first:last]), touched
 
 
@@ -140,17 +138,21 @@ class Boilerplate(Step):
         if not candidates.any():
             return Batch(table)
         rows = np.flatnonzero(candidates)
-        values = texts.to_pylist()
-        languages = table["language"].take(pa.array(rows)).to_pylist()
-        changed = False
-        for row, language in zip(rows.tolist(), languages, strict=True):
-            stripped, touched = strip_edges(values[row], self.rules.for_language(language))
+        chosen = pa.array(rows)
+        languages = table["language"].take(chosen).to_pylist()
+        stripped = []
+        for row, text, language in zip(
+            rows.tolist(), texts.take(chosen).to_pylist(), languages, strict=True
+        ):
+            kept, touched = strip_edges(text, self.rules.for_language(language))
+            candidates[row] = bool(touched)  # now: the rows that change
             if touched:
-                values[row], changed = stripped, True
+                stripped.append(kept)
                 self.counters.counts.update(touched)
-        if not changed:
+        if not stripped:
             return Batch(table)
-        return Batch(with_columns(table, text=pa.array(values, pa.string())))
+        text = pc.replace_with_mask(texts, pa.array(candidates), pa.array(stripped, pa.string()))
+        return Batch(with_columns(table, text=text))
 
     def _candidates(self, texts: pa.Array) -> np.ndarray:
         """Which bodies RE2 says could start or end with a rule's paragraph."""

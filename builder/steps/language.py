@@ -23,9 +23,9 @@ from builder.steps.base import Step
 from schema.languages import ISO_639_1, UNDETERMINED
 
 DETECT_CHARS = 1500  # enough for a stable guess; longer texts only cost time (the costliest step)
-# Below either bound a text with no declared language is 'und' (measured in the README: on 390
-# real articles, texts of fewer letters are wrong too often, and guesses under this probability
-# are wrong more often than right).
+# Below either bound a text with no declared language is 'und'. Measured on 389 real articles in
+# 20 languages cut to 10 to 1,500 characters: guesses at 20+ letters and probability 0.5+ were
+# wrong 2 times in 3,051; under probability 0.5, 7% to 45% were wrong (README).
 MIN_LETTERS = 20
 MIN_CONFIDENCE = 0.5
 WALK_ROWS = 512  # byte strings walked side by side (1.5 MB of bytes, 6 MB of features at most)
@@ -76,8 +76,9 @@ class _Model:
             self.fold[row, self.position.get(code, len(self.codes))] = 1.0
 
     def guesses(self, texts: list[str]) -> list[Guess]:
-        """The model on each text's first DETECT_CHARS, and on each half of them: the naive Bayes
-        scores of the halves add up to the whole's, so the bytes are walked once."""
+        """The model on each text's first DETECT_CHARS, and on each half of them, walking the
+        bytes once: the halves' naive Bayes scores, added, stand for the whole's (log(1 + count)
+        is taken per half; no guess changed in the measurement)."""
         halves = []
         for text in texts:
             text = text[:DETECT_CHARS]
