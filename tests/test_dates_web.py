@@ -198,8 +198,9 @@ def test_a_date_after_the_fetch_is_dropped_and_the_next_used():
     assert found(head).date == "2021-03-01"
 
 
-def test_dates_before_1990_and_impossible_dates_are_dropped():
-    head = meta("article:published_time", "1985-05-01") + meta("pubdate", "2021-02-30", "name")
+@pytest.mark.parametrize("bad", ["1985-05-01", "2021-02-30", "2021-00", "2021-02-00", "0000"])
+def test_dates_before_1990_and_impossible_dates_are_dropped(bad):
+    head = meta("article:published_time", bad)
     assert found(head) is None
     assert found(head + meta("date", "2021-02-17", "name")).date == "2021-02-17"
 
@@ -224,7 +225,7 @@ def test_a_huge_page_stays_bounded():
     tree = page(body=f"<h1>Titolo</h1>{filler}{times}<p>17 febbraio 2021</p>")
     start = time.perf_counter()
     assert page_date(tree, None, LATEST) is None  # the date is far beyond every window
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 2  # about 0.2 s: lxml's XPath walks, no Python loop
 
 
 # The `dates` step

@@ -71,14 +71,14 @@ def _number(text: str | None) -> int:
 def checked(raw: str, year: int, month: int | None, day: int | None) -> Stamp:
     """The date at the precision given (month and day may be None); DateError if impossible."""
     try:
-        dt.date(year, month or 1, day or 1)
+        dt.date(year, 1 if month is None else month, 1 if day is None else day)
     except ValueError as exc:
         raise DateError(f"{raw!r} is not a real date: {exc}") from None
     if year < 1000:
         raise DateError(f"{raw!r} has an implausible year")
-    if day and month:
+    if day is not None and month is not None:
         return Stamp(f"{year:04d}-{month:02d}-{day:02d}", DatePrecision.DAY)
-    if month:
+    if month is not None:
         return Stamp(f"{year:04d}-{month:02d}", DatePrecision.MONTH)
     return Stamp(f"{year:04d}", DatePrecision.YEAR)
 
