@@ -127,6 +127,21 @@ def test_dateline_just_above_the_headline():
     assert found(body=body).date == "2021-02-17"
 
 
+def test_a_month_alone_counts_only_in_the_byline_right_after_the_headline():
+    story = "<p>" + "Il cantiere era fermo da anni. " * 10 + "</p>"
+    assert found(body=headline("ponte") + story + "<p>Archivio: marzo 2019</p>") is None
+    assert found(body=headline("ponte") + story + "<p>Il 3 marzo 2019</p>").date == "2019-03-03"
+
+
+def test_an_element_whose_class_names_the_date():
+    body = (
+        "<h1>Il ponte</h1>"
+        + "<p>Testo.</p>" * 500
+        + '<div class="publishing-date">13.01.2022</div>'
+    )
+    assert found(body=body) == DateFound("2022-01-13", "day", DateSource.TEXT)
+
+
 def test_url_day_and_month():
     assert found(url="https://a.example/2021/02/17/ponte") == DateFound("2021-02-17", "day", "url")
     assert found(url="https://a.example/news/2021-02-17-ponte.html").date == "2021-02-17"
