@@ -257,7 +257,7 @@ def _found(texts: Iterable[str]) -> Iterator[DateFound]:
             yield DateFound.of(stamp, DateSource.TEXT)
 
 
-def text_dates_near_title(tree: etree._Element) -> Iterator[DateFound]:
+def visible_text_dates(tree: etree._Element) -> Iterator[DateFound]:
     """Dates in the visible text: right after the headline, just before it (nearest first),
     then in elements whose class names a date or a byline. Past the first BYLINE characters
     after the headline only a full day counts: a month alone there is an archive link or an
