@@ -89,22 +89,27 @@ class Planner:
         group: list[Piece] = []
         grouped = 0
         for source in sources:
-            if not is_read(source) or source.size < self.unit_bytes // SMALL_FILE_SHARE:
+            reader = reader_for(source)
+            work = source.size * (reader.cost if reader else 1)  # in bytes of JSON Lines
+            if not is_read(source) or work < self.unit_bytes // SMALL_FILE_SHARE:
                 # A file that is not read goes to a worker too: its result says why.
                 group.append(Piece(source))
-                grouped += source.size
+                grouped += work
                 if grouped >= self.unit_bytes or len(group) >= GROUP_FILES:
                     yield group
                     group, grouped = [], 0
-            elif source.size > self.unit_bytes and reader_for(source) in SPLIT_READERS:
-                yield from ([piece] for piece in self._ranges(source))
+            elif reader in SPLIT_READERS and work > self.unit_bytes:
+                yield from (
+                    [piece] for piece in self._ranges(source, self.unit_bytes // reader.cost)
+                )
             else:
                 yield [Piece(source)]
         if group:
             yield group
 
-    def _ranges(self, source: Source) -> Iterator[Piece]:
-        """The file's ranges; the file whole when it cannot be split, or cannot be opened here."""
+    def _ranges(self, source: Source, size: int) -> Iterator[Piece]:
+        """The file's ranges of about `size` bytes; the file whole when it cannot be split, or
+        cannot be opened here."""
         scan = Scan()
         try:
             raw = open_source(source)
@@ -117,7 +122,7 @@ class Planner:
                 yield Piece(source)
                 return
             # A first range at least as long as the head the reader checks, as checked here.
-            ranges = cut(raw, max(self.unit_bytes, HEAD_BYTES), boundaries)
+            ranges = cut(raw, max(size, HEAD_BYTES), boundaries)
             try:
                 first = next(ranges)
             except Unsplittable:  # found before any cut: the file is read whole

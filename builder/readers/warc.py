@@ -21,7 +21,7 @@ import brotli
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from builder.batch import RawRecord, Skipped, WebPage
-from builder.readers.base import Container
+from builder.readers.base import WEB_PAGE_COST, Container
 from builder.records import RejectError, RejectReason, excerpt
 from builder.sources import (
     CHUNK,
@@ -77,6 +77,7 @@ class WarcReader(Container):
     HTML responses become web pages, other records are Skipped by kind."""
 
     content = "web_page"
+    cost = WEB_PAGE_COST
 
     def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Skipped]:
         number = raw.first_line  # the record being read: where damage is reported
