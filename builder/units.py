@@ -49,10 +49,17 @@ def input_bytes(sources: list[Source]) -> int:
     return sum(s.size for s in sources if is_read(s))
 
 
+def work_bytes(source: Source) -> int:
+    """The file's work in bytes of JSON Lines: its size times its reader's cost (a page's
+    extraction costs more per byte than a record's parsing)."""
+    reader = reader_for(source)
+    return source.size * (reader.cost if reader else 1)
+
+
 def expected_units(sources: list[Source], unit_bytes: int) -> int:
     """About how many units the input makes (at least 1): worker processes beyond it only cost
     their start-up."""
-    return max(1, -(-input_bytes(sources) // unit_bytes))
+    return max(1, -(-sum(work_bytes(s) for s in sources if is_read(s)) // unit_bytes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +96,7 @@ class Planner:
         group: list[Piece] = []
         grouped = 0
         for source in sources:
-            reader = reader_for(source)
-            work = source.size * (reader.cost if reader else 1)  # in bytes of JSON Lines
+            reader, work = reader_for(source), work_bytes(source)
             if not is_read(source) or work < self.unit_bytes // SMALL_FILE_SHARE:
                 # A file that is not read goes to a worker too: its result says why.
                 group.append(Piece(source))

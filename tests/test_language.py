@@ -106,3 +106,12 @@ def test_the_models_scores_are_py3langids_own(copies):
             assert (expected == RAW_FLOOR).all()
         else:
             np.testing.assert_allclose(scores, expected, rtol=1e-4)
+
+
+def test_a_confidence_rounded_past_one_is_published_as_one(monkeypatch):
+    """The model sums float32 probabilities: a sure page (a long Chinese text) can reach
+    1.0000001, which the schema's bound would reject."""
+    model = _model()
+    monkeypatch.setattr(type(model), "best", lambda self, guess: ("zh", 1.0000001192092896))
+    [(language, confidence), (_, empty)] = run(["中文的文章" * 300, ""], [None, None])[0]
+    assert (language, confidence, empty) == ("zh", 1.0, None)

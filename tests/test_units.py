@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from builder.config import BuildSection
 from builder.pipeline import UnitTask, process_unit
 from builder.sources import HEAD_BYTES, discover, iter_lines, open_source
-from builder.units import Planner, cut_lines, input_bytes
+from builder.units import Planner, cut_lines, expected_units, input_bytes
 from tests.support import TODAY, rejects, rows, run_build, write
 
 KIB = 1024
@@ -287,3 +287,6 @@ def test_units_of_web_pages_hold_less_input_than_units_of_records(tmp_path):
 
     assert [len(unit) for unit in records] == [8]  # grouped: 800 KB of records
     assert [len(unit) for unit in pages] == [1] * 8  # 100 KB of HTML: 1.6 MB of work each
+    # and the local executor starts as many workers as the pages' work needs
+    assert expected_units(discover(tmp_path / "records"), 4 * 1024 * 1024) == 1
+    assert expected_units(discover(tmp_path / "pages"), 4 * 1024 * 1024) == 4

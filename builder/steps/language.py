@@ -292,6 +292,9 @@ class DetectLanguage(Step):
             with_columns(
                 table,
                 language=pa.array(languages, pa.string()),
-                language_confidence=pa.array(confidences, pa.float64()),
+                # float32 sums can pass 1 by a rounding step: the schema bounds it to [0, 1]
+                language_confidence=pc.min_element_wise(
+                    pa.array(confidences, pa.float64()), 1.0, skip_nulls=False
+                ),
             )
         )
