@@ -517,13 +517,16 @@ COLUMNS: tuple[tuple[str, int, Callable[[Score], object]], ...] = (
 
 
 def _cell(value: object, width: int) -> str:
+    """A number right-aligned after at least one space (fractions to 3 places), text left."""
+    if isinstance(value, str):
+        return f"{value:<{width}}"
     if value is None:
-        return f"{'-':>{width}}"
-    if isinstance(value, float):
-        return f"{value:>{width}.3f}" if value < 10 else f"{value:>{width}.1f}"
-    if isinstance(value, int):
-        return f"{value:>{width}}"
-    return f"{value!s:<{width}}"
+        shown = "-"
+    elif isinstance(value, float):
+        shown = f"{value:.3f}" if value < 10 else f"{value:.1f}" if value < 1000 else f"{value:.0f}"
+    else:
+        shown = str(value)
+    return f"{shown:>{width - 1}}".rjust(width)
 
 
 def table(scores: Iterable[Score]) -> str:
