@@ -52,6 +52,7 @@ DATE_VERDICTS = ("exact", "consistent", "over_precise", "wrong", "missing")
 _ISO_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 FETCH_DATE = "2026-01-01T00:00:00Z"  # the WARC's fixed WARC-Date: after every page's true date
 WARC_WORKERS = 2
+SHOWN_LOSSES = 15  # pages printed per comparison; the JSON has them all
 # Issue 8's targets on ../shared/corpus.
 TARGET_BODY_F1_LOSS = 0.01
 TARGET_WARC_RATIO = 0.8
@@ -186,6 +187,11 @@ class Output:
     title: str | None = None
     date: str | None = None  # ISO at the precision the tool claims
     language: str | None = None
+    date_source: str | None = None  # the pipeline's: where it found the date
+    reject: str | None = None  # the pipeline's: why it rejected the page
+
+
+SCORED = ("text", "title", "date", "language")  # the Output fields scores are computed on
 
 
 @dataclass
@@ -249,18 +255,21 @@ def build_command(raw: Path, out: Path, config: Path, workers: int) -> list[str]
 
 
 def release_outputs(release: Path) -> dict[str, Output]:
-    """A release's rows by source_path; a duplicate gets the row it duplicates."""
-    columns = ["id", "source_path", "text", "title", "date", "language"]
+    """A release's rows by source_path; a duplicate gets the row it duplicates, a reject its
+    reason."""
+    columns = ["id", "source_path", "text", "title", "date", "language", "date_source"]
     data = release / "data"  # absent when the build gave no row
     rows = (
         pads.dataset(data, format="parquet").to_table(columns=columns).to_pylist()
         if data.is_dir()
         else []
     )
-    by_id = {r["id"]: Output(r["text"], r["title"], r["date"], r["language"]) for r in rows}
+    by_id = {r["id"]: Output(**{k: r[k] for k in columns[2:]}) for r in rows}
     outputs = {r["source_path"]: by_id[r["id"]] for r in rows}
     for dup in pq.read_table(release / "accounting" / "duplicates.parquet").to_pylist():
         outputs[dup["source_path"]] = by_id[dup["duplicate_of"]]
+    for rej in pq.read_table(release / "accounting" / "rejects.parquet").to_pylist():
+        outputs.setdefault(rej["source_path"], Output(reject=rej["reason"]))
     return outputs
 
 
@@ -273,7 +282,7 @@ def pipeline(pages: list[Page], raw: Path, config: Path, scratch: Path, limit: f
     """`python -m builder build` over `raw` (the pages' set folder) with 1 worker, timed whole."""
     release = scratch / "release"
     outcome = measure(build_command(raw, release, config, 1), limit, scratch)
-    run = Run("pipeline", tuple(Output.__dataclass_fields__), {}, outcome.seconds)
+    run = Run("pipeline", SCORED, {}, outcome.seconds)
     if outcome.status != "ok":
         run.status = outcome.status
         print(f"  pipeline on {raw}: {outcome.status}; its last lines:\n{outcome.stderr_tail}")
@@ -424,6 +433,63 @@ def _body(s: Score, pages: list[Page], out: dict[str, Output]) -> None:
         precision = ratio(sum(found), sum(found) + sum(leaked)) or 0.0
         recall = sum(found) / len(found)
         s.snippet_f1 = 2 * precision * recall / (precision + recall) if sum(found) else 0.0
+
+
+# --- page by page --------------------------------------------------------------------------------
+
+
+def body_quality(page: Page, out: Output) -> float | None:
+    """One page's body figure: token F1 against a reference text, else the share of its snippet
+    checks passed; None when the page has neither."""
+    if page.truth.text:
+        return token_scores(out.text, page.truth.text)[2]
+    checks = [contains(out.text, c) for c in page.truth.contains]
+    checks += [not contains(out.text, x) for x in page.truth.excludes]
+    return sum(checks) / len(checks) if checks else None
+
+
+def body_losses(pages: list[Page], ours: Run, theirs: Run) -> list[dict]:
+    """Pages whose body scores lower with us than with `theirs`, worst first."""
+    losses = []
+    for page in pages:
+        mine, other = ours.outputs.get(page.key, Output()), theirs.outputs.get(page.key, Output())
+        a, b = body_quality(page, mine), body_quality(page, other)
+        if a is not None and b is not None and a < b:
+            losses.append({"page": page.key, "ours": a, theirs.tool: b, "reject": mine.reject})
+    return sorted(losses, key=lambda loss: loss["ours"] - loss[theirs.tool])
+
+
+def date_losses(pages: list[Page], ours: Run, theirs: Run) -> list[dict]:
+    """Pages whose date we miss or get wrong (or too precise) where `theirs` is right."""
+    losses = []
+    for page in pages:
+        if not page.truth.date:
+            continue
+        mine, other = ours.outputs.get(page.key, Output()), theirs.outputs.get(page.key, Output())
+        ours_is = date_verdict(mine.date, page.truth.date)
+        if ours_is not in ("exact", "consistent") and date_verdict(other.date, page.truth.date) in (
+            "exact",
+            "consistent",
+        ):
+            losses.append(
+                {
+                    "page": page.key,
+                    "truth": page.truth.date,
+                    "ours": mine.date or "missing",
+                    "source": mine.date_source,
+                    "reject": mine.reject,
+                    theirs.tool: other.date,
+                }
+            )
+    return losses
+
+
+def _loss_line(loss: dict) -> str:
+    return "  " + "  ".join(
+        f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" if k != "page" else v
+        for k, v in loss.items()
+        if v is not None
+    )
 
 
 # --- the WARC build -----------------------------------------------------------------------------
@@ -604,10 +670,19 @@ def warc_report(warc: dict) -> str:
 # --- the run ------------------------------------------------------------------------------------
 
 
-def evaluate(
-    corpus: Path, config: Path, scratch: Path, limit: float
-) -> tuple[list[Score], dict[str, Score], dict]:
-    """Score the three tools set by set and overall (by tool), then the WARC build."""
+@dataclass
+class Evaluation:
+    scores: list[Score]  # by set and tool, then the set 'all' by tool
+    losses: dict[str, list[dict]]  # the pipeline's page-by-page losses, by comparison
+    warc: dict
+
+    @property
+    def overall(self) -> dict[str, Score]:
+        return {s.tool: s for s in self.scores if s.set == "all"}
+
+
+def evaluate(corpus: Path, config: Path, scratch: Path, limit: float) -> Evaluation:
+    """Score the three tools set by set and overall, compare pages, then build the WARC."""
     pages = load_pages(corpus)
     by_set: dict[str, list[Page]] = {}
     for page in pages:
@@ -624,13 +699,18 @@ def evaluate(
             runs[run.tool].append(run)
             scores.append(score(set_name, set_pages, run))
         print(f"  {set_name}: {len(set_pages)} pages scored", flush=True)
-    overall = {tool: score("all", pages, merged(tool_runs)) for tool, tool_runs in runs.items()}
+    whole = {tool: merged(tool_runs) for tool, tool_runs in runs.items()}
+    scores += [score("all", pages, run) for run in whole.values()]
+    losses = {
+        "body below trafilatura's": body_losses(pages, whole["pipeline"], whole["trafilatura"]),
+        "dates htmldate has right": date_losses(pages, whole["pipeline"], whole["htmldate"]),
+    }
     work = Path(tempfile.mkdtemp(prefix="warc-", dir=scratch))
     try:
-        warc = warc_build(pages, overall["trafilatura"], config, work, limit)
+        warc = warc_build(pages, whole["trafilatura"], config, work, limit)
     finally:
         shutil.rmtree(work)
-    return scores, overall, warc
+    return Evaluation(scores, losses, warc)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -661,12 +741,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    scores, overall, warc = evaluate(
-        args.corpus, args.config.resolve(), args.out, args.max_build_seconds
-    )
-    scores += overall.values()
-    print("\n" + table(scores))
-    sets = dict.fromkeys(s.set for s in scores)
+    done = evaluate(args.corpus, args.config.resolve(), args.out, args.max_build_seconds)
+    print("\n" + table(done.scores))
+    sets = dict.fromkeys(s.set for s in done.scores)
     print("\nreferences: " + "; ".join(f"{s}: {REFERENCES[s][1]}" for s in sets if s in REFERENCES))
     print(
         "tok P/R/F1: word multisets, macro over pages with a reference text; with / w/out / "
@@ -674,14 +751,18 @@ def main(argv: list[str] | None = None) -> int:
         "lang: vs provenance lang; /core: pages/s per worker (1; trafilatura and htmldate: "
         "their one call, in this process)"
     )
-    print("\n" + warc_report(warc))
-    verdicts = targets(overall, warc)
+    for name, losses in done.losses.items():
+        print(f"\npipeline pages, {name} ({len(losses)}; up to {SHOWN_LOSSES} shown):")
+        print("\n".join(_loss_line(loss) for loss in losses[:SHOWN_LOSSES]) or "  none")
+    print("\n" + warc_report(done.warc))
+    verdicts = targets(done.overall, done.warc)
     print("\nissue 8 targets:")
     for name, verdict in verdicts:
         print(f"  {name:<52} {verdict}")
     results = {
-        "scores": [asdict(s) for s in scores],
-        "warc": warc,
+        "scores": [asdict(s) for s in done.scores],
+        "losses": done.losses,
+        "warc": done.warc,
         "targets": dict(verdicts),
         "seconds": time.perf_counter() - started,
     }

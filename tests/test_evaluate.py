@@ -169,6 +169,37 @@ def test_a_tool_is_scored_only_on_what_it_gives_and_a_failed_build_has_no_speed(
     assert ev.score("s", pages, failed).pages_per_s is None
 
 
+def test_page_by_page_the_pipeline_losses_are_listed_worst_first():
+    pages = [
+        _page("a", text="a b c d", date="2021-02-17"),
+        _page("b", text="x y", date="2021-02-17"),
+        _page("c", contains=("found",), date="2021-02-17"),
+        _page("d", date="2021-02-17"),
+    ]
+    ours = ev.Run("pipeline", ev.SCORED, {
+        "s/a": ev.Output(text="a b c", date="2021-02", date_source="url"),
+        "s/b": ev.Output(reject="too_short"),
+        "s/c": ev.Output(text="found", date="2019-01-01", date_source="text"),
+    }, 1.0)  # fmt: skip
+    theirs = ev.Run("trafilatura", ev.SCORED, {
+        "s/a": ev.Output(text="a b c d", date="2021-02-17"),
+        "s/b": ev.Output(text="x", date="2021-02-17"),
+        "s/c": ev.Output(text="", date="2021-02-18"),
+    }, 1.0)  # fmt: skip
+    body = ev.body_losses(pages, ours, theirs)
+    assert [(loss["page"], loss["reject"]) for loss in body] == [
+        ("s/b", "too_short"),
+        ("s/a", None),
+    ]
+    assert body[0]["ours"] == 0.0 and body[0]["trafilatura"] == pytest.approx(2 / 3)
+    dates = ev.date_losses(pages, ours, theirs)
+    assert dates == [
+        {"page": "s/b", "truth": "2021-02-17", "ours": "missing", "source": None,
+         "reject": "too_short", "trafilatura": "2021-02-17"},
+    ]  # fmt: skip
+    assert "s/b  truth 2021-02-17  ours missing  reject too_short" in ev._loss_line(dates[0])
+
+
 # --- truth, the pipeline's rows, the WARC -------------------------------------------------------
 
 
@@ -196,10 +227,12 @@ def test_release_rows_map_back_to_their_files_and_a_duplicate_to_the_row_it_repe
     write(raw / "c.jsonl", "not json\n")
     run_build(raw, tmp_path / "out")
     outputs = ev.release_outputs(tmp_path / "out")
-    assert outputs.keys() == {"a.jsonl", "sub/b.jsonl"}
+    assert outputs.keys() == {"a.jsonl", "sub/b.jsonl", "c.jsonl"}
     assert outputs["a.jsonl"] == outputs["sub/b.jsonl"]
+    assert outputs["c.jsonl"] == ev.Output(reject="parse_error")
     kept = outputs["a.jsonl"]
-    assert (kept.text, kept.date, kept.language) == (ITALIAN, "2021-02-17", "it")
+    assert (kept.text, kept.date, kept.date_source) == (ITALIAN, "2021-02-17", "record")
+    assert kept.language == "it" and kept.reject is None
     counts = ev.accounting(tmp_path / "out")
     assert counts["rejects_by_reason"] == {"parse_error": 1} and counts["records_read"] == 3
 
