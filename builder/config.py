@@ -107,6 +107,12 @@ class BuildSection(_Strict):
         "max_shard_bytes.",
     )
 
+    extraction_timeout: Annotated[float, Field(strict=True, ge=0.1, le=600)] = Field(
+        default=5.0,
+        description="Seconds one web page's extraction may take before it is rejected "
+        "(extraction_timeout) and the worker goes on; 0.1 to 600.",
+    )
+
     steps: Annotated[list[str], AfterValidator(_known_steps)] = Field(
         default_factory=lambda: list(DEFAULT_STEPS),
         description="The steps every record goes through after its content step, in order; "

@@ -17,7 +17,6 @@ import charset_normalizer
 from ftfy.badness import badness
 
 from builder.sources import BOMS
-from builder.steps.language import language_and_confidence
 
 # C0/C1 controls other than tab, newline, form feed and carriage return, and the replacement character.
 _SUSPECT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
@@ -248,6 +247,9 @@ def _legacy_encoding(data: bytes) -> str | None:
 def _judge(reading: str) -> tuple[str | None, float, int]:
     """(language of the reading, or None when it has no letters; how sure the language model is
     of it; oddities of the reading's non-ASCII words)."""
+    # imported here: the steps package imports this module (the web_page step decodes pages)
+    from builder.steps.language import language_and_confidence
+
     if not any(ch.isalpha() for ch in reading):
         return None, 0.0, 0
     language, confidence = language_and_confidence(reading)

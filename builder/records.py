@@ -25,6 +25,11 @@ class RejectReason(StrEnum):
     ID_CONFLICT = "id_conflict"  # the id (URL) of a kept article, with a different text
     CHANGED_WHILE_READING = "changed_while_reading"  # the file was rewritten during the build
     TOO_COMPLEX = "too_complex"  # text whose normalization would cost more than linear time
+    EXTRACTION_TIMEOUT = "extraction_timeout"  # a web page over build.extraction_timeout
+    NOT_AN_ARTICLE = "not_an_article"  # a listing: front, tag, category or archive page
+    REDIRECT_PAGE = "redirect_page"  # an HTTP 3xx response, or a meta refresh to elsewhere
+    ERROR_PAGE = "error_page"  # an HTTP 4xx/5xx response, or a short "page not found" body
+    STUB_PAGE = "stub_page"  # a consent wall, paywall or "not available in your region" stub
 
 
 class DuplicateReason(StrEnum):

@@ -7,13 +7,13 @@ import os
 import pytest
 
 from builder.config import BuildSection
+from builder.dates import DateError, is_after, parse_date
 from builder.decode import UndecodableError, decode
 from builder.pipeline import preview
 from builder.readers import reader_for
 from builder.records import Reject, RejectReason
 from builder.sources import Source
 from builder.steps.content import split_header
-from builder.steps.dates import DateError, is_after, parse_date
 from builder.steps.language import declared_language, detect_language
 from tests.support import ENGLISH, ITALIAN, jsonl, write
 

@@ -13,13 +13,13 @@ import pytest
 
 from builder.batch import RawBatch, RawRecord
 from builder.config import BuildSection
+from builder.dates import DateError, parse_date
 from builder.decode import decode
 from builder.pipeline import items_of, run_steps
 from builder.records import Reject, RejectReason
 from builder.stages import exact as dedup
 from builder.steps import STEPS, StepContext
 from builder.steps.content import CrawlerFields, split_header
-from builder.steps.dates import DateError, parse_date
 from builder.steps.normalize import normalize_text
 from builder.steps.validate import count_words
 from schema import Article

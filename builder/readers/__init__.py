@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from builder.readers.base import Container
+from builder.readers.html import HtmlReader
 from builder.readers.json import JsonLinesReader, JsonReader
 from builder.readers.text import TextReader
 from builder.sources import Source
@@ -12,6 +13,8 @@ READERS: dict[str, type[Container]] = {
     ".json": JsonReader,
     ".jsonl": JsonLinesReader,
     ".ndjson": JsonLinesReader,
+    ".html": HtmlReader,
+    ".htm": HtmlReader,
 }
 
 

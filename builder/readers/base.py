@@ -21,6 +21,7 @@ from builder.sources import (
     InputFile,
     SkippedFile,
     Source,
+    Whole,
     open_content,
     open_source,
     read_whole,
@@ -82,7 +83,16 @@ class WholeFileContainer(Container):
 
     limit_setting = "max_record_bytes"
 
-    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord]:
+    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Skipped]:
+        whole = self.read(source, raw)
+        try:
+            text = decode(whole.data)
+        except UndecodableError as exc:
+            raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(whole.data)) from None
+        yield from self.split(source, whole.sha256, text)
+
+    def read(self, source: Source, raw: InputFile) -> Whole:
+        """The file's content, decompressed, up to the limit; RejectError if it cannot be."""
         limit = getattr(self.settings, self.limit_setting)
         try:
             whole = read_whole(open_content(raw, source.name), limit)
@@ -96,11 +106,7 @@ class WholeFileContainer(Container):
                 f"the first {BLANK_BOUND} bytes are whitespace only; the file is not read further"
             )
             raise RejectError(RejectReason.NO_TEXT, detail)
-        try:
-            text = decode(whole.data)
-        except UndecodableError as exc:
-            raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(whole.data)) from None
-        yield from self.split(source, whole.sha256, text)
+        return whole
 
     def split(self, source: Source, sha256: str, text: str) -> Iterator[RawRecord]:
         raise NotImplementedError

@@ -8,12 +8,15 @@ from builder.steps.dates import ParseDate
 from builder.steps.language import DetectLanguage
 from builder.steps.normalize import Normalize
 from builder.steps.validate import Validate
+from builder.steps.web import WebPageFields
 
 STEPS: dict[str, type[Step]] = {
     cls.name: cls for cls in (Normalize, ParseDate, DetectLanguage, Validate)
 }
 # The content steps: a container names the one that makes rows of its records.
-CONTENT_STEPS: dict[str, type[ContentStep]] = {cls.name: cls for cls in (SeedText, CrawlerFields)}
+CONTENT_STEPS: dict[str, type[ContentStep]] = {
+    cls.name: cls for cls in (SeedText, CrawlerFields, WebPageFields)
+}
 REQUIRED_STEP = "validate"  # it computes the published fields every later step and shard needs
 
 

@@ -297,13 +297,16 @@ class CrawlerFields(ContentStep):
             ) from None
 
     def finish(self, table: pa.Table) -> pa.Table:
-        """Each run of line breaks in the text becomes a paragraph break ("\\n\\n")."""
-        if table.num_rows == 0:
-            return table
-        text = table["text"].combine_chunks()
-        return with_columns(
-            table, text=pc.replace_substring_regex(text, _line_breaks_re2(), "\n\n")
-        )
+        return line_paragraphs(table)
+
+
+def line_paragraphs(table: pa.Table) -> pa.Table:
+    """Each run of line breaks in the text becomes a paragraph break ("\\n\\n"), for sources
+    that end each paragraph with one line break (crawlers, trafilatura)."""
+    if table.num_rows == 0:
+        return table
+    text = table["text"].combine_chunks()
+    return with_columns(table, text=pc.replace_substring_regex(text, _line_breaks_re2(), "\n\n"))
 
 
 @cache

@@ -1,0 +1,271 @@
+"""Date candidates of a parsed page, one function per source, each in its own order of trust.
+
+Every search is bounded: lxml XPath with position limits picks the elements, values and JSON-LD
+scripts are cut to a fixed size, and the text near the headline is a fixed window. Update and
+modification dates are never candidates: only what says *published*.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from lxml import etree
+
+from builder.dates.found import DateFound
+from builder.dates.text import MAX_VALUE, text_dates, value_stamp
+from schema import DateSource
+
+MAX_SCRIPTS = 8  # JSON-LD blocks read per page
+MAX_SCRIPT_CHARS = 300_000  # a longer block is skipped, not parsed
+MAX_JSON_NODES = 5_000  # objects and lists visited across one block
+MAX_JSON_DEPTH = 12
+MAX_METAS = 400
+MAX_ITEMPROPS = 8
+MAX_TIMES = 40
+TEXT_WINDOW = 1_500  # characters of visible text read after the headline
+TEXT_BEFORE = 300  # ... and just before it (a dateline above the headline)
+MAX_WALK = 3_000  # elements visited to gather a window
+MAX_HEADLINES = 5  # <h1> elements compared with the page's title
+MAX_HINTED = 20  # elements whose class says date, published, posted or byline
+
+_SCRIPTS = etree.XPath(
+    "(//script[contains(translate(@type, 'LDJSON', 'ldjson'), 'ld+json')])"
+    f"[position() <= {MAX_SCRIPTS}]"
+)
+_METAS = etree.XPath(f"(//meta[@content])[position() <= {MAX_METAS}]")
+_ITEMPROPS = etree.XPath(
+    f"(//*[@itemprop='datePublished' or @itemprop='datepublished'])[position() <= {MAX_ITEMPROPS}]"
+)
+_TIMES = etree.XPath(f"(//time)[position() <= {MAX_TIMES}]")
+_HEADLINES = etree.XPath(f"(//h1)[position() <= {MAX_HEADLINES}]")
+_TITLE = etree.XPath("/html/head/meta[@property='og:title']/@content | /html/head/title/text()")
+_HINTED = etree.XPath(
+    "(//*[@class][contains(@class, 'date') or contains(@class, 'publish')"
+    " or contains(@class, 'posted') or contains(@class, 'byline')])"
+    f"[position() <= {MAX_HINTED}]"
+)
+_SKIPPED_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select"}
+
+# Meta names (name, property or http-equiv), most specific first; never modified/updated dates.
+META_NAMES = (
+    "article:published_time", "og:article:published_time", "og:published_time",
+    "article:published", "published_time", "article.published", "parsely-pub-date",
+    "sailthru.date", "datepublished", "date_published", "date-published", "publish-date",
+    "publish_date", "publishdate", "published-date", "published_date", "publication_date",
+    "pubdate", "pub_date", "og:pubdate", "bt:pubdate", "rnews:datepublished",
+    "citation_publication_date", "citation_online_date", "citation_date", "dc.date.issued",
+    "dcterms.issued", "dc.date.published", "dc.date.created", "dcterms.created", "dc.date",
+    "dcterms.date", "originalpublicationdate", "article_date_original",
+    "cxenseparse:recs:publishtime", "article:post_date", "displaydate", "date",
+)  # fmt: skip
+_META_RANK = {name: rank for rank, name in enumerate(META_NAMES)}
+
+_ARTICLE_TYPES = {"blogposting", "liveblogposting", "socialmediaposting", "posting", "report"}
+_MEDIA_TYPES = {"imageobject", "videoobject", "audioobject", "mediaobject", "person"}
+
+
+def _stamps(values: Iterable[str | None], source: DateSource) -> Iterator[DateFound]:
+    for value in values:
+        if value and (stamp := value_stamp(value)):
+            yield DateFound.of(stamp, source)
+
+
+def _type_rank(node: dict) -> int:
+    """0 for an article, 2 for a media object or person, 1 for anything else (a WebPage)."""
+    kinds = node.get("@type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    names = {k.rsplit("/", 1)[-1].lower() for k in kinds if isinstance(k, str)}
+    if any(n.endswith("article") or n in _ARTICLE_TYPES for n in names):
+        return 0
+    return 2 if names & _MEDIA_TYPES else 1
+
+
+def _published(data: object) -> list[tuple[int, str]]:
+    """(type rank, value) of every `datePublished` in a JSON-LD value, within fixed bounds."""
+    found: list[tuple[int, str]] = []
+    stack: list[tuple[object, int]] = [(data, 0)]
+    visited = 0
+    while stack and visited < MAX_JSON_NODES:
+        node, depth = stack.pop()
+        visited += 1
+        if depth > MAX_JSON_DEPTH:
+            continue
+        if isinstance(node, dict):
+            value = node.get("datePublished")
+            if isinstance(value, str):
+                found.append((_type_rank(node), value))
+            children = list(node.values())
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return found
+
+
+def json_ld_dates(tree: etree._Element) -> Iterator[DateFound]:
+    """`datePublished` of JSON-LD blocks (in @graph and lists too), articles first; malformed
+    blocks are skipped."""
+    found: list[tuple[int, str]] = []
+    for script in _SCRIPTS(tree):
+        text = script.text or ""
+        if len(text) > MAX_SCRIPT_CHARS:
+            continue
+        text = text.strip().removeprefix("<![CDATA[").removesuffix("]]>").strip()
+        try:
+            found += _published(json.loads(text, strict=False))
+        except (ValueError, RecursionError):
+            continue
+    found.sort(key=lambda pair: pair[0])  # stable: document order within a rank
+    yield from _stamps((value for _, value in found), DateSource.JSON_LD)
+
+
+def meta_dates(tree: etree._Element) -> Iterator[DateFound]:
+    """Published-time meta tags, the most specific name first."""
+    ranked = []
+    for meta in _METAS(tree):
+        key = meta.get("property") or meta.get("name") or meta.get("http-equiv") or ""
+        rank = _META_RANK.get(key.strip().lower())
+        if rank is not None:
+            ranked.append((rank, meta.get("content")))
+    ranked.sort(key=lambda pair: pair[0])
+    yield from _stamps((content for _, content in ranked), DateSource.META)
+
+
+def _text_of(element: etree._Element, limit: int = MAX_VALUE) -> str:
+    """The element's text, read only up to `limit` characters (a class may mark the whole body)."""
+    parts: list[str] = []
+    for text in element.itertext():
+        parts.append(text)
+        limit -= len(text)
+        if limit <= 0:
+            break
+    return "".join(parts)
+
+
+def _element_value(element: etree._Element) -> str | None:
+    return element.get("content") or element.get("datetime") or _text_of(element)
+
+
+def microdata_dates(tree: etree._Element) -> Iterator[DateFound]:
+    """Elements marked itemprop="datePublished", in document order."""
+    yield from _stamps(map(_element_value, _ITEMPROPS(tree)), DateSource.MICRODATA)
+
+
+def _time_rank(element: etree._Element) -> int | None:
+    """0 marked as published, 1 inside an article or header, 2 elsewhere; None for updates."""
+    marks = " ".join(
+        element.get(name, "") for name in ("class", "itemprop", "id", "data-type")
+    ).lower()
+    if any(word in marks for word in ("modif", "updat", "edited", "comment")):
+        return None
+    if element.get("pubdate") is not None or "publi" in marks:
+        return 0
+    if any(True for _ in element.iterancestors("article", "header")):
+        return 1
+    return 2
+
+
+def time_dates(tree: etree._Element) -> Iterator[DateFound]:
+    """<time> elements: marked as published first, then those in the article, then the rest."""
+    ranked = []
+    for element in _TIMES(tree):
+        rank = _time_rank(element)
+        if rank is not None:
+            ranked.append((rank, _element_value(element)))
+    ranked.sort(key=lambda pair: pair[0])
+    yield from _stamps((value for _, value in ranked), DateSource.TIME_ELEMENT)
+
+
+def _following(start: etree._Element, budget: int) -> str:
+    """Up to `budget` characters of visible text after `start` in document order (its own text
+    excluded), visiting at most MAX_WALK nodes."""
+    parts: list[str] = []
+    node: etree._Element | None = start
+    entering = False
+    for _ in range(MAX_WALK):
+        if node is None or budget <= 0:
+            break
+        if entering:
+            visible = isinstance(node.tag, str) and node.tag not in _SKIPPED_TAGS
+            if visible and node.text:
+                parts.append(node.text)
+                budget -= len(node.text)
+            child = next(iter(node), None) if visible else None
+            if child is not None:
+                node = child
+                continue
+        if node.tail:
+            parts.append(node.tail)
+            budget -= len(node.tail)
+        following = node.getnext()
+        node, entering = (following, True) if following is not None else (node.getparent(), False)
+    return " ".join(parts)
+
+
+def _preceding(start: etree._Element, budget: int) -> str:
+    """Up to `budget` characters of visible text before `start`, read backwards in document
+    order from it, visiting at most MAX_WALK nodes."""
+    parts: list[str] = []
+    node: etree._Element = start
+    entering = False  # True: read `node`'s subtree from its end; False: step back from `node`
+    for _ in range(MAX_WALK):
+        if budget <= 0:
+            break
+        visible = isinstance(node.tag, str) and node.tag not in _SKIPPED_TAGS
+        last = next(node.iterchildren(reversed=True), None) if entering and visible else None
+        if last is not None:
+            node, text = last, last.tail
+        elif entering:
+            text, entering = (node.text if visible else None), False
+        else:
+            previous = node.getprevious()
+            if previous is not None:
+                node, entering, text = previous, True, previous.tail
+            else:
+                parent = node.getparent()
+                if parent is None:
+                    break
+                node, text = parent, parent.text
+        if text:
+            parts.append(text)
+            budget -= len(text)
+    return " ".join(reversed(parts))
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def _headline(tree: etree._Element) -> etree._Element | None:
+    """The <h1> that the page's title contains (the article's, not the site logo's), else the
+    first <h1>."""
+    headlines = _HEADLINES(tree)
+    titles = [_words(str(t))[: MAX_VALUE * 2] for t in _TITLE(tree)]
+    for headline in headlines:
+        text = _words("".join(headline.itertext())[: MAX_VALUE * 2])
+        if len(text) >= 8 and any(text in title or title in text for title in titles if title):
+            return headline
+    return headlines[0] if headlines else None
+
+
+def _found(texts: Iterable[str]) -> Iterator[DateFound]:
+    for text in texts:
+        for stamp in text_dates(text):
+            yield DateFound.of(stamp, DateSource.TEXT)
+
+
+def text_dates_near_title(tree: etree._Element) -> Iterator[DateFound]:
+    """Dates in the visible text: elements whose class names a date or byline, then the text
+    right after the headline, then the text just before it (nearest first)."""
+    hinted = (
+        _text_of(e)
+        for e in _HINTED(tree)
+        if not any(word in e.get("class", "").lower() for word in ("modif", "updat"))
+    )
+    headline = _headline(tree)
+    if headline is not None:
+        yield from _found([_following(headline, TEXT_WINDOW)])
+        yield from reversed(list(_found([_preceding(headline, TEXT_BEFORE)])))
+    yield from _found(hinted)

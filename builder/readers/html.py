@@ -1,0 +1,22 @@
+"""Saved web pages (.html, .htm, compressed too): one page per file, for the `web_page` step.
+
+The bytes go on undecoded: the page's charset is read from the page itself (builder.web.charset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from builder.batch import RawRecord, Skipped, WebPage
+from builder.readers.base import WholeFileContainer
+from builder.sources import InputFile, Source
+
+
+class HtmlReader(WholeFileContainer):
+    """A page read whole, up to build.max_record_bytes."""
+
+    content = "web_page"
+
+    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Skipped]:
+        whole = self.read(source, raw)
+        yield RawRecord(source.rel, 1, whole.sha256, WebPage(whole.data), len(whole.data))

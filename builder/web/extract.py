@@ -1,0 +1,132 @@
+"""One page to an article's fields: decode, parse once, date it, extract with trafilatura under
+the time limit, and check the page is an article at all (`builder.web.pages`)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.metadata import (
+    examine_meta,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
+from trafilatura.settings import Document
+from trafilatura.utils import load_html
+
+from builder.batch import WebPage
+from builder.dates import DateFound, page_date
+from builder.decode import UndecodableError
+from builder.records import RejectError, RejectReason, excerpt
+from builder.web.charset import page_text
+from builder.web.pages import check_body, check_page, check_response
+from builder.web.timelimit import TimeLimitExceeded, time_limit
+
+# trafilatura and htmldate log every page they discard; the build reports rejects itself.
+for _name in ("trafilatura", "htmldate", "courlan"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+    logging.getLogger(_name).propagate = False
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    text: str
+    title: str | None
+    authors: list[str]
+    canonical_url: str | None
+    site_name: str | None
+    language: str | None  # as the page declares it (<html lang>, Content-Language)
+    date: DateFound | None
+
+
+def latest_date(page: WebPage, today: dt.date) -> dt.date:
+    """The last day the page can have been published: the fetch day, else the build day."""
+    if page.fetched:
+        try:
+            return min(today, dt.date.fromisoformat(page.fetched[:10]))
+        except ValueError:
+            pass
+    return today
+
+
+def extract_page(page: WebPage, today: dt.date, seconds: float) -> Extracted:
+    """The article in the page; RejectError when it has none, or takes over `seconds`."""
+    check_response(page.status)
+    try:
+        text = page_text(page.html, page.charset)
+    except UndecodableError as exc:
+        raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(page.html)) from None
+    latest = latest_date(page, today)
+    try:
+        with time_limit(seconds):
+            return _extract(text, page.url, latest)
+    except TimeLimitExceeded:
+        raise RejectError(
+            RejectReason.EXTRACTION_TIMEOUT,
+            f"extraction took over build.extraction_timeout={seconds:g} s; the page is left out",
+            excerpt(text),
+        ) from None
+
+
+def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
+    tree = load_html(text)
+    if tree is None or len(tree) == 0:
+        raise RejectError(
+            RejectReason.NO_TEXT, "not an HTML page (nothing to parse)", excerpt(text)
+        )
+    check_page(tree, url or _canonical(tree))
+    date = page_date(tree, url or _canonical(tree), latest)
+    meta = _metadata(tree)
+    # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
+    # result does not depend on the build's day; comments are not part of an article.
+    document = trafilatura.bare_extraction(tree, include_comments=False)
+    body = (document.text or "").strip() if document is not None else ""
+    if not body:
+        raise RejectError(RejectReason.NO_TEXT, "no article body found in the page", excerpt(text))
+    title = meta.title or None
+    check_body(body, title)
+    return Extracted(
+        text=body,
+        title=title,
+        authors=[a.strip() for a in (meta.author or "").split(";") if a.strip()],
+        canonical_url=meta.url or None,
+        site_name=(meta.sitename or "").lstrip("@") or None,
+        language=_declared_language(tree),
+        date=date,
+    )
+
+
+def _metadata(tree: HtmlElement) -> Document:
+    """Title, authors, canonical URL and site name as trafilatura's extract_metadata finds them,
+    without its date, categories, tags and licence, and with authors from the page's metadata
+    only: its search of the visible text copies the whole tree (a sixth of a page's time)."""
+    meta = examine_meta(tree)
+    if meta.author and " " not in meta.author:  # a one-word "author" is a handle or a site
+        meta.author = None
+    with contextlib.suppress(Exception):  # its JSON-LD reader fails on odd JSON: meta tags stand
+        meta = extract_meta_json(tree, meta)
+    meta.title = meta.title or extract_title(tree)
+    meta.url = meta.url or extract_url(tree)
+    meta.sitename = meta.sitename or extract_sitename(tree)
+    return meta
+
+
+def _canonical(tree: HtmlElement) -> str | None:
+    found = tree.xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content')
+    return found[0].strip() if found and found[0].strip().startswith("http") else None
+
+
+def _declared_language(tree: HtmlElement) -> str | None:
+    lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    if not lang:
+        found = tree.xpath(
+            '//meta[translate(@http-equiv,"CONTELAGU","contelagu")="content-language"]/@content'
+        )
+        lang = found[0] if found else None
+    return lang.strip() if lang else None
