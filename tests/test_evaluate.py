@@ -23,29 +23,35 @@ from tests.warc_corpus import write_warc
 NAV, FOOTER = "Home | News | Sport | Weather", "Impressum | Contact us | Newsletter"
 
 
-def article(title: str, body: str, date: str, lang: str = "en") -> str:
-    """A news page: navigation and footer around one article, its date in a meta tag."""
+def article(title: str, body: str, lang: str, head: str = "", dateline: str = "") -> str:
+    """A news page: navigation and footer around one article; `head` and `dateline` date it."""
     paragraphs = "".join(f"<p>{sentence}.</p>" for sentence in body.split(". "))
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
-        f'<meta property="article:published_time" content="{date}T09:30:00+01:00"></head>'
-        f"<body><nav>{NAV}</nav><article><h1>{title}</h1>{paragraphs}</article>"
-        f"<footer>{FOOTER}</footer></body></html>"
+        f"{head}</head><body><nav>{NAV}</nav><article><h1>{title}</h1>{dateline}{paragraphs}"
+        f"</article><footer>{FOOTER}</footer></body></html>"
     )
 
 
-# (set, path under html/<set>/, url, lang, true date, title, body)
+def published(day: str) -> str:
+    return f'<meta property="article:published_time" content="{day}T09:30:00+01:00">'
+
+
+# (set, path under html/<set>/, url, lang, true date, title, body, what dates the page)
 PAGES = [
     ("trafilatura_eval", "council a.html", "https://example.org/a", "en", "2021-02-17",
-     "Council approves transport plan", ENGLISH),
-    ("htmldate_eval", "d.html", "https://example.org/d", "it", "2021-03-04",
-     "Piano per la mobilità", ITALIAN),
+     "Council approves transport plan", ENGLISH, {"head": published("2021-02-17")}),
+    ("htmldate_eval", "d.html", "https://example.org/d", "it", "2021-02",
+     "Piano per la mobilità", ITALIAN, {"dateline": "<p>febbraio 2021</p>"}),
     ("mozilla_readability", "site-b/source.html", "", "en", "2020-05-06",
-     "Buses for the centre", ENGLISH.replace("city council", "regional board")),
+     "Buses for the centre", ENGLISH.replace("city council", "regional board"),
+     {"head": published("2020-05-06")}),
     ("newspaper4k", "c.html", "https://example.org/c", "en", "",
-     "Cycle lanes in the centre", ENGLISH.replace("last night", "on Monday")),
+     "Cycle lanes in the centre", ENGLISH.replace("last night", "on Monday"),
+     {"head": published("2019-01-02")}),
     ("goose3", "test_e.html", "https://example.org/e", "en", "",
-     "Electric buses arrive", ENGLISH.replace("two years", "three years")),
+     "Electric buses arrive", ENGLISH.replace("two years", "three years"),
+     {"head": published("2019-01-03")}),
 ]  # fmt: skip
 
 
@@ -54,25 +60,25 @@ def write_corpus(root: Path) -> Path:
     provenance = io.StringIO()
     out = csv.writer(provenance, delimiter="\t", lineterminator="\n")
     out.writerow(["file", "set", "lang", "url", "gt_date"])
-    for set_name, name, url, lang, date, title, body in PAGES:
+    for set_name, name, url, lang, date, title, body, dating in PAGES:
         out.writerow([f"html/{set_name}/{name}", set_name, lang, url, date])
-        write(root / "html" / set_name / name, article(title, body, date or "2019-01-02", lang))
+        write(root / "html" / set_name / name, article(title, body, lang, **dating))
     write(root / "html" / "provenance.tsv", provenance.getvalue())
     refs = root / "json"
-    _, name, url, _, date, title, body = PAGES[0]
+    _, name, url, _, date, title, body, _ = PAGES[0]
     evaldata = {url: {"file": name, "title": title, "date": date, "with": [body[:40]],
                       "without": ["Impressum", NAV]}}  # fmt: skip
     write(refs / "trafilatura" / "evaldata.json", json.dumps(evaldata))
-    _, _, _, _, _, title, body = PAGES[2]
+    _, _, _, _, _, title, body, _ = PAGES[2]
     write(refs / "mozilla_readability" / "site-b" / "expected.html", f"<div><p>{body}</p></div>")
     write(
         refs / "mozilla_readability" / "site-b" / "expected-metadata.json",
         json.dumps({"title": title}),
     )
-    _, _, url, _, _, title, body = PAGES[3]
+    _, _, url, _, _, title, body, _ = PAGES[3]
     write(refs / "newspaper4k" / "expected_txt" / "c.txt", body)
     write(refs / "newspaper4k" / "metadata" / "c.json", json.dumps({"url": url, "title": title}))
-    _, _, url, _, _, title, body = PAGES[4]
+    _, _, url, _, _, title, body, _ = PAGES[4]
     expected = {"cleaned_text": body[:60], "title": f"{title} - Example News"}
     write(refs / "goose3" / "test_e.json", json.dumps({"url": url, "expected": expected}))
     return root
@@ -210,7 +216,7 @@ def test_every_set_gets_its_reference_and_the_provenance_dates_and_languages(tmp
     assert a.path == tmp_path / "corpus" / "html" / "trafilatura_eval" / "council a.html"
     assert a.truth.contains == (ENGLISH[:40],) and a.truth.excludes == ("Impressum", NAV)
     assert (a.truth.title, a.truth.date, a.truth.language) == (PAGES[0][5], "2021-02-17", "en")
-    assert pages["htmldate_eval/d.html"].truth == ev.Truth(date="2021-03-04", language="it")
+    assert pages["htmldate_eval/d.html"].truth == ev.Truth(date="2021-02", language="it")
     b = pages["mozilla_readability/site-b/source.html"].truth
     assert " ".join(b.text.split()) == PAGES[2][6] and b.title == PAGES[2][5]
     c = pages["newspaper4k/c.html"].truth
@@ -281,12 +287,18 @@ def test_a_whole_run_scores_every_set_and_builds_the_warc(tmp_path, capsys):
     scores = {(s["set"], s["tool"]): s for s in results["scores"]}
     sets = [*dict.fromkeys(p[0] for p in PAGES), "all"]
     assert list(scores) == [(s, t) for s in sets for t in ("pipeline", "trafilatura", "htmldate")]
-    alone = scores["trafilatura_eval", "trafilatura"]
-    assert (alone["must_contain"], alone["must_not_contain"], alone["titles"]) == (1.0, 1.0, 1.0)
-    assert alone["dates"]["exact"] == 1 and alone["pages_per_s"] > 0
-    assert scores["newspaper4k", "trafilatura"]["f1"] > 0.9
-    assert scores["all", "htmldate"]["dates"]["exact"] == 3
-    assert scores["all", "pipeline"]["language_pages"] == len(PAGES)
+    for tool in ("pipeline", "trafilatura"):
+        page = scores["trafilatura_eval", tool]
+        assert (page["must_contain"], page["must_not_contain"], page["titles"]) == (1, 1, 1)
+        assert page["dates"]["exact"] == 1 and page["pages_per_s"] > 0
+        assert scores["newspaper4k", tool]["f1"] > 0.9
+    month = {tool: scores["htmldate_eval", tool]["dates"] for tool in ("pipeline", "htmldate")}
+    assert month["pipeline"]["exact"] == 1  # "febbraio 2021" is 2021-02 ...
+    assert month["htmldate"]["wrong"] == 1  # ... not htmldate's 2021-01-01
+    ours = scores["all", "pipeline"]
+    assert ours["dates"]["exact"] == 3 and ours["rejects"] == {} and ours["skipped"] == 0
+    assert (ours["language"], ours["language_pages"]) == (1.0, len(PAGES))
+    assert results["targets"]["dates: exact + consistent >= htmldate's exact"].startswith("met")
     assert results["warc"]["pages"] == len(PAGES)
     assert len(results["targets"]) == 6
     for line in ("set                 tool", "WARC build", "issue 8 targets:"):
