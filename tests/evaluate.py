@@ -526,7 +526,7 @@ def loaded_rows(release: Path, cache: Path) -> int:
 
 
 def warc_build(
-    pages: list[Page], trafilatura: Score, config: Path, scratch: Path, limit: float
+    pages: list[Page], trafilatura: float | None, config: Path, scratch: Path, limit: float
 ) -> dict:
     """Every page in one .warc.gz, built with WARC_WORKERS workers: speed per core against
     trafilatura alone's, the build's accounting, and the rows `load_dataset` reads."""
@@ -547,8 +547,8 @@ def warc_build(
         "seconds": outcome.seconds,
         "pages_per_s": written / outcome.seconds,
         "per_core": per_core,
-        "trafilatura_per_core": trafilatura.per_core,
-        "ratio": per_core / trafilatura.per_core if trafilatura.per_core else None,
+        "trafilatura_per_core": trafilatura,
+        "ratio": per_core / trafilatura if trafilatura else None,
         "accounting": counts,
         "load_dataset_rows": loaded_rows(release, scratch / "hf-cache")
         if counts["rows"]
@@ -701,14 +701,15 @@ def evaluate(corpus: Path, config: Path, scratch: Path, limit: float) -> Evaluat
             scores.append(score(set_name, set_pages, run))
         print(f"  {set_name}: {len(set_pages)} pages scored", flush=True)
     whole = {tool: merged(tool_runs) for tool, tool_runs in runs.items()}
-    scores += [score("all", pages, run) for run in whole.values()]
+    overall = {tool: score("all", pages, run) for tool, run in whole.items()}
+    scores += overall.values()
     losses = {
         "body below trafilatura's": body_losses(pages, whole["pipeline"], whole["trafilatura"]),
         "dates htmldate has right": date_losses(pages, whole["pipeline"], whole["htmldate"]),
     }
     work = Path(tempfile.mkdtemp(prefix="warc-", dir=scratch))
     try:
-        warc = warc_build(pages, whole["trafilatura"], config, work, limit)
+        warc = warc_build(pages, overall["trafilatura"].per_core, config, work, limit)
     finally:
         shutil.rmtree(work)
     return Evaluation(scores, losses, warc)
