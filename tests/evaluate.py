@@ -27,6 +27,7 @@ import csv
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -525,6 +526,12 @@ def loaded_rows(release: Path, cache: Path) -> int:
     return int(done.stdout.split()[-1])
 
 
+def cpu_seconds(after: resource.struct_rusage, before: resource.struct_rusage) -> float:
+    """CPU time between two RUSAGE_CHILDREN readings: every process of a measured run that was
+    waited for (the build's workers too, once the build has reaped them)."""
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def warc_build(
     pages: list[Page], trafilatura: float | None, config: Path, scratch: Path, limit: float
 ) -> dict:
@@ -533,8 +540,10 @@ def warc_build(
     raw, release = scratch / "warc", scratch / "release"
     raw.mkdir()
     written = write_warc(warc_pages(pages), raw / "corpus.warc.gz", FETCH_DATE)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     outcome = measure(build_command(raw, release, config, WARC_WORKERS), limit, scratch)
     result: dict = {"pages": written, "workers": WARC_WORKERS, "status": outcome.status}
+    result["cpu_seconds"] = cpu_seconds(resource.getrusage(resource.RUSAGE_CHILDREN), before)
     if outcome.status != "ok":
         print(f"  WARC build: {outcome.status}; its last lines:\n{outcome.stderr_tail}")
         return result
@@ -545,6 +554,7 @@ def warc_build(
     per_core = written / outcome.seconds / WARC_WORKERS
     result |= {
         "seconds": outcome.seconds,
+        "cores_busy": result["cpu_seconds"] / outcome.seconds,
         "pages_per_s": written / outcome.seconds,
         "per_core": per_core,
         "trafilatura_per_core": trafilatura,
@@ -652,6 +662,8 @@ def warc_report(warc: dict) -> str:
         f"{warc['seconds']:.1f} s, {warc['pages_per_s']:.1f} pages/s, "
         f"{warc['per_core']:.1f} per core; trafilatura alone {warc['trafilatura_per_core']:.1f} "
         f"per core; ratio {warc['ratio']:.2f}",
+        f"  CPU {warc['cpu_seconds']:.1f} s: {warc['cores_busy']:.2f} cores busy on average, "
+        f"{warc['pages'] / warc['cpu_seconds']:.1f} pages per CPU second",
         f"  records read {acc['records_read']:,}, rows {acc['rows']:,}, "
         f"rejected {acc['rejected']:,}, duplicates {acc['duplicates']:,}",
     ]
