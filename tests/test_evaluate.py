@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -154,7 +155,7 @@ def test_a_score_averages_tokens_over_pages_and_pools_snippets():
         "s/a": ev.Output(text="a b", title=" T ", date="2021-02", language="en"),
         "s/c": ev.Output(text="we FOUND  it, next to the menu", language="en"),
     }  # b and d: rejected, so missing
-    run = ev.Run("pipeline", tuple(ev.Output.__dataclass_fields__), outputs, 2.0, cores=2)
+    run = ev.Run("pipeline", ev.SCORED, outputs, 2.0, 8.0, cores=2)
     s = ev.score("s", pages, run)
     assert s.body_pages == 2 and s.precision == 0.5 and s.recall == 0.25
     assert s.f1 == pytest.approx(1 / 3)  # page a: 2/3, page b: 0
@@ -163,15 +164,15 @@ def test_a_score_averages_tokens_over_pages_and_pools_snippets():
     assert (s.titles, s.title_pages) == (1.0, 1)
     assert s.dates == {"exact": 0, "consistent": 1, "over_precise": 0, "wrong": 0, "missing": 1}
     assert (s.language, s.language_pages) == (0.5, 2)
-    assert (s.pages_per_s, s.per_core) == (2.0, 1.0)
+    assert (s.pages_per_s, s.per_core, s.per_cpu_second) == (2.0, 1.0, 0.5)
 
 
 def test_a_tool_is_scored_only_on_what_it_gives_and_a_failed_build_has_no_speed():
     pages = [_page("a", text="a b", title="T", date="2021-02-17", language="en")]
-    dates = ev.score("s", pages, ev.Run("htmldate", ("date",), {"s/a": ev.Output()}, 1.0))
+    dates = ev.score("s", pages, ev.Run("htmldate", ("date",), {"s/a": ev.Output()}, 1.0, 1.0))
     assert dates.f1 is dates.titles is dates.language is None
     assert dates.dates["missing"] == 1 and dates.pages_per_s == 1.0
-    failed = ev.Run("pipeline", ("text",), {}, 3.0, status="failed (exit 1)")
+    failed = ev.Run("pipeline", ("text",), {}, 3.0, 1.0, status="failed (exit 1)")
     assert ev.score("s", pages, failed).pages_per_s is None
 
 
@@ -186,12 +187,12 @@ def test_page_by_page_the_pipeline_losses_are_listed_worst_first():
         "s/a": ev.Output(text="a b c", date="2021-02", date_source="url"),
         "s/b": ev.Output(reject="too_short"),
         "s/c": ev.Output(text="found", date="2019-01-01", date_source="text"),
-    }, 1.0)  # fmt: skip
+    }, 1.0, 1.0)  # fmt: skip
     theirs = ev.Run("trafilatura", ev.SCORED, {
         "s/a": ev.Output(text="a b c d", date="2021-02-17"),
         "s/b": ev.Output(text="x", date="2021-02-17"),
         "s/c": ev.Output(text="", date="2021-02-18"),
-    }, 1.0)  # fmt: skip
+    }, 1.0, 1.0)  # fmt: skip
     body = ev.body_losses(pages, ours, theirs)
     assert [(loss["page"], loss["reject"]) for loss in body] == [
         ("s/b", "too_short"),
@@ -204,6 +205,18 @@ def test_page_by_page_the_pipeline_losses_are_listed_worst_first():
          "reject": "too_short", "trafilatura": "2021-02-17"},
     ]  # fmt: skip
     assert "s/b  truth 2021-02-17  ours missing  reject too_short" in ev._loss_line(dates[0])
+
+
+def test_the_clock_counts_wall_and_cpu_time_of_its_calls_only():
+    clock = ev.Clock()
+    assert clock.call(sum, range(200_000)) == sum(range(200_000))
+    spent = clock.wall, clock.cpu
+    assert spent[0] > 0 and spent[1] > 0
+    with pytest.raises(ZeroDivisionError):
+        clock.call(lambda: 1 / 0)
+    assert clock.wall >= spent[0] and clock.cpu >= spent[1]
+    time.sleep(0.05)  # not in a call: not counted
+    assert clock.wall < spent[0] + 0.05
 
 
 # --- truth, the pipeline's rows, the WARC -------------------------------------------------------
@@ -300,6 +313,6 @@ def test_a_whole_run_scores_every_set_and_builds_the_warc(tmp_path, capsys):
     assert (ours["language"], ours["language_pages"]) == (1.0, len(PAGES))
     assert results["targets"]["dates: exact + consistent >= htmldate's exact"].startswith("met")
     assert results["warc"]["pages"] == len(PAGES)
-    assert len(results["targets"]) == 6
+    assert len(results["targets"]) == 7
     for line in ("set                 tool", "WARC build", "issue 8 targets:"):
         assert line in shown
