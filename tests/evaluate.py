@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 import lxml.html
@@ -49,6 +50,7 @@ from tests.bench import Outcome, measure
 from tests.warc_corpus import write_warc
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 DATE_VERDICTS = ("exact", "consistent", "over_precise", "wrong", "missing")
 _ISO_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 FETCH_DATE = "2026-01-01T00:00:00Z"  # the WARC's fixed WARC-Date: after every page's true date
@@ -217,7 +219,7 @@ class Clock:
     wall: float = 0.0
     cpu: float = 0.0
 
-    def call(self, fn: Callable, *args: object) -> object:
+    def call(self, fn: Callable[..., T], *args: object) -> T:
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             return fn(*args)
@@ -360,7 +362,7 @@ def comparable(text: str) -> str:
 
 
 def contains(text: str | None, snippet: str) -> bool:
-    return bool(text) and comparable(snippet) in comparable(text)
+    return text is not None and comparable(snippet) in comparable(text)
 
 
 def same_title(predicted: str | None, truth: str) -> bool:
@@ -425,11 +427,9 @@ def score(set_name: str, pages: list[Page], run: Run) -> Score:
     if "text" in run.fields:
         _body(s, pages, out)
     if "title" in run.fields:
-        titled = [p for p in pages if p.truth.title]
+        titled = [(out[p.key].title, p.truth.title) for p in pages if p.truth.title]
         s.title_pages = len(titled)
-        s.titles = ratio(
-            sum(same_title(out[p.key].title, p.truth.title) for p in titled), len(titled)
-        )
+        s.titles = ratio(sum(same_title(ours, truth) for ours, truth in titled), len(titled))
     if "date" in run.fields:
         verdicts = Counter(
             date_verdict(out[p.key].date, p.truth.date) for p in pages if p.truth.date
@@ -656,8 +656,8 @@ def targets(overall: dict[str, Score], warc: dict) -> list[tuple[str, str]]:
         out.append((name, f"{verdict}: {shown}"))
 
     wrong = ours.dates.get("wrong", 0), htmldate.dates.get("wrong", 0)
-    met = wrong[0] < wrong[1] or wrong[0] == 0
-    check("dates: wrong < htmldate's wrong (or none)", met, f"{wrong[0]} vs {wrong[1]}")
+    fewer = wrong[0] < wrong[1] or wrong[0] == 0
+    check("dates: wrong < htmldate's wrong (or none)", fewer, f"{wrong[0]} vs {wrong[1]}")
     right = ours.dates.get("exact", 0) + ours.dates.get("consistent", 0)
     theirs = htmldate.dates.get("exact", 0)
     check("dates: exact + consistent >= htmldate's exact", right >= theirs, f"{right} vs {theirs}")
