@@ -21,7 +21,7 @@ CHART_FILE = "articles_per_month.png"
 
 def compute_stats(release: Path, shard_paths: list[str]) -> dict:
     """Counts and length percentiles over the shards, read by column (text is never loaded)."""
-    columns = ["language", "date", "num_words", "num_chars"]
+    columns = ["language", "date", "date_precision", "date_source", "num_words", "num_chars"]
     empty = arrow_schema().empty_table().select(columns)
     table = pa.concat_tables(
         [empty, *(pq.read_table(release / p, columns=columns) for p in shard_paths)],
@@ -37,8 +37,16 @@ def compute_stats(release: Path, shard_paths: list[str]) -> dict:
     ):
         by_month[bucket_of(date)][language] += count
         by_language[language] += count
+    sources = table.group_by(["date_source", "date_precision"]).aggregate([([], "count_all")])
+    dates: dict[str, dict[str, int]] = defaultdict(dict)
+    for source, precision, count in zip(
+        *(sources[c].to_pylist() for c in ("date_source", "date_precision", "count_all")),
+        strict=True,
+    ):
+        dates[source or UNDATED][precision or UNDATED] = count
     return {
         "articles": len(table),
+        "dates": {s: dict(sorted(v.items())) for s, v in sorted(dates.items())},
         "by_language": dict(sorted(by_language.items())),
         "by_month": {m: dict(sorted(v.items())) for m, v in sorted(by_month.items())},
         "num_words": _percentiles(table["num_words"]),

@@ -77,6 +77,8 @@ def test_stats_count_by_month_and_language(tmp_path):
         {
             "language": ["en", "en", "it", "it", "it", "it"],
             "date": dates,
+            "date_precision": ["day", "month", "year", None, "day", None],
+            "date_source": ["meta", "url", "record", None, "meta", None],
             "num_words": [10, 20, 30, 40, 50, 60],
             "num_chars": [100, 200, 300, 400, 500, 600],
             "text": ["not read"] * 6,
@@ -91,6 +93,12 @@ def test_stats_count_by_month_and_language(tmp_path):
         "2021": {"it": 1},
         "2021-02": {"en": 2, "it": 1},
         UNDATED: {"it": 2},
+    }
+    assert stats["dates"] == {
+        "meta": {"day": 2},
+        "record": {"year": 1},
+        UNDATED: {UNDATED: 2},
+        "url": {"month": 1},
     }
     assert stats["num_words"]["min"] == 10 and stats["num_chars"]["max"] == 600
     empty = compute_stats(tmp_path, [])

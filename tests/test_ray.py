@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ENGLISH, ITALIAN, cli, jsonl, make_config, seed_text, shard_bytes, write
+from tests.test_web import article
 
 pytestmark = pytest.mark.slow
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
@@ -105,12 +107,19 @@ def _articles(raw: Path, count: int) -> None:
         write(raw / f"crawl-{f:02d}.jsonl", jsonl(records))
         for j in range(8):
             write(raw / f"text-{f:02d}-{j}.txt", seed_text("2020-05", f"{ENGLISH} Testo {f} {j}."))
+    for j in range(4):
+        write(raw / f"page-{j}.html", article([f"{ITALIAN} Pagina {j}.", ITALIAN]))
+    # Seconds of trafilatura's work: over the time limit on every executor (Ray tasks run in
+    # their worker's main thread, where the limit's signal arrives).
+    many = "".join(f"<div><p>{ENGLISH} {i}</p><span>{i}</span></div>" for i in range(20_000))
+    write(raw / "slow.html", article([], title="Slow").replace("<article>", f"<article>{many}"))
 
 
 def test_a_ray_cluster_build_is_byte_identical_to_a_local_one(ray_cluster, tmp_path):
     address, temp, ray_env = ray_cluster
     _articles(tmp_path / "raw", 3000)
-    make_config(tmp_path)
+    config = make_config(tmp_path)
+    config.write_text(config.read_text() + "extraction_timeout = 1.0\n")
     local = cli("build", "--out", "local", "--workers", "2", cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     on_ray = cli(
@@ -133,6 +142,7 @@ def test_a_ray_cluster_build_is_byte_identical_to_a_local_one(ray_cluster, tmp_p
         assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
     accounting = on_ray.stdout.split("\n\n")[0]  # the step table after it has timings
     assert accounting == local.stdout.split("\n\n")[0] and "check" in accounting
+    assert re.search(r"\n  extraction_timeout +1\n", accounting)
 
 
 def _cmd(pid: int) -> str:

@@ -86,7 +86,7 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
     # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
     # result does not depend on the build's day; comments are not part of an article.
     document = trafilatura.bare_extraction(tree, include_comments=False)
-    body = (document.text or "").strip() if document is not None else ""
+    body = (document.text or "").strip() if isinstance(document, Document) else ""
     if not body:
         raise RejectError(RejectReason.NO_TEXT, "no article body found in the page", excerpt(text))
     title = meta.title or None

@@ -12,7 +12,7 @@ import yaml
 from huggingface_hub import DatasetCardData
 
 from builder.config import Config
-from builder.layout import ALL_SHARDS_GLOB, language_glob, language_of
+from builder.layout import ALL_SHARDS_GLOB, UNDATED, language_glob, language_of
 from builder.stats import CHART_FILE
 from builder.writers.manifest import Manifest, Stats
 from schema import field_table
@@ -157,6 +157,14 @@ def _stats_section(stats: Stats) -> str:
             for m, counts in stats.by_month.items()
         ],
     )
+    precisions = ["day", "month", "year", UNDATED]
+    dates = _table(
+        ["date found in", *precisions],
+        [
+            [source, *(f"{counts.get(p, 0):,}" for p in precisions)]
+            for source, counts in stats.dates.items()
+        ],
+    )
     keys = list(stats.num_words)
     lengths = (
         _table(
@@ -182,6 +190,10 @@ Articles: {stats.articles:,}.
 {per_month}
 
 </details>
+
+Where each date was found, and at what precision (a date is never more precise than its source):
+
+{dates}
 
 Text length (percentiles):
 

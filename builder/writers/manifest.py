@@ -83,6 +83,7 @@ class Stats(_Part):
     articles: int
     by_language: dict[str, int]
     by_month: dict[str, dict[str, int]]
+    dates: dict[str, dict[str, int]] = {}  # articles by date source, then by precision
     num_words: dict[str, int]
     num_chars: dict[str, int]
 
