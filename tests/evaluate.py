@@ -8,7 +8,8 @@ its rows mapped back to pages by `source_path` (a duplicate scores as the row it
 rejected or skipped page has no body, title or date). trafilatura alone is `extract(html)` for
 the body and `extract_metadata(html)` for title and date; htmldate alone is `find_date(html)`.
 Their speed counts the one default call each (`extract`, `find_date`), the pipeline's the whole
-build process (interpreter start included), so the comparison is never in the pipeline's favour.
+build process (interpreter start included), so the comparison is never in the pipeline's favour;
+each in wall time and in CPU time (steadier on a shared machine: the builds' workers included).
 
 Body figures: token precision, recall and F1 (words as `num_words` counts them, lowercased,
 as multisets) averaged over the pages that have a reference text (macro; a page with no body
