@@ -115,4 +115,9 @@ class Accounting:
                 f"{s.name:<{width}}  {s.rows_in:>10,}  {s.rows_out:>10,}  "
                 f"{sum(s.rejects.values()):>10,}  {s.seconds:>7.2f}"
             )
+        for s in self.steps:  # what each step noticed (the read step's: records skipped, above)
+            if s.counts and s.name != READ_STEP:
+                key_width = max(len(key) for key in s.counts)
+                out += ["", f"{s.name}: noticed in rows it kept"]
+                out += [f"  {key:<{key_width}}  {n:>10,}" for key, n in sorted(s.counts.items())]
         return out

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from builder.errors import ConfigError
@@ -74,7 +84,7 @@ def _known_steps(names: list[str]) -> list[str]:
         raise PydanticCustomError("unknown_step", str(exc)) from None
 
 
-DEFAULT_STEPS = ("normalize", "dates", "language", "validate")
+DEFAULT_STEPS = ("normalize", "dates", "language", "boilerplate", "validate")
 
 
 def _words(n: int) -> str:
@@ -82,6 +92,113 @@ def _words(n: int) -> str:
 
 
 STRICT_INT = Field(strict=True)  # a limit must be an integer: `true` or 1.5 are refused
+MAX_RULE_PATTERN = 1000  # characters of a boilerplate rule's regex
+
+
+class BoilerplateRule(_Strict):
+    """One rule of a boilerplate file: a paragraph at an edge of a body that is not the article."""
+
+    language: str = Field(description="ISO 639-1 code of the bodies it applies to, or '*' for all.")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="Its name in the counts.")
+    where: Literal["start", "end", "both"] = Field(description="The edge it is looked for at.")
+    pattern: str = Field(
+        max_length=MAX_RULE_PATTERN,
+        description="A regex (Python syntax that has an RE2 translation: no look-arounds or "
+        "back-references, no inline flags) matching a whole paragraph.",
+    )
+    ignore_case: bool = Field(default=True, description="Match the pattern case-insensitively.")
+
+    @model_validator(mode="after")
+    def _valid(self) -> BoilerplateRule:
+        from builder.steps.charsets import to_re2  # the steps import this module
+        from schema.languages import ISO_639_1
+
+        if self.language != "*" and self.language not in ISO_639_1:
+            raise PydanticCustomError(
+                "bad_rule",
+                "language {language} is not an ISO 639-1 code or '*'",
+                {"language": repr(self.language)},
+            )
+        try:
+            compiled = re.compile(self.pattern)
+            to_re2(compiled, widen=True)  # the step's first filter runs it in RE2
+        except (re.error, ValueError) as exc:
+            raise PydanticCustomError(
+                "bad_rule",
+                "pattern {pattern}: {problem}",
+                {"pattern": repr(self.pattern), "problem": str(exc)},
+            ) from None
+        if compiled.fullmatch(""):
+            raise PydanticCustomError(
+                "bad_rule",
+                "pattern {pattern} matches an empty paragraph",
+                {"pattern": repr(self.pattern)},
+            )
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.language}:{self.name}"
+
+
+def read_rules(path: Path, shown: str) -> list[BoilerplateRule]:
+    """The rules of a boilerplate file (`[[rule]]` tables); ValueError naming `shown` and the rule."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{shown}: boilerplate rule file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{shown}: cannot read boilerplate rules: {exc}") from None
+    unknown = sorted(set(data) - {"rule"})
+    if unknown or not isinstance(data.get("rule", []), list):
+        raise ValueError(f"{shown}: expected only [[rule]] tables, found {unknown or 'rule'}")
+    rules, seen = [], set()
+    for number, table in enumerate(data.get("rule", []), start=1):
+        label = f"rule {number}"
+        if isinstance(table, dict) and "language" in table and "name" in table:
+            label += f" ({table['language']}:{table['name']})"
+        try:
+            rule = BoilerplateRule.model_validate(table)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(
+                f"{shown}: {label}: {where + ': ' if where else ''}{first['msg']}"
+            ) from None
+        if rule.key in seen:
+            raise ValueError(f"{shown}: {label}: a rule {rule.key} comes earlier in the file")
+        seen.add(rule.key)
+        rules.append(rule)
+    return rules
+
+
+class RuleFile(_Strict):
+    """A maintainer's boilerplate rules, as read when the config was loaded: the manifest keeps
+    them whole, so a release says which rules made it and workers need not see the file."""
+
+    file: str
+    rules: list[BoilerplateRule]
+
+
+def _rule_file(value: object, info: ValidationInfo) -> object:
+    """A path (relative to the config file's folder when the loader says where it is, else to
+    the current directory) becomes its rules; a RuleFile from a manifest stays as it is."""
+    if not isinstance(value, str):
+        return value
+    from builder.steps.boilerplate import shipped_rules  # the steps import this module
+
+    base = Path((info.context or {}).get("config_dir", "."))
+    try:
+        rules = read_rules(base / value, value)
+    except ValueError as exc:
+        raise PydanticCustomError("bad_rules", str(exc)) from None
+    shipped = {rule.key for rule in shipped_rules()}
+    clash = next((rule.key for rule in rules if rule.key in shipped), None)
+    if clash:
+        raise PydanticCustomError(
+            "bad_rules", f"{value}: rule {clash} is a shipped rule: give it another name"
+        )
+    return RuleFile(file=value, rules=rules)
 
 
 class BuildSection(_Strict):
@@ -117,6 +234,24 @@ class BuildSection(_Strict):
         default_factory=lambda: list(DEFAULT_STEPS),
         description="The steps every record goes through after its content step, in order; "
         "must include 'validate'.",
+    )
+    language_source: Literal["declared", "detected"] = Field(
+        default="declared",
+        description="Which language a record or page that declares one gets: 'declared' keeps "
+        "it always; 'detected' takes the model's instead where the model contradicts it (another "
+        "language with at least language_contradiction probability, on at least 20 letters). "
+        "Contradictions are counted in the language step either way.",
+    )
+    language_contradiction: Annotated[float, Field(strict=True, ge=0.5, le=1.0)] = Field(
+        default=0.95,
+        description="The probability, 0.5 to 1, from which the model's language contradicts a "
+        "declared one (0.95: no wrong guess at that probability in our measurement).",
+    )
+
+    boilerplate_rules: Annotated[RuleFile | None, BeforeValidator(_rule_file)] = Field(
+        default=None,
+        description="A TOML file of boilerplate rules ([[rule]] tables: language, name, where, "
+        "pattern) added to the shipped ones; a path relative to the folder of the config file.",
     )
 
     @model_validator(mode="after")
@@ -187,7 +322,7 @@ def load_config(path: Path = DEFAULT_CONFIG) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(data, context={"config_dir": path.parent})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

@@ -117,8 +117,9 @@ class Article(BaseModel):
         str,
         Field(
             description=(
-                "ISO 639-1 code: the one the source declares when given, else detected from the "
-                "text; 'und' (undetermined) when the text is too short or too mixed to tell."
+                "ISO 639-1 code: the one the source declares when given (unless build."
+                "language_source = 'detected' and the model contradicts it), else detected from "
+                "the text; 'und' (undetermined) when the text is too short or too mixed to tell."
             ),
             json_schema_extra={"enum": sorted(ISO_639_1 | {UNDETERMINED})},
         ),
@@ -129,8 +130,9 @@ class Article(BaseModel):
             ge=0,
             le=1,
             description=(
-                "The language model's probability (0 to 1) for `language` on this text; null "
-                "when there is no text to judge."
+                "The language model's probability (0 to 1) for `language` on this text: for a "
+                "declared language, its probability for that one (0 when the model does not know "
+                "it); for 'und', that of its best guess; null when there is no text to judge."
             ),
         ),
     ]

@@ -127,6 +127,21 @@ def test_dateline_just_above_the_headline():
     assert found(body=body).date == "2021-02-17"
 
 
+def test_a_month_alone_counts_only_in_the_byline_right_after_the_headline():
+    story = "<p>" + "Il cantiere era fermo da anni. " * 10 + "</p>"
+    assert found(body=headline("ponte") + story + "<p>Archivio: marzo 2019</p>") is None
+    assert found(body=headline("ponte") + story + "<p>Il 3 marzo 2019</p>").date == "2019-03-03"
+
+
+def test_an_element_whose_class_names_the_date():
+    body = (
+        "<h1>Il ponte</h1>"
+        + "<p>Testo.</p>" * 500
+        + '<div class="publishing-date">13.01.2022</div>'
+    )
+    assert found(body=body) == DateFound("2022-01-13", "day", DateSource.TEXT)
+
+
 def test_url_day_and_month():
     assert found(url="https://a.example/2021/02/17/ponte") == DateFound("2021-02-17", "day", "url")
     assert found(url="https://a.example/news/2021-02-17-ponte.html").date == "2021-02-17"
@@ -198,8 +213,9 @@ def test_a_date_after_the_fetch_is_dropped_and_the_next_used():
     assert found(head).date == "2021-03-01"
 
 
-def test_dates_before_1990_and_impossible_dates_are_dropped():
-    head = meta("article:published_time", "1985-05-01") + meta("pubdate", "2021-02-30", "name")
+@pytest.mark.parametrize("bad", ["1985-05-01", "2021-02-30", "2021-00", "2021-02-00", "0000"])
+def test_dates_before_1990_and_impossible_dates_are_dropped(bad):
+    head = meta("article:published_time", bad)
     assert found(head) is None
     assert found(head + meta("date", "2021-02-17", "name")).date == "2021-02-17"
 
@@ -224,7 +240,7 @@ def test_a_huge_page_stays_bounded():
     tree = page(body=f"<h1>Titolo</h1>{filler}{times}<p>17 febbraio 2021</p>")
     start = time.perf_counter()
     assert page_date(tree, None, LATEST) is None  # the date is far beyond every window
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 2  # about 0.2 s: lxml's XPath walks, no Python loop
 
 
 # The `dates` step

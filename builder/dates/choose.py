@@ -24,8 +24,8 @@ from builder.dates.html import (
     json_ld_dates,
     meta_dates,
     microdata_dates,
-    text_dates_near_title,
     time_dates,
+    visible_text_dates,
 )
 from builder.dates.parse import is_after
 from builder.dates.url import url_date
@@ -55,7 +55,7 @@ SOURCES: tuple[Gatherer, ...] = (
     _of_tree(meta_dates),
     _of_tree(microdata_dates),
     _of_tree(time_dates),
-    _of_tree(text_dates_near_title),
+    _of_tree(visible_text_dates),
     _url_dates,
 )  # most reliable first
 

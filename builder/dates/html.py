@@ -8,13 +8,14 @@ modification dates are never candidates: only what says *published*.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 
 from lxml import etree
 
 from builder.dates.found import DateFound
 from builder.dates.text import MAX_VALUE, text_dates, value_stamp
-from schema import DateSource
+from schema import DatePrecision, DateSource
 
 MAX_SCRIPTS = 8  # JSON-LD blocks read per page
 MAX_SCRIPT_CHARS = 300_000  # a longer block is skipped, not parsed
@@ -24,6 +25,7 @@ MAX_METAS = 400
 MAX_ITEMPROPS = 8
 MAX_TIMES = 40
 TEXT_WINDOW = 1_500  # characters of visible text read after the headline
+BYLINE = 200  # ... of which the first characters may give a month alone ("febbraio 2021")
 TEXT_BEFORE = 300  # ... and just before it (a dateline above the headline)
 MAX_WALK = 3_000  # elements visited to gather a window
 MAX_HEADLINES = 5  # <h1> elements compared with the page's title
@@ -45,6 +47,7 @@ _HINTED = etree.XPath(
     " or contains(@class, 'posted') or contains(@class, 'byline')])"
     f"[position() <= {MAX_HINTED}]"
 )
+_UPDATE = re.compile(r"modif|updat|edited|comment", re.IGNORECASE)  # never a publication date
 _SKIPPED_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select"}
 
 # Meta names (name, property or http-equiv), most specific first; never modified/updated dates.
@@ -155,10 +158,8 @@ def microdata_dates(tree: etree._Element) -> Iterator[DateFound]:
 
 def _time_rank(element: etree._Element) -> int | None:
     """0 marked as published, 1 inside an article or header, 2 elsewhere; None for updates."""
-    marks = " ".join(
-        element.get(name, "") for name in ("class", "itemprop", "id", "data-type")
-    ).lower()
-    if any(word in marks for word in ("modif", "updat", "edited", "comment")):
+    marks = " ".join(element.get(name, "") for name in ("class", "itemprop", "id")).lower()
+    if _UPDATE.search(marks):
         return None
     if element.get("pubdate") is not None or "publi" in marks:
         return 0
@@ -256,16 +257,16 @@ def _found(texts: Iterable[str]) -> Iterator[DateFound]:
             yield DateFound.of(stamp, DateSource.TEXT)
 
 
-def text_dates_near_title(tree: etree._Element) -> Iterator[DateFound]:
-    """Dates in the visible text: elements whose class names a date or byline, then the text
-    right after the headline, then the text just before it (nearest first)."""
-    hinted = (
-        _text_of(e)
-        for e in _HINTED(tree)
-        if not any(word in e.get("class", "").lower() for word in ("modif", "updat"))
-    )
+def visible_text_dates(tree: etree._Element) -> Iterator[DateFound]:
+    """Dates in the visible text: right after the headline, just before it (nearest first),
+    then in elements whose class names a date or a byline. Past the first BYLINE characters
+    after the headline only a full day counts: a month alone there is an archive link or an
+    event in the story, not when the story was published."""
     headline = _headline(tree)
     if headline is not None:
-        yield from _found([_following(headline, TEXT_WINDOW)])
+        after = _following(headline, TEXT_WINDOW)
+        yield from _found([after[:BYLINE]])
+        yield from (f for f in _found([after]) if f.precision == DatePrecision.DAY)
         yield from reversed(list(_found([_preceding(headline, TEXT_BEFORE)])))
-    yield from _found(hinted)
+    classes = (e for e in _HINTED(tree) if not _UPDATE.search(e.get("class", "")))
+    yield from _found(map(_text_of, classes))

@@ -1,8 +1,9 @@
 """Month names and their usual abbreviations, per language, in lower case (accents kept).
 
 Data, not code: a language is one more entry. The first name of each month is its full name;
-a later one that begins another of its names ("feb" of "february") is an abbreviation. Polish, Russian and Czech list the genitive form that
-dates use ("17 lutego 2021") beside the nominative. A name shared by two languages must mean
+a later one that begins another of its names ("feb" of "february") is an abbreviation.
+Polish, Russian and Czech list the genitive form that dates use ("17 lutego 2021") beside the
+nominative. A name shared by two languages must mean
 the same month in both (it does: "mar" is March everywhere it appears).
 """
 

@@ -3,7 +3,7 @@
 Accepted: 'YYYY', 'YYYY-MM', 'YYYY-MM-DD', and timestamps that start with 'YYYY-MM-DD'
 followed by 'T' or a space and a valid time of day ('HH:MM', seconds and fractions optional),
 with an optional 'Z' or UTC offset ('+01', '+0100', '+01:00'). The date keeps day precision;
-the time of day is kept (as `date_time`) only when the offset is given, since none is assumed.
+the time of day is kept (as `date_time`) only when the offset is given: none is assumed.
 Digits of any script (Arabic-Indic '٢٠٢١', full-width '２０２１') are read as the ASCII digits
 they stand for.
 """
@@ -39,7 +39,7 @@ class Stamp(NamedTuple):
     date_time: str | None = None  # 'YYYY-MM-DDTHH:MM:SS+HH:MM'
 
 
-def _ascii_digits(value: str) -> str:
+def ascii_digits(value: str) -> str:
     """Decimal digits of any script as ASCII digits; every other character unchanged."""
     return "".join(
         str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch for ch in value
@@ -71,14 +71,14 @@ def _number(text: str | None) -> int:
 def checked(raw: str, year: int, month: int | None, day: int | None) -> Stamp:
     """The date at the precision given (month and day may be None); DateError if impossible."""
     try:
-        dt.date(year, month or 1, day or 1)
+        dt.date(year, 1 if month is None else month, 1 if day is None else day)
     except ValueError as exc:
         raise DateError(f"{raw!r} is not a real date: {exc}") from None
     if year < 1000:
         raise DateError(f"{raw!r} has an implausible year")
-    if day and month:
+    if day is not None and month is not None:
         return Stamp(f"{year:04d}-{month:02d}-{day:02d}", DatePrecision.DAY)
-    if month:
+    if month is not None:
         return Stamp(f"{year:04d}-{month:02d}", DatePrecision.MONTH)
     return Stamp(f"{year:04d}", DatePrecision.YEAR)
 
@@ -87,7 +87,7 @@ def parse_stamp(raw: str) -> Stamp:
     """The date (and time with offset, when given) of an ISO value; DateError for anything else."""
     if len(raw) > _MAX_LENGTH:
         raise DateError(f"{raw[:_MAX_LENGTH]!r}... is too long to be a date")
-    value = _ascii_digits(raw.strip())
+    value = ascii_digits(raw.strip())
     stamp = _TIMESTAMP.fullmatch(value)
     date_time = None
     if stamp:
@@ -98,14 +98,13 @@ def parse_stamp(raw: str) -> Stamp:
     match = _DATE.fullmatch(value)
     if match is None:
         raise DateError(f"{raw!r} is not a date (expected YYYY, YYYY-MM or YYYY-MM-DD)")
-    year, month, day = match.groups()
-    return checked(raw, int(year), month and int(month), day and int(day))._replace(
-        date_time=date_time
-    )
+    year, month, day = (None if part is None else int(part) for part in match.groups())
+    return checked(raw, year or 0, month, day)._replace(date_time=date_time)
 
 
 def parse_date(raw: str) -> tuple[str, DatePrecision]:
-    """(ISO string at its own precision, precision); DateError for anything else or impossible dates."""
+    """(ISO string at its own precision, precision); DateError for anything else or impossible
+    dates."""
     stamp = parse_stamp(raw)
     return stamp.date, stamp.precision
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from builder.dates.months import MONTHS, month_numbers
-from builder.dates.parse import DateError, Stamp, _ascii_digits, checked, date_time_of, parse_stamp
+from builder.dates.parse import DateError, Stamp, ascii_digits, checked, date_time_of, parse_stamp
 
 _NUMBERS = month_numbers()
 _FULL_NAMES = {
@@ -36,9 +36,11 @@ _CLOCK = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
 # One pattern, alternatives tried at each position, so the first date in the text wins.
 _HUMAN = re.compile(
     rf"(?<![\w.])(?:"
-    rf"(?P<d1>\d{{1,2}})(?:\.|º|°|er|st|nd|rd|th)?[\s-]*(?:de\s+|of\s+)?(?P<m1>{_ANY})\.?,?[\s-]*(?:de\s+)?(?P<y1>\d{{4}})"
+    rf"(?P<d1>\d{{1,2}})(?:\.|º|°|er|st|nd|rd|th)?[\s-]*(?:de\s+|of\s+)?"
+    rf"(?P<m1>{_ANY})\.?,?[\s-]*(?:de\s+)?(?P<y1>\d{{4}})"
     rf"|(?P<m2>{_ANY})\.?\s*(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}})"
-    rf"|(?P<y3>\d{{4}})\s*[年년]\s*(?P<m3>\d{{1,2}})\s*[月월]\s*(?:(?P<d3>\d{{1,2}})\s*[日일])?"
+    rf"|(?P<y3>\d{{4}})\s*[年년]\s*(?P<m3>\d{{1,2}})\s*[月월]"
+    rf"\s*(?:(?P<d3>\d{{1,2}})\s*[日일])?"
     rf"|(?P<y4>\d{{4}})[-/.](?P<m4>\d{{1,2}})[-/.](?P<d4>\d{{1,2}})"
     rf"|(?P<d5>\d{{1,2}})\.\s?(?P<m5>\d{{1,2}})\.\s?(?P<y5>\d{{4}})"
     rf"|(?P<a6>\d{{1,2}})[/-](?P<b6>\d{{1,2}})[/-](?P<y6>\d{{4}})"
@@ -72,7 +74,7 @@ def _fields(match: re.Match) -> tuple[int, int | None, int | None] | None:
     if g["y2"]:
         return int(g["y2"]), _month(g["m2"]), int(g["d2"])
     if g["y3"]:
-        return int(g["y3"]), int(g["m3"]), g["d3"] and int(g["d3"])
+        return int(g["y3"]), int(g["m3"]), None if g["d3"] is None else int(g["d3"])
     if g["y4"]:
         return int(g["y4"]), int(g["m4"]), int(g["d4"])
     if g["y5"]:
@@ -102,7 +104,7 @@ def _matches(text: str) -> Iterator[re.Match]:
 
 def text_dates(text: str) -> Iterator[Stamp]:
     """The dates of a text in order, each at the precision written; no year alone, no copyright."""
-    text = _ascii_digits(text)
+    text = ascii_digits(text)
     for match in _matches(text):
         if _COPYRIGHT.search(text, max(0, match.start() - 16), match.start()):
             continue
@@ -130,7 +132,7 @@ def _with_clock(raw: str, stamp: Stamp, match: re.Match, first: int) -> Stamp:
 
 def value_stamp(raw: str) -> Stamp | None:
     """The date of a page's machine value (meta content, JSON-LD, datetime attribute), or None."""
-    value = _ascii_digits(raw.strip())[:MAX_VALUE]
+    value = ascii_digits(raw[:MAX_VALUE].strip())
     try:
         return parse_stamp(value)
     except DateError:

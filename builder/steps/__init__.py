@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from builder.steps.base import Step, StepContext
+from builder.steps.boilerplate import Boilerplate
 from builder.steps.content import ContentStep, CrawlerFields, SeedText
 from builder.steps.dates import ParseDate
 from builder.steps.language import DetectLanguage
@@ -11,7 +12,7 @@ from builder.steps.validate import Validate
 from builder.steps.web import WebPageFields
 
 STEPS: dict[str, type[Step]] = {
-    cls.name: cls for cls in (Normalize, ParseDate, DetectLanguage, Validate)
+    cls.name: cls for cls in (Normalize, ParseDate, DetectLanguage, Boilerplate, Validate)
 }
 # The content steps: a container names the one that makes rows of its records.
 CONTENT_STEPS: dict[str, type[ContentStep]] = {
