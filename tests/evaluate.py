@@ -800,7 +800,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = targets(done.overall, done.warc)
     print("\nissue 8 targets:")
     for name, verdict in verdicts:
-        print(f"  {name:<52} {verdict}")
+        print(f"  {name:<58} {verdict}")
     results = {
         "scores": [asdict(s) for s in done.scores],
         "losses": done.losses,
