@@ -297,8 +297,9 @@ class RunSection(_Strict):
     )
     unit_bytes: Annotated[int, STRICT_INT, _within(KiB, 4 * GiB)] = Field(
         default=32 * MiB,
-        description="Work unit size: plain JSON Lines files larger than this are read as ranges "
-        "of about this size (split at line ends) by all workers at once, and files under a "
+        description="Work unit size: plain JSON Lines files and WARC files (.warc, and .warc.gz "
+        "written one gzip member per record) larger than this are read as ranges of about this "
+        "size (split at line ends, record starts) by all workers at once, and files under a "
         "quarter of it are grouped; 1 KiB to 4 GiB. The release does not depend on it.",
     )
 

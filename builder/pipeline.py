@@ -68,6 +68,7 @@ class FileResult:
         None  # why the file was not read: its kind ("fifo", "not an input format")
     )
     records: int = 0
+    passed_over: int = 0  # records skipped on purpose (a WARC's requests): the file is not empty
     change: str | None = (
         None  # a range that changed since it was planned: the build rejects the file
     )
@@ -216,6 +217,7 @@ class _Chain:
         for counters in self.counters():
             counters.rows_in = counters.rows_out = 0
             counters.rejects.clear()
+            counters.counts.clear()
 
 
 def raw_batches(items: Iterable[ReadItem], counters: StepCounters) -> Iterator[RawBatch]:
@@ -376,9 +378,10 @@ def _whole(piece: Piece, container: Container, result: UnitResult) -> Iterator[R
         file.size, file.sha256 = raw.bytes_read, raw.sha256
         if change is not None:
             items = [changed_reject(piece.source.rel, change)]
-        elif not any(not isinstance(item, Skipped) for item in items):
-            items.append(empty_reject(piece.source.rel))
-    file.records = sum(not isinstance(item, Skipped) for item in items)
+        elif not items:
+            items = [empty_reject(piece.source.rel)]
+    file.passed_over = sum(isinstance(item, Skipped) for item in items)
+    file.records = len(items) - file.passed_over
     yield from items
 
 
@@ -406,6 +409,7 @@ def _stream(
             sinks.add(batch)
         change = raw.finish()
     file.size, file.sha256, file.records = raw.bytes_read, raw.sha256, chain.read.rows_in
+    file.passed_over = sum(chain.read.counts.values())
     if change is not None:
         sinks.discard()
         chain.forget()
@@ -413,7 +417,7 @@ def _stream(
             file.change, file.records = change, 0
         else:
             _reject_file(changed_reject(piece.source.rel, change), container, chain, sinks, file)
-    elif file.records == 0 and piece.stop is None:
+    elif file.records == 0 and file.passed_over == 0 and piece.stop is None:
         _reject_file(empty_reject(piece.source.rel), container, chain, sinks, file)
 
 

@@ -50,10 +50,11 @@ def gather(units: list[UnitResult], scans: dict[str, Scan]) -> ReadPhase:
     for rel, scan in scans.items():
         whole = FileResult(rel, sum(r.size for r in ranges[rel]), scan.sha256)
         whole.records = sum(r.records for r in ranges[rel])
+        whole.passed_over = sum(r.passed_over for r in ranges[rel])
         reject = None
         if rel in changed:
             reject = changed_reject(rel, changed[rel])
-        elif whole.records == 0:
+        elif whole.records == 0 and whole.passed_over == 0:
             reject = empty_reject(rel)
         if reject is not None:
             whole.records = 1

@@ -1,22 +1,27 @@
 """Work units: what one task reads. Every core stays busy whatever the shape of the input.
 
-A plain (uncompressed, 8-bit) JSON Lines file larger than `[run] unit_bytes` is split into
-ranges of about that size, each ending just after a newline. The build reads such a file once
-itself, to find the cuts, count the lines before each (so record numbers do not depend on the
-cuts), and hash the whole file and each range; a worker reading a range checks the file against
-that plan. Small files are grouped, so a million tiny files are not a million tasks. Other files
-(compressed, UTF-16/32, JSON read whole) are one unit each: they cannot be cut without reading
-them from their start.
+A file larger than `[run] unit_bytes` that can be cut where its reader could start is split
+into ranges of about that size: a plain (uncompressed, 8-bit) JSON Lines file just after a
+newline, a plain WARC where a record starts, a .warc.gz (one gzip member per record, as
+crawlers write them) where a member ends. The build reads such a file once itself, to find the
+cuts, count the lines or records before each (so record numbers do not depend on the cuts),
+and hash the whole file and each range; a worker reading a range checks the file against that
+plan. Small files are grouped, so a million tiny files are not a million tasks. Other files
+(compressed JSON, UTF-16/32, JSON read whole, a .warc.gz in one gzip stream) are one unit
+each: they cannot be cut without reading them from their start.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from builder.readers import reader_for
 from builder.readers.json import JsonLinesReader, head_looks_binary
+from builder.readers.warc import GZIP_MAGIC, MemberEnds, RecordEnds, Unsplittable, WarcReader
 from builder.sources import (
     BYTES_CODEC,
     CHUNK,
@@ -84,22 +89,27 @@ class Planner:
         group: list[Piece] = []
         grouped = 0
         for source in sources:
-            if not is_read(source) or source.size < self.unit_bytes // SMALL_FILE_SHARE:
+            reader = reader_for(source)
+            work = source.size * (reader.cost if reader else 1)  # in bytes of JSON Lines
+            if not is_read(source) or work < self.unit_bytes // SMALL_FILE_SHARE:
                 # A file that is not read goes to a worker too: its result says why.
                 group.append(Piece(source))
-                grouped += source.size
+                grouped += work
                 if grouped >= self.unit_bytes or len(group) >= GROUP_FILES:
                     yield group
                     group, grouped = [], 0
-            elif source.size > self.unit_bytes and reader_for(source) is JsonLinesReader:
-                yield from ([piece] for piece in self._ranges(source))
+            elif reader in SPLIT_READERS and work > self.unit_bytes:
+                yield from (
+                    [piece] for piece in self._ranges(source, self.unit_bytes // reader.cost)
+                )
             else:
                 yield [Piece(source)]
         if group:
             yield group
 
-    def _ranges(self, source: Source) -> Iterator[Piece]:
-        """The file's ranges; the file whole when it cannot be split, or cannot be opened here."""
+    def _ranges(self, source: Source, size: int) -> Iterator[Piece]:
+        """The file's ranges of about `size` bytes; the file whole when it cannot be split, or
+        cannot be opened here."""
         scan = Scan()
         try:
             raw = open_source(source)
@@ -107,65 +117,97 @@ class Planner:
             yield Piece(source)  # the worker opens it again, and rejects or skips it
             return
         with raw:
-            head = raw.head(HEAD_BYTES)
-            if not _splittable(source, head):
+            boundaries = _boundaries(source, raw.head(HEAD_BYTES))
+            if boundaries is None:
                 yield Piece(source)
                 return
             # A first range at least as long as the head the reader checks, as checked here.
-            for start, stop, first_line, sha256 in cut_lines(raw, max(self.unit_bytes, HEAD_BYTES)):
+            ranges = cut(raw, max(size, HEAD_BYTES), boundaries)
+            try:
+                first = next(ranges)
+            except Unsplittable:  # found before any cut: the file is read whole
+                yield Piece(source)
+                return
+            for start, stop, first_line, sha256 in itertools.chain([first], ranges):
                 yield Piece(source, start, stop, first_line, raw.plan(sha256))
             scan.change = raw.finish()
             scan.sha256 = raw.sha256
         self.scans[source.rel] = scan
 
 
-def _splittable(source: Source, head: bytes) -> bool:
-    """Plain 8-bit text: not compressed or archived, not UTF-16/32, not binary-looking."""
-    return (
-        is_plain(head, source.name)
-        and stream_codec(head) == BYTES_CODEC
-        and not head_looks_binary(head)
-    )
+class Boundaries(Protocol):
+    """Where a file may be cut: `find` walks data[offset:] and returns the first place at or
+    after `at_least` where a range may start (None: none in it); `count` is the number of
+    lines or records before the last place returned."""
+
+    count: int
+
+    def find(self, data: bytes, offset: int, at_least: int) -> int | None: ...
 
 
-def cut_lines(raw: InputFile, unit_bytes: int) -> Iterator[tuple[int, int, int, str]]:
-    """(start, stop, first line, sha256) of consecutive ranges of about unit_bytes covering the
-    file, each ending just after a newline (or at the end of the file).
+SPLIT_READERS = (JsonLinesReader, WarcReader)
 
-    Lines end at \\n, \\r\\n or \\r, as the JSON Lines reader counts them; a cut is only ever made
-    after \\n, so no \\r\\n is split. One pass, in chunks of CHUNK bytes.
-    """
-    start, line, eols, after_cr = 0, 1, 0, False
+
+def _boundaries(source: Source, head: bytes) -> Boundaries | None:
+    """How the file's reader could start in its middle, or None when it cannot."""
+    reader = reader_for(source)
+    if reader is JsonLinesReader:
+        plain_text = is_plain(head, source.name) and stream_codec(head) == BYTES_CODEC
+        return LineEnds() if plain_text and not head_looks_binary(head) else None
+    if reader is WarcReader:
+        if is_plain(head, source.name) and head.startswith(b"WARC/"):
+            return RecordEnds()
+        if head.startswith(GZIP_MAGIC) and source.name.lower().endswith(".gz"):
+            return MemberEnds()
+    return None
+
+
+def cut(
+    raw: InputFile, unit_bytes: int, boundaries: Boundaries
+) -> Iterator[tuple[int, int, int, str]]:
+    """(start, stop, first line or record, sha256) of consecutive ranges of about unit_bytes
+    covering the file, each starting where `boundaries` allows (the last ending at the end of
+    the file). One pass, in chunks of CHUNK bytes."""
+    start, first = 0, 1
     digest = hashlib.sha256()
     position = 0
     buffer = memoryview(bytearray(CHUNK))
     while n := raw.readinto(buffer):
         chunk = bytes(buffer[:n])
         offset = 0
-        while True:
-            cut = _cut_in(chunk, offset, start + unit_bytes - position)
-            end = n if cut is None else cut
-            piece = chunk[offset:end]
-            digest.update(piece)
-            eols += _eols(piece, after_cr)
-            after_cr = piece[-1:] == b"\r" if piece else after_cr
-            if cut is None:
-                break
-            yield start, position + cut, line, digest.hexdigest()
-            start, line, eols, digest = position + cut, line + eols, 0, hashlib.sha256()
-            offset = cut
+        while (at := boundaries.find(chunk, offset, start + unit_bytes - position)) is not None:
+            digest.update(chunk[offset:at])
+            yield start, position + at, first, digest.hexdigest()
+            start, first, digest, offset = position + at, boundaries.count + 1, hashlib.sha256(), at
+        digest.update(chunk[offset:])
         position += n
     if position > start:
-        yield start, position, line, digest.hexdigest()
+        yield start, position, first, digest.hexdigest()
 
 
-def _cut_in(chunk: bytes, offset: int, at_least: int) -> int | None:
-    """Where in chunk[offset:] to cut: just after the first \\n at or after `at_least`."""
-    newline = chunk.find(b"\n", max(offset, at_least))
-    return None if newline < 0 else newline + 1
+def cut_lines(raw: InputFile, unit_bytes: int) -> Iterator[tuple[int, int, int, str]]:
+    """Ranges of a JSON Lines file, each ending just after a newline (see LineEnds)."""
+    return cut(raw, unit_bytes, LineEnds())
+
+
+class LineEnds:
+    """Cuts just after a \n; counts line ends before them as the JSON Lines reader does:
+    \n, \r\n or \r (a cut is only ever made after \n, so no \r\n is split)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._after_cr = False
+
+    def find(self, data: bytes, offset: int, at_least: int) -> int | None:
+        newline = data.find(b"\n", max(offset, at_least))
+        at = None if newline < 0 else newline + 1
+        piece = data[offset : len(data) if at is None else at]
+        self.count += _eols(piece, self._after_cr)
+        self._after_cr = piece[-1:] == b"\r" if piece else self._after_cr
+        return at
 
 
 def _eols(piece: bytes, after_cr: bool) -> int:
-    """Line ends in `piece`; a \\n first in it ends the line that a \\r before it already ended."""
+    """Line ends in `piece`; a \n first in it ends the line that a \r before it already ended."""
     count = piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
     return count - 1 if after_cr and piece[:1] == b"\n" else count

@@ -271,3 +271,19 @@ def test_progress_and_sizing_count_only_the_files_that_are_read(tmp_path):
     read = write(raw / "a.jsonl", news_lines(10))
     write(raw / "notes.tsv", "x\t" * 5000)
     assert input_bytes(discover(raw)) == read.stat().st_size
+
+
+def test_units_of_web_pages_hold_less_input_than_units_of_records(tmp_path):
+    """Extraction costs about WEB_PAGE_COST times what a record does per byte: a unit of pages
+    is as long to work through as one of records, and a small crawl still uses every worker."""
+    page = "<html><body>" + "<p>parola</p>" * 8_000 + "</body></html>"  # ~100 KB
+    for i in range(8):
+        write(tmp_path / "pages" / f"{i}.html", page)
+        write(tmp_path / "records" / f"{i}.jsonl", page)
+    planner = Planner(unit_bytes=4 * 1024 * 1024)
+
+    records = list(planner.units(discover(tmp_path / "records")))
+    pages = list(planner.units(discover(tmp_path / "pages")))
+
+    assert [len(unit) for unit in records] == [8]  # grouped: 800 KB of records
+    assert [len(unit) for unit in pages] == [1] * 8  # 100 KB of HTML: 1.6 MB of work each

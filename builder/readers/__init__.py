@@ -6,6 +6,7 @@ from builder.readers.base import Container
 from builder.readers.html import HtmlReader
 from builder.readers.json import JsonLinesReader, JsonReader
 from builder.readers.text import TextReader
+from builder.readers.warc import WarcReader
 from builder.sources import Source
 
 READERS: dict[str, type[Container]] = {
@@ -15,6 +16,7 @@ READERS: dict[str, type[Container]] = {
     ".ndjson": JsonLinesReader,
     ".html": HtmlReader,
     ".htm": HtmlReader,
+    ".warc": WarcReader,
 }
 
 

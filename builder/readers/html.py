@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from builder.batch import RawRecord, Skipped, WebPage
-from builder.readers.base import WholeFileContainer
+from builder.readers.base import WEB_PAGE_COST, WholeFileContainer
 from builder.sources import InputFile, Source
 
 
@@ -16,6 +16,7 @@ class HtmlReader(WholeFileContainer):
     """A page read whole, up to build.max_record_bytes."""
 
     content = "web_page"
+    cost = WEB_PAGE_COST
 
     def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Skipped]:
         whole = self.read(source, raw)
