@@ -312,7 +312,12 @@ def test_a_whole_run_scores_every_set_and_builds_the_warc(tmp_path, capsys):
     assert ours["dates"]["exact"] == 3 and ours["rejects"] == {} and ours["skipped"] == 0
     assert (ours["language"], ours["language_pages"]) == (1.0, len(PAGES))
     assert results["targets"]["dates: exact + consistent >= htmldate's exact"].startswith("met")
-    assert results["warc"]["pages"] == len(PAGES)
+    warc = results["warc"]
+    assert (warc["status"], warc["pages"], warc["workers"]) == ("ok", len(PAGES), 2)
+    assert warc["accounting"]["records_read"] == warc["accounting"]["rows"] == len(PAGES)
+    assert warc["accounting"]["skipped_records"] == {"warc request": 5, "warc warcinfo": 1}
+    assert warc["load_dataset_rows"] == len(PAGES)
+    assert warc["ratio"] > 0 and warc["cpu_ratio"] > 0 and warc["cpu_seconds"] > 0
     assert len(results["targets"]) == 7
-    for line in ("set                 tool", "WARC build", "issue 8 targets:"):
+    for line in ("set                 tool", "WARC build (5 pages", "issue 8 targets:"):
         assert line in shown
