@@ -674,7 +674,7 @@ def targets(overall: dict[str, Score], warc: dict) -> list[tuple[str, str]]:
         check(
             f"WARC build pages/s {label} >= {TARGET_WARC_RATIO} x trafilatura's",
             None if value is None else value >= TARGET_WARC_RATIO,
-            "-" if value is None else f"{value:.2f}x",
+            "-" if value is None else f"{value:.3f}x",
         )
     return out
 
@@ -687,10 +687,10 @@ def warc_report(warc: dict) -> str:
         f"WARC build ({warc['pages']} pages in one .warc.gz, {warc['workers']} workers): "
         f"{warc['seconds']:.1f} s, {warc['pages_per_s']:.1f} pages/s, "
         f"{warc['per_core']:.1f} per core; trafilatura alone {warc['trafilatura_per_core']:.1f} "
-        f"per core; ratio {warc['ratio']:.2f}",
+        f"per core; ratio {warc['ratio']:.3f}",
         f"  CPU {warc['cpu_seconds']:.1f} s ({warc['cores_busy']:.2f} cores busy on average): "
         f"{warc['per_cpu_second']:.1f} pages per CPU second; trafilatura alone "
-        f"{warc['trafilatura_per_cpu_second']:.1f}; ratio {warc['cpu_ratio']:.2f}",
+        f"{warc['trafilatura_per_cpu_second']:.1f}; ratio {warc['cpu_ratio']:.3f}",
         f"  records read {acc['records_read']:,}, rows {acc['rows']:,}, "
         f"rejected {acc['rejected']:,}, duplicates {acc['duplicates']:,}",
     ]
