@@ -16,7 +16,7 @@ REPO    ?=
 VERSION ?=
 DRY_RUN ?=
 
-.PHONY: setup build test publish bench lint schema lock clean
+.PHONY: setup build test publish bench eval lint schema lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Broadsheet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
@@ -39,6 +39,9 @@ publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
 
 bench: $(STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus)
 	$(BIN)/python -m tests.bench $(if $(SIZES),--sizes $(SIZES)) $(if $(CORPUS),--corpus $(CORPUS))
+
+eval: $(STAMP)  ## pipeline vs trafilatura and htmldate alone on a corpus with ground truth, and a WARC build (CORPUS=../shared/corpus)
+	$(BIN)/python -m tests.evaluate --config $(CONFIG) $(if $(CORPUS),--corpus $(CORPUS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
