@@ -46,7 +46,7 @@ import lxml.html
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from builder.steps.validate import _WORD as WORD
+from builder.steps.validate import WORD
 from tests.bench import Outcome, measure
 from tests.warc_corpus import write_warc
 

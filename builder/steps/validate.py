@@ -23,17 +23,17 @@ from schema import Article
 # vowel points), except that each Han or kana character is a word of its own (those scripts
 # do not separate words with spaces).
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WORD = re.compile(f"[{_CJK}]|(?:[^\\W{_CJK}]|{MARKS})+")
+WORD = re.compile(f"[{_CJK}]|(?:[^\\W{_CJK}]|{MARKS})+")
 
 
 def count_words(text: str) -> int:
     """The reference for `word_counts`, one text at a time."""
-    return len(_WORD.findall(text))
+    return len(WORD.findall(text))
 
 
 @cache
 def _word_re2() -> str:
-    return to_re2(_WORD)
+    return to_re2(WORD)
 
 
 def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
