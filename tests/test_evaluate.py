@@ -318,6 +318,6 @@ def test_a_whole_run_scores_every_set_and_builds_the_warc(tmp_path, capsys):
     assert warc["accounting"]["skipped_records"] == {"warc request": 5, "warc warcinfo": 1}
     assert warc["load_dataset_rows"] == len(PAGES)
     assert warc["ratio"] > 0 and warc["cpu_ratio"] > 0 and warc["cpu_seconds"] > 0
-    assert len(results["targets"]) == 7
+    assert len(results["targets"]) == 8
     for line in ("set                 tool", "WARC build (5 pages", "issue 8 targets:"):
         assert line in shown
