@@ -196,10 +196,12 @@ class Article(BaseModel):
     num_chars: Annotated[int, Field(ge=0, description="Unicode code points in `text`.")]
     # Quality signals (Gopher, C4 and dolma style), computed by the `quality` step and never used
     # to drop an article unless the build configures thresholds. Lines are the non-blank lines of
-    # `text`; words are those of `num_words`. Each is null when `text` has none to measure.
+    # `text`; words are those of `num_words`. Each is null when `text` has none to measure, and
+    # defaults to null for rows made without the step (a build whose build.steps leaves it out).
     terminal_punct_line_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description=(
@@ -211,6 +213,7 @@ class Article(BaseModel):
     ellipsis_line_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description="Quality (Gopher): share of lines ending in an ellipsis ('...' or '…').",
@@ -219,6 +222,7 @@ class Article(BaseModel):
     bullet_line_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description=(
@@ -230,6 +234,7 @@ class Article(BaseModel):
     duplicate_line_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description=(
@@ -240,6 +245,7 @@ class Article(BaseModel):
     duplicate_line_char_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description=(
@@ -251,6 +257,7 @@ class Article(BaseModel):
     mean_word_length: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             description=(
                 "Quality (Gopher): mean characters per word (a Han or kana character is a word "
@@ -261,6 +268,7 @@ class Article(BaseModel):
     letter_word_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description="Quality (Gopher): share of words with at least one letter.",
@@ -269,6 +277,7 @@ class Article(BaseModel):
     non_alnum_char_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description=(
@@ -280,6 +289,7 @@ class Article(BaseModel):
     top_2gram_char_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description=(
@@ -292,6 +302,7 @@ class Article(BaseModel):
     top_3gram_char_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description="As `top_2gram_char_share`, for word 3-grams; null with fewer than 3 words.",
@@ -300,6 +311,7 @@ class Article(BaseModel):
     top_4gram_char_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description="As `top_2gram_char_share`, for word 4-grams; null with fewer than 4 words.",
@@ -308,6 +320,7 @@ class Article(BaseModel):
     stop_word_share: Annotated[
         float | None,
         Field(
+            default=None,
             ge=0,
             le=1,
             description=(
