@@ -23,7 +23,7 @@ from builder.records import RejectReason
 from builder.steps.base import Step
 from builder.steps.charsets import CodeSet, re2_class
 from builder.steps.normalize import MARK_SET
-from builder.steps.validate import _CJK
+from builder.steps.validate import _CJK, _word_re2
 from schema.article import QUALITY_SIGNALS
 from schema.languages import UNDETERMINED
 
@@ -53,7 +53,8 @@ def _stop_keys() -> pa.Array:
 class _Patterns:
     """RE2 patterns of the word rule `num_words` counts by (validate's `_WORD`)."""
 
-    cjk: str  # one Han or kana character, in a group: each is a word of its own
+    cjk: str  # a Han or kana character: a text with one needs the word rule itself
+    word: str  # a word, by the word rule
     non_word: str  # a run of characters outside words: what separates them
     letter: str  # a letter anywhere
     symbol: str  # a character neither in a word nor a space: punctuation, symbols, emoji
@@ -64,7 +65,8 @@ def _patterns() -> _Patterns:
     word = CodeSet.matching(r"\w") | MARK_SET
     space = CodeSet.matching(r"\s")
     return _Patterns(
-        cjk=f"({CodeSet.matching(f'[{_CJK}]').re2_class()})",
+        cjk=CodeSet.matching(f"[{_CJK}]").re2_class(),
+        word=_word_re2(),
         non_word=re2_class(word.ranges(), negate=True) + "+",
         letter=CodeSet.where(str.isalpha).re2_class(),
         symbol=re2_class((word | space).ranges(), negate=True),
@@ -82,10 +84,18 @@ def _pieces(texts: pa.Array, pattern: str, regex: bool) -> tuple[pa.Array, np.nd
 
 
 def words_of(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Every word of the texts as `num_words` counts them, and the text it is in."""
+    """Every word of the texts as `num_words` counts them, and the text it is in.
+
+    Without Han or kana, words are the runs of word characters, split apart by Arrow. A text
+    with them first gets a space on each side of every word the word rule finds (a Han
+    character is a word of its own, a kana voicing mark after a letter is part of its word).
+    """
     patterns = _patterns()
-    spaced = pc.replace_substring_regex(texts, patterns.cjk, r" \1 ")
-    return _pieces(spaced, patterns.non_word, regex=True)
+    cjk = pc.match_substring_regex(texts, patterns.cjk)
+    if pc.any(cjk).as_py():
+        spaced = pc.replace_substring_regex(texts.filter(cjk), patterns.word, r" \0 ")
+        texts = pc.replace_with_mask(texts, cjk, spaced)
+    return _pieces(texts, patterns.non_word, regex=True)
 
 
 def _share(part: np.ndarray, whole: np.ndarray) -> pa.Array:
