@@ -208,6 +208,15 @@ def test_a_batch_gives_each_text_the_reference_values(batch):
             assert value == pytest.approx(expected), (name, text, language)
 
 
+def test_texts_measured_in_chunks_get_the_values_they_get_together(monkeypatch):
+    texts = pa.array([ENGLISH, "", None, ITALIAN * 3, "red car red car", "東京 東京"])
+    languages = pa.array(["en", "en", None, "it", "en", "ja"])
+    together = signals(texts, languages)
+    monkeypatch.setattr("builder.steps.quality.CHUNK_BYTES", 16)  # one text per chunk
+    assert signals(texts, languages) == together
+    assert all(len(v) == 0 for v in signals(texts[:0], languages[:0]).values())
+
+
 def test_words_are_the_words_num_words_counts():
     texts = ["東京タワー is 333 m tall", "naïve café\u0301s_x", "", "a\u3099b 日本"]
     words, owner = words_of(pa.array(texts))
