@@ -274,7 +274,8 @@ def _quality_rules(value: dict[str, dict[str, float]]) -> dict[str, dict[str, fl
                         "other": other,
                     },
                 )
-    return value
+    # sorted, so that the card reads the same from the config and from the manifest's JSON
+    return {language: dict(sorted(value[language].items())) for language in sorted(value)}
 
 
 class BuildSection(_Strict):

@@ -195,9 +195,10 @@ class Article(BaseModel):
     ]
     num_chars: Annotated[int, Field(ge=0, description="Unicode code points in `text`.")]
     # Quality signals (Gopher, C4 and dolma style), computed by the `quality` step and never used
-    # to drop an article unless the build configures thresholds. Lines are the non-blank lines of
-    # `text`; words are those of `num_words`. Each is null when `text` has none to measure, and
-    # defaults to null for rows made without the step (a build whose build.steps leaves it out).
+    # to drop an article unless the build configures thresholds. They measure the first
+    # QUALITY_MEASURED_CHARS characters of `text`; lines are its non-blank lines, words those of
+    # `num_words`. Each is null when the text has none to measure, and defaults to null for rows
+    # made without the step (a build whose build.steps leaves it out).
     terminal_punct_line_share: Annotated[
         float | None,
         Field(
@@ -361,6 +362,9 @@ class Article(BaseModel):
         return self
 
 
+# Characters of `text` the quality signals measure: far above any article, and a bound on the
+# memory the step takes (a 16 MB record of one-letter words would need gigabytes of arrays).
+QUALITY_MEASURED_CHARS = 100_000
 # The quality signals, in column order: the `quality` step fills them, the card shows them.
 QUALITY_SIGNALS = (
     "terminal_punct_line_share",

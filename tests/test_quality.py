@@ -19,8 +19,9 @@ from builder.errors import ConfigError
 from builder.progress import Progress
 from builder.steps.quality import STOPWORDS_FILE, signals, stop_words, words_of
 from builder.steps.validate import _WORD, count_words
+from builder.writers.card import render_card
 from builder.writers.manifest import Stats, manifest_json, read_manifest
-from schema.article import QUALITY_SIGNALS, Article
+from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS, Article
 from schema.languages import ISO_639_1
 from tests.benchgen import records
 from tests.support import ENGLISH, ITALIAN, TODAY, _Null, config, rejects, rows, seed_text, write
@@ -217,6 +218,14 @@ def test_texts_measured_in_chunks_get_the_values_they_get_together(monkeypatch):
     assert all(len(v) == 0 for v in signals(texts[:0], languages[:0]).values())
 
 
+def test_a_huge_text_is_measured_on_its_beginning():
+    """A record of a million one-letter words costs what its first 100,000 characters cost."""
+    huge = "a b " * 250_000
+    start = time.perf_counter()
+    assert measure(huge) == measure(huge[:QUALITY_MEASURED_CHARS])
+    assert time.perf_counter() - start < 5
+
+
 def test_words_are_the_words_num_words_counts():
     texts = ["東京タワー is 333 m tall", "naïve café\u0301s_x", "", "a\u3099b 日本"]
     words, owner = words_of(pa.array(texts))
@@ -379,8 +388,8 @@ def test_thresholds_load_from_toml_and_travel_in_the_manifest(tmp_path, raw):
     path.write_text(
         '[dataset]\nname = "n"\nrepo_id = "o/n"\nversion = "1.0.0"\nlicense = "mit"\n'
         'languages = ["en"]\ndescription = "d"\n\n[build]\nmin_words = 5\n\n'
-        '[build.quality."*"]\nmax_duplicate_line_share = 0.3\n\n'
-        "[build.quality.en]\nmin_stop_word_share = 0.2\nmax_mean_word_length = 12\n"
+        "[build.quality.en]\nmin_stop_word_share = 0.2\nmax_mean_word_length = 12\n\n"
+        '[build.quality."*"]\nmax_duplicate_line_share = 0.3\n'
     )
     cfg = load_config(path)
     assert cfg.build.quality == {
@@ -388,9 +397,14 @@ def test_thresholds_load_from_toml_and_travel_in_the_manifest(tmp_path, raw):
         "en": {"min_stop_word_share": 0.2, "max_mean_word_length": 12.0},
     }
     report = build_with(tmp_path, raw, cfg)
-    assert read_manifest(report.out / "manifest.json").build_settings.quality == cfg.build.quality
+    manifest = read_manifest(report.out / "manifest.json")
+    assert manifest.build_settings.quality == cfg.build.quality
     card = (report.out / "README.md").read_text()
-    assert "rejected as `low_quality`: `*`: max_duplicate_line_share = 0.3; `en`:" in card
+    assert render_card(cfg, manifest) == card  # as publish renders it, from the sorted JSON
+    assert (
+        "rejected as `low_quality`: `*`: max_duplicate_line_share = 0.3; "
+        "`en`: max_mean_word_length = 12, min_stop_word_share = 0.2" in card
+    )
 
 
 # The card and the manifest

@@ -24,12 +24,12 @@ from builder.steps.base import Step
 from builder.steps.charsets import CodeSet, re2_class
 from builder.steps.normalize import MARK_SET
 from builder.steps.validate import _CJK, _word_re2
-from schema.article import QUALITY_SIGNALS
+from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS
 from schema.languages import UNDETERMINED
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.toml")
 TOP_NGRAMS = (2, 3, 4)
-CHUNK_BYTES = 1 << 20  # text measured at once (+25 MB at most; a larger chunk is no faster)
+CHUNK_BYTES = 1 << 20  # text measured at once (+25 MB; a larger chunk is no faster)
 _CLOSERS = "\"'”’»›)\\]」』）"  # may follow the last punctuation of a line (RE2 class body)
 TERMINAL_LINE = f"[.!?…。！？｡؟۔।॥።‼⁇⁈⁉][{_CLOSERS}]*$"
 ELLIPSIS_LINE = f"(?:\\.\\.\\.|…)[{_CLOSERS}]*$"
@@ -195,13 +195,13 @@ def signals(
     texts: pa.Array | pa.ChunkedArray, languages: pa.Array | pa.ChunkedArray
 ) -> dict[str, pa.Array]:
     """Every quality signal of each text (`QUALITY_SIGNALS`), null where it is undefined; the
-    language picks the stop-word list. Texts are measured CHUNK_BYTES at a time: the arrays
-    per word take about 25 times a chunk's bytes."""
+    language picks the stop-word list. Each text is measured on its first QUALITY_MEASURED_CHARS,
+    and texts CHUNK_BYTES at a time: the arrays per word take about 25 times a chunk's bytes."""
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     if isinstance(languages, pa.ChunkedArray):
         languages = languages.combine_chunks()
-    texts = pc.fill_null(texts, "")
+    texts = pc.utf8_slice_codeunits(pc.fill_null(texts, ""), 0, QUALITY_MEASURED_CHARS)
     languages = pc.fill_null(languages, UNDETERMINED)
     parts = [_signals(texts[rows], languages[rows]) for rows in _chunks(texts)]
     return {

@@ -16,7 +16,7 @@ from builder.layout import ALL_SHARDS_GLOB, UNDATED, language_glob, language_of
 from builder.stats import CHART_FILE
 from builder.writers.manifest import Manifest, Stats
 from schema import field_table
-from schema.article import QUALITY_SIGNALS
+from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS
 from schema.derive import features_yaml
 
 SPLIT = "train"
@@ -231,9 +231,10 @@ def _quality_section(stats: Stats, thresholds: dict[str, dict[str, float]]) -> s
     return f"""## Quality signals
 
 Every article carries the quality signals of the schema above (Gopher, C4 and dolma style), so
-that you can filter by your own thresholds. Their percentiles per language, over the articles
-where a signal is defined (n/a: undefined for every article, e.g. `stop_word_share` for a
-language without a stop-word list):
+that you can filter by your own thresholds (a text longer than {QUALITY_MEASURED_CHARS:,} characters
+is measured on its beginning). Their percentiles per language, over the articles where a signal
+is defined (n/a: undefined for every article, e.g. `stop_word_share` for a language without a
+stop-word list):
 
 {body}
 
