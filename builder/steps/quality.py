@@ -279,7 +279,7 @@ def rules_of(quality: dict[str, dict[str, float]]) -> list[Rule]:
 
 class Quality(Step):
     """Compute the quality signals of every article; reject those outside the build's thresholds
-    (build.quality) as low_quality, the detail naming the rule, counted per rule."""
+    (build.quality) as low_quality, the detail naming the rule and the value."""
 
     name = "quality"
 
@@ -304,7 +304,6 @@ class Quality(Step):
                 outside = measured < rule.value if rule.bound == "min" else measured > rule.value
             failing = applies & outside & (verdicts.reason == None)  # noqa: E711 (elementwise)
             if failing.any():
-                self.counters.counts[f"{rule.language}.{rule.key}"] += int(failing.sum())
                 details = [rule.describe(v) for v in measured[failing].tolist()]
                 verdicts.reject(failing, RejectReason.LOW_QUALITY, details)
         return verdicts.apply(table)
