@@ -61,7 +61,8 @@ def compute_stats(release: Path, shard_paths: list[str]) -> dict:
 
 def quality_stats(release: Path, shard_paths: list[str]) -> dict[str, dict[str, dict[str, float]]]:
     """Per language, percentiles of each quality signal over the articles where it is defined
-    (a signal null in all of them is left out), read one language's shards at a time."""
+    (a signal null in all of them, or in no shard, is left out), read one language's shards at
+    a time."""
     by_language: dict[str, list[str]] = defaultdict(list)
     for path in shard_paths:
         by_language[language_of(path)].append(path)
@@ -69,8 +70,7 @@ def quality_stats(release: Path, shard_paths: list[str]) -> dict[str, dict[str, 
     out = {}
     for language, paths in sorted(by_language.items()):
         table = pa.concat_tables(
-            [empty, *(pq.read_table(release / p, columns=list(QUALITY_SIGNALS)) for p in paths)],
-            promote_options="permissive",
+            [empty, *(_signal_columns(release / p) for p in paths)], promote_options="permissive"
         )
         signals = {}
         for signal in QUALITY_SIGNALS:
@@ -85,6 +85,13 @@ def quality_stats(release: Path, shard_paths: list[str]) -> dict[str, dict[str, 
         if signals:
             out[language] = signals
     return out
+
+
+def _signal_columns(path: Path) -> pa.Table:
+    """The quality signal columns a shard has."""
+    with pq.ParquetFile(path) as shard:
+        present = [name for name in QUALITY_SIGNALS if name in shard.schema_arrow.names]
+        return shard.read(columns=present)
 
 
 def _label(q: float) -> str:
