@@ -17,7 +17,8 @@ from builder.build import build
 from builder.config import Config, load_config
 from builder.errors import ConfigError
 from builder.progress import Progress
-from builder.steps.quality import STOPWORDS_FILE, signals, stop_words, words_of
+from builder.steps.charsets import CodeSet
+from builder.steps.quality import LETTER_PLANES, STOPWORDS_FILE, signals, stop_words, words_of
 from builder.steps.validate import _WORD, count_words
 from builder.writers.card import render_card
 from builder.writers.manifest import Stats, manifest_json, read_manifest
@@ -224,6 +225,10 @@ def test_a_huge_text_is_measured_on_its_beginning():
     start = time.perf_counter()
     assert measure(huge) == measure(huge[:QUALITY_MEASURED_CHARS])
     assert time.perf_counter() - start < 5
+
+
+def test_no_letter_lies_outside_the_planes_searched_for_letters():
+    assert CodeSet.where(str.isalpha).ranges() == CodeSet.where(str.isalpha, LETTER_PLANES).ranges()
 
 
 def test_words_are_the_words_num_words_counts():

@@ -28,6 +28,7 @@ from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS
 from schema.languages import UNDETERMINED
 
 STOPWORDS_FILE = Path(__file__).with_name("stopwords.toml")
+LETTER_PLANES = (range(0x40000),)  # every letter is in planes 0 to 3 (a test checks the rest)
 TOP_NGRAMS = (2, 3, 4)
 CHUNK_BYTES = 1 << 20  # text measured at once (+25 MB; a larger chunk is no faster)
 _CLOSERS = "\"'”’»›)\\]」』）"  # may follow the last punctuation of a line (RE2 class body)
@@ -69,7 +70,7 @@ def _patterns() -> _Patterns:
         cjk=CodeSet.matching(f"[{_CJK}]").re2_class(),
         word=_word_re2(),
         non_word=re2_class(word.ranges(), negate=True) + "+",
-        letter=CodeSet.where(str.isalpha).re2_class(),
+        letter=CodeSet.where(str.isalpha, LETTER_PLANES).re2_class(),
         symbol=re2_class((word | space).ranges(), negate=True),
     )
 
