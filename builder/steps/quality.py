@@ -164,17 +164,15 @@ def top_ngram_shares(
             prev = _dense(prev)
         starts = np.arange(max(words - n + 1, 0))
         starts = starts[owner[starts] == owner[starts + n - 1]]  # n-grams inside one text
-        _, first, inverse, frequency = np.unique(
-            prev[starts] * base + ids[starts + n - 1],
-            return_index=True,
-            return_inverse=True,
-            return_counts=True,
+        _, inverse, frequency = np.unique(  # no return_index: it makes the sort stable, 2x slower
+            prev[starts] * base + ids[starts + n - 1], return_inverse=True, return_counts=True
         )
         inverse = inverse.ravel()
         prev = np.zeros(max(words - n + 1, 0), dtype=np.int64)
         prev[starts] = inverse
         repeated = np.flatnonzero(frequency >= 2)  # the candidates: usually few
-        at = starts[first[repeated]]
+        again = np.flatnonzero(frequency[inverse] >= 2)
+        at = starts[again[np.unique(inverse[again], return_index=True)[1]]]  # first of each
         span = ends[at + n] - ends[at]
         order = np.lexsort((-at, span, frequency[repeated], owner[at]))  # per text, best last
         last = order[np.flatnonzero(np.diff(np.append(owner[at][order], -1)))]
