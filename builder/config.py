@@ -84,7 +84,9 @@ def _known_steps(names: list[str]) -> list[str]:
         raise PydanticCustomError("unknown_step", str(exc)) from None
 
 
-DEFAULT_STEPS = ("normalize", "dates", "language", "boilerplate", "validate")
+# quality runs after validate: it measures only the texts kept, and an article too short or
+# invalid is rejected for that before any quality rule is tried.
+DEFAULT_STEPS = ("normalize", "dates", "language", "boilerplate", "validate", "quality")
 
 
 def _words(n: int) -> str:
@@ -201,6 +203,81 @@ def _rule_file(value: object, info: ValidationInfo) -> object:
     return RuleFile(file=value, rules=rules)
 
 
+ANY_LANGUAGE = "*"
+Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+def quality_rule(key: str) -> tuple[str, str]:
+    """'min_stop_word_share' -> ('min', 'stop_word_share'); ValueError for a key that is not a
+    bound of a quality signal."""
+    from schema.article import QUALITY_SIGNALS
+
+    bound, _, signal = key.partition("_")
+    if bound not in ("min", "max") or signal not in QUALITY_SIGNALS:
+        raise ValueError(
+            f"unknown rule {key!r}: a rule is min_<signal> or max_<signal>, the signals are "
+            f"{', '.join(QUALITY_SIGNALS)}"
+        )
+    return bound, signal
+
+
+def _signal_limit(signal: str) -> float | None:
+    """The schema's upper bound of a signal (1 for a share), None when it has none."""
+    from schema.article import Article
+
+    return next((m.le for m in Article.model_fields[signal].metadata if hasattr(m, "le")), None)
+
+
+def _quality_rules(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per language ('*' for every language), thresholds the quality signals must meet; checked
+    for known languages and signals, values the signal can take, and min not above max."""
+    from schema.languages import ISO_639_1, UNDETERMINED
+
+    for language, rules in value.items():
+        if language not in ISO_639_1 | {UNDETERMINED, ANY_LANGUAGE}:
+            raise PydanticCustomError(
+                "bad_quality_rule",
+                "{language} is not an ISO 639-1 code, 'und' or '*'",
+                {"language": repr(language)},
+            )
+        for key, threshold in rules.items():
+            try:
+                bound, signal = quality_rule(key)
+            except ValueError as exc:
+                raise PydanticCustomError(
+                    "bad_quality_rule",
+                    "{language}: {problem}",
+                    {"language": language, "problem": str(exc)},
+                ) from None
+            limit = _signal_limit(signal)
+            if threshold < 0 or (limit is not None and threshold > limit):
+                raise PydanticCustomError(
+                    "bad_quality_rule",
+                    "{language}.{key}: must be {range}, got {value}",
+                    {
+                        "language": language,
+                        "key": key,
+                        "range": "at least 0" if limit is None else f"between 0 and {limit}",
+                        "value": threshold,
+                    },
+                )
+            other = rules.get(f"max_{signal}") if bound == "min" else None
+            if other is not None and other < threshold:
+                raise PydanticCustomError(
+                    "bad_quality_rule",
+                    "{language}.{key} = {value} is above max_{signal} = {other}: no article passes",
+                    {
+                        "language": language,
+                        "key": key,
+                        "value": threshold,
+                        "signal": signal,
+                        "other": other,
+                    },
+                )
+    # sorted, so that the card reads the same from the config and from the manifest's JSON
+    return {language: dict(sorted(value[language].items())) for language in sorted(value)}
+
+
 class BuildSection(_Strict):
     min_words: Annotated[int, STRICT_INT, _within(0, 10_000, _words)] = Field(
         default=25, description="Reject articles with fewer words (too_short); 0 to 10,000."
@@ -254,6 +331,16 @@ class BuildSection(_Strict):
         "pattern) added to the shipped ones; a path relative to the folder of the config file.",
     )
 
+    quality: Annotated[dict[str, dict[str, Threshold]], AfterValidator(_quality_rules)] = Field(
+        default_factory=dict,
+        description="Thresholds on the quality signals, off unless given: a table per language "
+        "(ISO 639-1 code, 'und', or '*' for every language) of min_<signal> / max_<signal> "
+        "values, e.g. [build.quality.en] min_stop_word_share = 0.2. A language's own rule "
+        "replaces the '*' one of the same name; a null signal passes. An article outside one is "
+        "rejected as low_quality, the detail naming the rule and the value. Needs the 'quality' "
+        "step.",
+    )
+
     @model_validator(mode="after")
     def _limits_fit_together(self) -> BuildSection:
         for small, large in (
@@ -271,6 +358,11 @@ class BuildSection(_Strict):
                         "large_value": _size(getattr(self, large)),
                     },
                 )
+        if self.quality and "quality" not in self.steps:
+            raise PydanticCustomError(
+                "quality_without_step",
+                "build.quality sets thresholds but build.steps has no 'quality' step to apply them",
+            )
         return self
 
 

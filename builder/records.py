@@ -30,6 +30,7 @@ class RejectReason(StrEnum):
     REDIRECT_PAGE = "redirect_page"  # an HTTP 3xx response, or a meta refresh to elsewhere
     ERROR_PAGE = "error_page"  # an HTTP 4xx/5xx response, or a short "page not found" body
     STUB_PAGE = "stub_page"  # a consent wall, paywall or "not available in your region" stub
+    LOW_QUALITY = "low_quality"  # a quality signal outside a build.quality threshold
 
 
 class DuplicateReason(StrEnum):

@@ -12,10 +12,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw, ImageFont
 
-from builder.layout import UNDATED, bucket_of
+from builder.layout import UNDATED, bucket_of, language_of
 from schema import arrow_schema
+from schema.article import QUALITY_SIGNALS
 
 PERCENTILES = (0.1, 0.5, 0.9, 0.99)
+# Both tails: a min_ threshold is chosen from the low ones, a max_ one from the high ones.
+QUALITY_PERCENTILES = (0.01, 0.1, 0.5, 0.9, 0.99)
+QUALITY_DIGITS = 4
 CHART_FILE = "articles_per_month.png"
 
 
@@ -51,14 +55,54 @@ def compute_stats(release: Path, shard_paths: list[str]) -> dict:
         "by_month": {m: dict(sorted(v.items())) for m, v in sorted(by_month.items())},
         "num_words": _percentiles(table["num_words"]),
         "num_chars": _percentiles(table["num_chars"]),
+        "quality": quality_stats(release, shard_paths),
     }
+
+
+def quality_stats(release: Path, shard_paths: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per language, percentiles of each quality signal over the articles where it is defined
+    (a signal null in all of them, or in no shard, is left out), read one language's shards at
+    a time."""
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for path in shard_paths:
+        by_language[language_of(path)].append(path)
+    empty = arrow_schema().empty_table().select(list(QUALITY_SIGNALS))
+    out = {}
+    for language, paths in sorted(by_language.items()):
+        table = pa.concat_tables(
+            [empty, *(_signal_columns(release / p) for p in paths)], promote_options="permissive"
+        )
+        signals = {}
+        for signal in QUALITY_SIGNALS:
+            column = table[signal]
+            if column.null_count == len(column):
+                continue
+            values = pc.quantile(column, q=list(QUALITY_PERCENTILES), interpolation="nearest")
+            signals[signal] = {
+                _label(q): round(v, QUALITY_DIGITS)
+                for q, v in zip(QUALITY_PERCENTILES, values.to_pylist(), strict=True)
+            }
+        if signals:
+            out[language] = signals
+    return out
+
+
+def _signal_columns(path: Path) -> pa.Table:
+    """The quality signal columns a shard has."""
+    with pq.ParquetFile(path) as shard:
+        present = [name for name in QUALITY_SIGNALS if name in shard.schema_arrow.names]
+        return shard.read(columns=present)
+
+
+def _label(q: float) -> str:
+    return f"p{round(q * 100)}"
 
 
 def _percentiles(column: pa.ChunkedArray) -> dict[str, int]:
     if len(column) == 0:
         return {}
     values = pc.quantile(column, q=list(PERCENTILES), interpolation="nearest").to_pylist()
-    out = {f"p{round(q * 100)}": int(v) for q, v in zip(PERCENTILES, values, strict=True)}
+    out = {_label(q): int(v) for q, v in zip(PERCENTILES, values, strict=True)}
     return {"min": pc.min(column).as_py(), **out, "max": pc.max(column).as_py()}
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from schema.languages import ISO_639_1, UNDETERMINED
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 """Semver of the record layout: major for removed/renamed/retyped fields, minor for additions."""
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
@@ -194,6 +194,143 @@ class Article(BaseModel):
         ),
     ]
     num_chars: Annotated[int, Field(ge=0, description="Unicode code points in `text`.")]
+    # Quality signals (Gopher, C4 and dolma style), computed by the `quality` step and never used
+    # to drop an article unless the build configures thresholds. They measure the first
+    # QUALITY_MEASURED_CHARS characters of `text`; lines are its non-blank lines, words those of
+    # `num_words`. Each is null when the text has none to measure, and defaults to null for rows
+    # made without the step (a build whose build.steps leaves it out).
+    terminal_punct_line_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description=(
+                "Quality (C4): share of lines ending in terminal punctuation (. ! ? … 。 ！ ？ "
+                "؟ । and the like, optionally followed by closing quotes or brackets)."
+            ),
+        ),
+    ]
+    ellipsis_line_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description="Quality (Gopher): share of lines ending in an ellipsis ('...' or '…').",
+        ),
+    ]
+    bullet_line_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description=(
+                "Quality (Gopher): share of lines starting with a bullet (• ● ▪ ► and the like, "
+                "or '-', '*', '+' followed by a space)."
+            ),
+        ),
+    ]
+    duplicate_line_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description=(
+                "Quality (Gopher): share of lines that repeat an earlier line of the text exactly."
+            ),
+        ),
+    ]
+    duplicate_line_char_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description=(
+                "Quality (Gopher): share of the lines' characters (line breaks not counted) that "
+                "are in lines repeating an earlier line."
+            ),
+        ),
+    ]
+    mean_word_length: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            description=(
+                "Quality (Gopher): mean characters per word (a Han or kana character is a word "
+                "of one character)."
+            ),
+        ),
+    ]
+    letter_word_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description="Quality (Gopher): share of words with at least one letter.",
+        ),
+    ]
+    non_alnum_char_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description=(
+                "Quality: share of the non-space characters that are outside words (punctuation, "
+                "symbols, emoji)."
+            ),
+        ),
+    ]
+    top_2gram_char_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description=(
+                "Quality (Gopher's top n-gram, on words): share of the words' characters covered "
+                "by the occurrences of the most frequent word 2-gram (ties: the longer, then the "
+                "first); 0 when no 2-gram repeats; null with fewer than 2 words."
+            ),
+        ),
+    ]
+    top_3gram_char_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description="As `top_2gram_char_share`, for word 3-grams; null with fewer than 3 words.",
+        ),
+    ]
+    top_4gram_char_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description="As `top_2gram_char_share`, for word 4-grams; null with fewer than 4 words.",
+        ),
+    ]
+    stop_word_share: Annotated[
+        float | None,
+        Field(
+            default=None,
+            ge=0,
+            le=1,
+            description=(
+                "Quality (Gopher, per language): share of words, lower-cased, in the stop-word "
+                "list of `language` (the builder's `stopwords.toml`); null for a language "
+                "without a list."
+            ),
+        ),
+    ]
     text_sha256: Annotated[
         str,
         Field(
@@ -223,3 +360,23 @@ class Article(BaseModel):
         if self.date_time is not None and not self.date_time.startswith(f"{self.date}T"):
             raise ValueError(f"date_time {self.date_time!r} is not on date {self.date!r}")
         return self
+
+
+# Characters of `text` the quality signals measure: far above any article, and a bound on the
+# memory the step takes (a 16 MB record of one-letter words would need gigabytes of arrays).
+QUALITY_MEASURED_CHARS = 100_000
+# The quality signals, in column order: the `quality` step fills them, the card shows them.
+QUALITY_SIGNALS = (
+    "terminal_punct_line_share",
+    "ellipsis_line_share",
+    "bullet_line_share",
+    "duplicate_line_share",
+    "duplicate_line_char_share",
+    "mean_word_length",
+    "letter_word_share",
+    "non_alnum_char_share",
+    "top_2gram_char_share",
+    "top_3gram_char_share",
+    "top_4gram_char_share",
+    "stop_word_share",
+)

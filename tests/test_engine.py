@@ -86,6 +86,7 @@ def test_manifest_lists_every_step_in_order_without_seconds(tmp_path, raw):
         "language",
         "boilerplate",
         "validate",
+        "quality",
     ]
     assert all("seconds" not in s for s in manifest["steps"])
     read, text, crawler, *steps = manifest["steps"]
@@ -231,8 +232,8 @@ def test_rejects_of_a_content_step_and_the_steps_meet_in_record_order():
     assert [type(i).__name__ for i in items] == ["dict", "Reject", "Reject"]
     assert [i.reason for i in items[1:]] == [RejectReason.PARSE_ERROR, RejectReason.NO_TEXT]
     assert items[0]["language"] == "en" and items[0]["num_words"] == len(ENGLISH.split())
-    assert [s.counters.rows_in for s in chain] == [3, 2, 1, 1, 1, 1]
-    assert np.array_equal([s.counters.rows_out for s in chain], [2, 1, 1, 1, 1, 1])
+    assert [s.counters.rows_in for s in chain] == [3, 2, 1, 1, 1, 1, 1]
+    assert np.array_equal([s.counters.rows_out for s in chain], [2, 1, 1, 1, 1, 1, 1])
 
 
 def test_a_batch_holds_a_bounded_size_of_records(tmp_path, monkeypatch):

@@ -73,7 +73,7 @@ def test_the_json_keeps_its_keys_and_layout(built):
 
 def test_step_counters_are_listed_without_timings(built):
     steps = on_disk(built)["steps"]
-    assert steps[0]["name"] == "read" and steps[-1]["name"] == "validate"
+    assert steps[0]["name"] == "read" and steps[-1]["name"] == "quality"
     assert all(set(step) == {"name", "rows_in", "rows_out", "rejects", "counts"} for step in steps)
     older = built.manifest.model_copy(update={"steps": []})  # as a build before step counters
     assert "steps" not in json.loads(manifest_json(older))

@@ -63,7 +63,8 @@ def rows(rng: np.random.Generator, count: int, text_bytes: int = 400) -> pa.Tabl
         "num_chars": [len(t) for t in texts],
         "text_sha256": ids,
     }
-    return pa.table(columns, schema=arrow_schema())
+    nulls = {f.name: [None] * count for f in arrow_schema() if f.nullable}  # e.g. quality signals
+    return pa.table(nulls | columns, schema=arrow_schema())
 
 
 def partition_task(

@@ -8,11 +8,12 @@ from builder.steps.content import ContentStep, CrawlerFields, SeedText
 from builder.steps.dates import ParseDate
 from builder.steps.language import DetectLanguage
 from builder.steps.normalize import Normalize
+from builder.steps.quality import Quality
 from builder.steps.validate import Validate
 from builder.steps.web import WebPageFields
 
 STEPS: dict[str, type[Step]] = {
-    cls.name: cls for cls in (Normalize, ParseDate, DetectLanguage, Boilerplate, Validate)
+    cls.name: cls for cls in (Normalize, ParseDate, DetectLanguage, Boilerplate, Validate, Quality)
 }
 # The content steps: a container names the one that makes rows of its records.
 CONTENT_STEPS: dict[str, type[ContentStep]] = {

@@ -16,6 +16,7 @@ from builder.layout import ALL_SHARDS_GLOB, UNDATED, language_glob, language_of
 from builder.stats import CHART_FILE
 from builder.writers.manifest import Manifest, Stats
 from schema import field_table
+from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS
 from schema.derive import features_yaml
 
 SPLIT = "train"
@@ -201,6 +202,46 @@ Text length (percentiles):
 """
 
 
+def _quality_section(stats: Stats, thresholds: dict[str, dict[str, float]]) -> str:
+    """Each quality signal's percentiles per language, and the thresholds this build applied."""
+    applied = (
+        "Articles outside these thresholds were rejected as `low_quality`: "
+        + "; ".join(
+            f"`{language}`: " + ", ".join(f"{key} = {value:g}" for key, value in rules.items())
+            for language, rules in thresholds.items()
+        )
+        + " ('*' applies to every language without a rule of that name)."
+        if thresholds
+        else "No article was dropped on them: the build set no thresholds (`build.quality`)."
+    )
+    tables = []
+    for language, signals in stats.quality.items():
+        keys = list(next(iter(signals.values())))
+        rows = [
+            [f"`{name}`", *(f"{signals[name][k]:g}" for k in keys)]
+            if name in signals
+            else [f"`{name}`", *(["n/a"] * len(keys))]
+            for name in QUALITY_SIGNALS
+        ]
+        tables.append(
+            f"<details><summary>Quality signals: {language}</summary>\n\n"
+            f"{_table(['signal', *keys], rows)}\n\n</details>"
+        )
+    body = "\n\n".join(tables) if tables else "_No articles._"
+    return f"""## Quality signals
+
+Every article carries the quality signals of the schema above (Gopher, C4 and dolma style), so
+that you can filter by your own thresholds (a text longer than {QUALITY_MEASURED_CHARS:,} characters
+is measured on its beginning). Their percentiles per language, over the articles where a signal
+is defined (n/a: undefined for every article, e.g. `stop_word_share` for a language without a
+stop-word list):
+
+{body}
+
+{applied}
+"""
+
+
 def _changelog_section(changelog: list[dict]) -> str:
     if not changelog:
         return "## Changelog\n\n_Not published yet._\n"
@@ -258,6 +299,7 @@ Schema version {versions.schema_version}; the JSON Schema is in `article.schema.
 {schema_table()}
 
 {_stats_section(manifest.stats)}
+{_quality_section(manifest.stats, manifest.build_settings.quality)}
 {_changelog_section(changelog)}
 ## Provenance
 

@@ -78,7 +78,8 @@ class AccountingTotals(_Part):
 
 
 class Stats(_Part):
-    """Articles per language and month and length percentiles (`builder.stats.compute_stats`)."""
+    """Articles per language and month, length percentiles and quality signal percentiles per
+    language (`builder.stats.compute_stats`)."""
 
     articles: int
     by_language: dict[str, int]
@@ -86,19 +87,43 @@ class Stats(_Part):
     dates: dict[str, dict[str, int]] = {}  # articles by date source, then by precision
     num_words: dict[str, int]
     num_chars: dict[str, int]
+    # per language, per quality signal, its percentiles; omitted from the JSON while empty
+    quality: dict[str, dict[str, dict[str, float]]] = {}
 
     @field_validator("num_words", "num_chars")
     @classmethod
     def _reading_order(cls, value: dict[str, int]) -> dict[str, int]:
         """min, p10 ... p99, max, however the JSON ordered them (it is written with sorted keys)."""
+        return _in_reading_order(value)
 
-        def rank(key: str) -> tuple[int, int, str]:
-            match = _PERCENTILE.match(key)
-            if match:
-                return (1, int(match.group(1)), key)
-            return (0 if key == "min" else 2, 0, key)
+    @field_validator("quality")
+    @classmethod
+    def _signals_in_reading_order(
+        cls, value: dict[str, dict[str, dict[str, float]]]
+    ) -> dict[str, dict[str, dict[str, float]]]:
+        return {
+            language: {name: _in_reading_order(p) for name, p in signals.items()}
+            for language, signals in value.items()
+        }
 
-        return dict(sorted(value.items(), key=lambda item: rank(item[0])))
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if not data["quality"]:
+            del data["quality"]
+        return data
+
+
+def _in_reading_order(value: dict[str, Any]) -> dict[str, Any]:
+    """min, p1 ... p99, max."""
+
+    def rank(key: str) -> tuple[int, int, str]:
+        match = _PERCENTILE.match(key)
+        if match:
+            return (1, int(match.group(1)), key)
+        return (0 if key == "min" else 2, 0, key)
+
+    return dict(sorted(value.items(), key=lambda item: rank(item[0])))
 
 
 class FileEntry(_Part):
