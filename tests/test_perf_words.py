@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from builder.steps.charsets import CODE_POINTS, CodeSet, to_re2
 from builder.steps.normalize import MARK_SET
-from builder.steps.validate import _CJK, count_words, word_counts
+from builder.steps.validate import CJK, count_words, word_counts
 
 
 def assert_same(texts: list[str]) -> None:
@@ -44,8 +44,8 @@ def test_every_class_boundary():
     """Each code point at the edge of a set the word rule uses, alone and beside each kind."""
     sets = [
         CodeSet.matching(r"\w"),
-        CodeSet.matching(f"[{_CJK}]"),
-        CodeSet.matching(f"[^\\W{_CJK}]"),
+        CodeSet.matching(f"[{CJK}]"),
+        CodeSet.matching(f"[^\\W{CJK}]"),
         MARK_SET,
     ]
     edges = {
@@ -86,7 +86,7 @@ def test_categories_translate_to_exactly_pythons_code_points():
     """\\w, \\W, \\s, \\d and the word rule's class match in RE2 the code points they match in `re`."""
     chars = [chr(c) for c in range(CODE_POINTS) if not 0xD800 <= c <= 0xDFFF]
     column = pa.array(chars, pa.string())
-    for category in (r"\w", r"\W", r"\s", r"\d", f"[^\\W{_CJK}]"):
+    for category in (r"\w", r"\W", r"\s", r"\d", f"[^\\W{CJK}]"):
         python = re.compile(f"[{category}]" if len(category) == 2 else category)
         found = pc.match_substring_regex(column, to_re2(python)).to_numpy(zero_copy_only=False)
         expected = np.fromiter(map(bool, map(python.fullmatch, chars)), bool, len(chars))

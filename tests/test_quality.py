@@ -19,7 +19,7 @@ from builder.errors import ConfigError
 from builder.progress import Progress
 from builder.steps.charsets import CodeSet
 from builder.steps.quality import LETTER_PLANES, STOPWORDS_FILE, signals, stop_words, words_of
-from builder.steps.validate import _WORD, count_words
+from builder.steps.validate import WORD, count_words
 from builder.writers.card import render_card
 from builder.writers.manifest import Stats, manifest_json, read_manifest
 from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS, Article
@@ -129,7 +129,7 @@ def test_the_stop_word_lists_are_lower_case_single_words_of_known_languages():
         assert language in ISO_639_1
         assert len(words) == len(set(words)) >= 40, language
         for word in words:
-            assert word == word.lower() and _WORD.findall(word) == [word], (language, word)
+            assert word == word.lower() and WORD.findall(word) == [word], (language, word)
     assert stop_words()["en"] == frozenset(data["en"])
 
 
@@ -139,13 +139,13 @@ def test_the_stop_word_lists_are_lower_case_single_words_of_known_languages():
 def reference(text: str, language: str) -> dict[str, float | None]:
     """The signals as their descriptions say, one text at a time, in plain Python."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    words = _WORD.findall(text)
+    words = WORD.findall(text)
     chars = sum(map(len, words))
     seen, repeated = set(), []
     for line in lines:
         repeated.append(line in seen)
         seen.add(line)
-    symbols = sum(1 for ch in text if not ch.isspace() and not _WORD.fullmatch(ch))
+    symbols = sum(1 for ch in text if not ch.isspace() and not WORD.fullmatch(ch))
     out: dict[str, float | None] = {
         "duplicate_line_share": sum(repeated) / len(lines) if lines else None,
         "duplicate_line_char_share": (
@@ -235,7 +235,7 @@ def test_words_are_the_words_num_words_counts():
     texts = ["東京タワー is 333 m tall", "naïve café\u0301s_x", "", "a\u3099b 日本"]
     words, owner = words_of(pa.array(texts))
     assert [owner.tolist().count(i) for i in range(len(texts))] == list(map(count_words, texts))
-    assert words.to_pylist() == [w for t in texts for w in _WORD.findall(t)]
+    assert words.to_pylist() == [w for t in texts for w in WORD.findall(t)]
 
 
 def test_signals_are_fast_on_generated_news():

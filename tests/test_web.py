@@ -84,11 +84,11 @@ def test_a_page_over_the_time_limit_is_rejected_and_the_next_page_is_read(tmp_pa
     many = "".join(f"<div><p>{ENGLISH} {i}</p><span>{i}</span></div>" for i in range(20_000))
     page = article([], title="Slow").replace("<article>", f"<article>{many}")
 
-    slow = build_one(tmp_path, "slow.html", page, extraction_timeout=0.1)
-    fast = build_one(tmp_path, "fast.html", article(PARAGRAPHS), extraction_timeout=0.1)
+    slow = build_one(tmp_path, "slow.html", page, extraction_timeout=1.0)  # 9 s of work
+    fast = build_one(tmp_path, "fast.html", article(PARAGRAPHS), extraction_timeout=1.0)
 
     assert isinstance(slow[0], Reject) and slow[0].reason == "extraction_timeout"
-    assert "build.extraction_timeout=0.1 s" in slow[0].detail
+    assert "build.extraction_timeout=1 s" in slow[0].detail
     assert fast[0]["title"] == "Il piano per la mobilità"
 
 

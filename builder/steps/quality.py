@@ -23,7 +23,7 @@ from builder.records import RejectReason
 from builder.steps.base import Step
 from builder.steps.charsets import CodeSet, re2_class
 from builder.steps.normalize import MARK_SET
-from builder.steps.validate import _CJK, _word_re2
+from builder.steps.validate import CJK, word_re2
 from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS
 from schema.languages import UNDETERMINED
 
@@ -53,7 +53,7 @@ def _stop_keys() -> pa.Array:
 
 @dataclass(frozen=True, slots=True)
 class _Patterns:
-    """RE2 patterns of the word rule `num_words` counts by (validate's `_WORD`)."""
+    """RE2 patterns of the word rule `num_words` counts by (validate's `WORD`)."""
 
     cjk: str  # a Han or kana character: a text with one needs the word rule itself
     word: str  # a word, by the word rule
@@ -67,8 +67,8 @@ def _patterns() -> _Patterns:
     word = CodeSet.matching(r"\w") | MARK_SET
     space = CodeSet.matching(r"\s")
     return _Patterns(
-        cjk=CodeSet.matching(f"[{_CJK}]").re2_class(),
-        word=_word_re2(),
+        cjk=CodeSet.matching(f"[{CJK}]").re2_class(),
+        word=word_re2(),
         non_word=re2_class(word.ranges(), negate=True) + "+",
         letter=CodeSet.where(str.isalpha, LETTER_PLANES).re2_class(),
         symbol=re2_class((word | space).ranges(), negate=True),

@@ -22,8 +22,8 @@ from schema import Article
 # A word is a run of letters/digits with their combining marks (Hindi vowel signs, Arabic
 # vowel points), except that each Han or kana character is a word of its own (those scripts
 # do not separate words with spaces).
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-WORD = re.compile(f"[{_CJK}]|(?:[^\\W{_CJK}]|{MARKS})+")
+CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+WORD = re.compile(f"[{CJK}]|(?:[^\\W{CJK}]|{MARKS})+")
 
 
 def count_words(text: str) -> int:
@@ -32,7 +32,7 @@ def count_words(text: str) -> int:
 
 
 @cache
-def _word_re2() -> str:
+def word_re2() -> str:
     return to_re2(WORD)
 
 
@@ -42,7 +42,7 @@ def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
         texts = texts.combine_chunks()  # RE2 compiles the pattern once per chunk
     if len(texts) == 0:
         return np.zeros(0, dtype=np.int64)
-    counts = pc.count_substring_regex(texts, _word_re2())
+    counts = pc.count_substring_regex(texts, word_re2())
     return pc.fill_null(counts, 0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
