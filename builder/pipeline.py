@@ -206,7 +206,8 @@ class _Chain:
         self.steps: list[Step] = [STEPS[name](context) for name in settings.steps]
 
     def run(self, content: str, items: Iterable[ReadItem]) -> Iterator[Batch]:
-        return run_steps(raw_batches(items, self.read), [self.content[content], *self.steps])
+        rows = self.content[content].run(raw_batches(items, self.read))
+        return run_steps(coalesced(rows), self.steps)
 
     def counters(self) -> list[StepCounters]:
         used = [s.counters for s in self.content.values() if s.counters.rows_in]
@@ -251,6 +252,29 @@ def _counted(
     counters.rows_out += len(records)
     counters.rejects.update(r.reason.value for r in rejects)
     return RawBatch(records, [reject_table(rejects)] if rejects else [])
+
+
+def coalesced(batches: Iterable[Batch]) -> Iterator[Batch]:
+    """Consecutive batches joined up to BATCH_ROWS rows or BATCH_SIZE bytes. A content step
+    that shrinks its records (a page's HTML to its text) leaves batches small, and the steps
+    after it pay per batch (RE2 compiles its patterns per call, the language model's walk)."""
+    held: list[Batch] = []
+    rows = size = 0
+    for batch in batches:
+        held.append(batch)
+        rows, size = rows + len(batch), size + batch.table.nbytes
+        if rows >= BATCH_ROWS or size >= BATCH_SIZE:
+            yield _joined(held)
+            held, rows, size = [], 0, 0
+    if held:
+        yield _joined(held)
+
+
+def _joined(batches: list[Batch]) -> Batch:
+    if len(batches) == 1:
+        return batches[0]
+    table = pa.concat_tables([b.table for b in batches])
+    return Batch(table, [rejects for b in batches for rejects in b.rejects])
 
 
 def run_steps(batches: Iterable[Batch | RawBatch], steps: Sequence[Step]) -> Iterator[Batch]:
