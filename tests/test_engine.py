@@ -14,12 +14,12 @@ import pytest
 from pydantic import Field, field_validator
 
 from builder.accounting import StepCounters
-from builder.batch import Batch, RawBatch, RawRecord, Verdicts
+from builder.batch import Batch, RawBatch, RawRecord, Verdicts, reject_table
 from builder.build import build
 from builder.config import Config, load_config
 from builder.constraints import compile_checks
 from builder.errors import ConfigError
-from builder.pipeline import items_of, raw_batches, run_steps
+from builder.pipeline import BATCH_ROWS, coalesced, items_of, raw_batches, run_steps
 from builder.progress import Progress
 from builder.readers.json import JsonLinesReader
 from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA, Duplicate, Reject, RejectReason
@@ -27,7 +27,7 @@ from builder.sources import Source
 from builder.steps import STEPS, Step, StepContext
 from builder.steps.content import CrawlerFields
 from schema import Article, arrow_schema
-from schema.working import INTERNAL, published, working_schema
+from schema.working import INTERNAL, published, working_schema, working_table
 from tests.support import ENGLISH, ITALIAN, TODAY, _Null, config, jsonl, rows, seed_text, write
 
 
@@ -245,3 +245,21 @@ def test_a_batch_holds_a_bounded_size_of_records(tmp_path, monkeypatch):
     batches = list(raw_batches(JsonLinesReader(config().build).run(source), counters))
     assert [len(b) for b in batches] == [4, 4, 2]
     assert (counters.rows_in, counters.rows_out) == (10, 10)
+
+
+def test_small_batches_after_the_content_step_are_joined_in_order():
+    """Pages shrink to their text in the content step: the steps after it get full batches."""
+
+    def batch(first: int, rows: int, rejected: bool = False) -> Batch:
+        table = working_table({"source_record": list(range(first, first + rows))}, rows)
+        rejects = [reject_table([Reject("a.html", first, RejectReason.NO_TEXT, "x")])]
+        return Batch(table, rejects if rejected else [])
+
+    small = [batch(i * 3, 3, rejected=i % 2 == 0) for i in range(BATCH_ROWS // 3 + 5)]
+
+    joined = list(coalesced(small))
+
+    assert [len(b) for b in joined] == [BATCH_ROWS + 1, 12]  # 667 batches of 3, then 4
+    records = [r for b in joined for r in b.table["source_record"].to_pylist()]
+    assert records == list(range(3 * len(small)))
+    assert sum(len(b.rejects) for b in joined) == sum(len(b.rejects) for b in small)
