@@ -140,6 +140,12 @@ def test_pages_that_are_not_articles_are_rejects_that_say_why(page, reason):
     assert caught.value.reason == reason
 
 
+def test_a_refresh_for_browsers_without_javascript_does_not_make_a_redirect():
+    noscript = "<noscript><meta http-equiv='refresh' content='0;url=/nojs.aspx'></noscript>"
+    page = WebPage(article(PARAGRAPHS).replace("<body>", f"<body>{noscript}").encode())
+    assert extract_page(page, TODAY, 5.0).title == "Il piano per la mobilità"
+
+
 def test_an_article_under_a_tag_path_is_kept_when_it_says_it_is_an_article():
     head = '<meta property="og:type" content="article">'
     page = WebPage(article(PARAGRAPHS, head).encode(), url="https://g.example/tag/x/piano")

@@ -49,7 +49,9 @@ def check_response(status: int | None) -> None:
 def check_page(tree: HtmlElement, url: str | None) -> None:
     """Before extraction: a refresh to elsewhere, or a listing (a tag, category or archive path)
     without article markup. Front pages are left to the body checks: '/?p=123' is an article."""
-    refresh = tree.xpath('//meta[translate(@http-equiv,"REFSH","refsh")="refresh"]/@content')
+    refresh = tree.xpath(  # one in <noscript> only sends browsers without JavaScript away
+        '//meta[translate(@http-equiv,"REFSH","refsh")="refresh"][not(ancestor::noscript)]/@content'
+    )
     if refresh and "url=" in refresh[0].lower() and len(tree.xpath("//p")) < 3:
         raise RejectError(
             RejectReason.REDIRECT_PAGE, f"meta refresh to another address: {refresh[0][:200]}"
