@@ -115,3 +115,15 @@ def test_a_confidence_rounded_past_one_is_published_as_one(monkeypatch):
     monkeypatch.setattr(type(model), "best", lambda self, guess: ("zh", 1.0000001192092896))
     [(language, confidence), (_, empty)] = run(["中文的文章" * 300, ""], [None, None])[0]
     assert (language, confidence, empty) == ("zh", 1.0, None)
+
+
+def test_a_texts_confidence_does_not_depend_on_the_texts_batched_with_it():
+    """Releases are byte-identical for any worker count and unit size, which batch texts
+    differently: float32 sums must add a text's features in the same order every time."""
+    texts = [
+        (ENGLISH if i % 2 else ITALIAN)[: 40 + 7 * i] + f" {i}" for i in range(SIDE_BY_SIDE * 3)
+    ]
+    alone = [run([text], [None])[0][0] for text in texts]
+    together = run(texts, [None] * len(texts))[0]
+    reversed_ = run(texts[::-1], [None] * len(texts))[0][::-1]
+    assert alone == together == reversed_

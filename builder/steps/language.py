@@ -134,8 +134,17 @@ class _Model:
                 continue
             features = np.fromiter(visits.keys(), dtype=np.intp, count=len(visits))
             counts = np.fromiter(visits.values(), dtype=np.float32, count=len(visits))
-            out.append(np.log1p(counts) @ self.table[features] + self.prior)
+            order = np.argsort(features)
+            out.append(self._weighted_sum(features[order], np.log1p(counts[order])))
         return out
+
+    def _weighted_sum(self, features: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The prior plus each feature's log-probabilities times its weight, features in
+        ascending order, added one after another: float32 sums depend on their order, and a
+        text's scores must not depend on the texts it shares a batch with."""
+        gathered = self.table[features]
+        gathered *= weights[:, None]
+        return np.add.reduceat(gathered, [0], axis=0)[0] + self.prior
 
     def _scores(self, strings: list[bytes]) -> list[np.ndarray | None]:
         """Scores of byte strings sorted longest first: the automaton walks them side by side,
@@ -170,11 +179,13 @@ class _Model:
                 continue
             group = column_of[low:high]
             starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-            gathered = self.table[feature_of[low:high]]
-            gathered *= weights[low:high, None]
-            sums = np.add.reduceat(gathered, starts, axis=0) + self.prior
-            for column, row_scores in zip(group[starts].tolist(), sums, strict=True):
-                out[column] = row_scores
+            stops = [*starts[1:].tolist(), high - low]
+            for column, start, stop in zip(
+                group[starts].tolist(), starts.tolist(), stops, strict=True
+            ):
+                out[column] = self._weighted_sum(
+                    feature_of[low + start : low + stop], weights[low + start : low + stop]
+                )
         return out
 
     def _calibrated(self, raw: np.ndarray | None, size: int) -> np.ndarray:
