@@ -37,7 +37,7 @@ from builder.read import ReadPhase, gather
 from builder.records import REJECT_SCHEMA
 from builder.release import check_target, is_release, staged
 from builder.sources import discover, file_sha256
-from builder.stages import STAGES, bucket_count, run_stages
+from builder.stages import active, bucket_count, run_stages
 from builder.stages.base import SOURCE_ORDER
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.steps import CONTENT_STEPS
@@ -115,8 +115,9 @@ def build(
         progress.finish()
         read = gather(sorted(units, key=lambda u: u.index), planner.scans)
 
-        progress.note("deduplicating (stages: " + ", ".join(s.name for s in STAGES) + ")")
-        plan = run_stages(pool, workspace, read.keys, buckets)
+        stages = ", ".join(s.name for s in active(config.build))
+        progress.note(f"deduplicating (stages: {stages})")
+        plan = run_stages(pool, workspace, read.keys, buckets, config.build)
         rejects = _rejects_table(read, plan.rejects, workspace)
         if strict and len(rejects):
             reasons = ", ".join(

@@ -201,6 +201,39 @@ def _rule_file(value: object, info: ValidationInfo) -> object:
     return RuleFile(file=value, rules=rules)
 
 
+class NearDuplicateSection(_Strict):
+    """The near-duplicate stage (builder.stages.near): MinHash over word n-grams of simplified
+    text (lower case, no punctuation, digits folded), LSH in bands, clusters of near-copies."""
+
+    enabled: bool = Field(
+        default=False, description="Find near-copies (syndicated, corrected); off by default."
+    )
+    shingle_words: Annotated[int, STRICT_INT, Field(ge=1, le=16)] = Field(
+        default=5, description="Words per shingle (word n-gram); 1 to 16."
+    )
+    bands: Annotated[int, STRICT_INT, Field(ge=1, le=64)] = Field(
+        default=14, description="LSH bands; hashes = bands x rows_per_band; 1 to 64."
+    )
+    rows_per_band: Annotated[int, STRICT_INT, Field(ge=1, le=32)] = Field(
+        default=8, description="Hashes per band: more makes a band match rarer; 1 to 32."
+    )
+    threshold: Annotated[float, Field(strict=True, ge=0.3, le=1.0)] = Field(
+        default=0.7,
+        description="Estimated Jaccard similarity (of the shingle sets) from which two articles "
+        "sharing a band are near-copies; 0.3 to 1.",
+    )
+    keep: Literal["first", "longest", "earliest"] = Field(
+        default="first",
+        description="Which article of a cluster is kept: the first in source order, the longest "
+        "text, or the earliest dated (ties and undated ones: the first in source order).",
+    )
+    action: Literal["remove", "mark"] = Field(
+        default="remove",
+        description="'remove': near-copies become duplicates (near_duplicate); 'mark': they stay "
+        "as rows, and every article of a cluster gets the kept one's id as cluster_id.",
+    )
+
+
 class BuildSection(_Strict):
     min_words: Annotated[int, STRICT_INT, _within(0, 10_000, _words)] = Field(
         default=25, description="Reject articles with fewer words (too_short); 0 to 10,000."
@@ -252,6 +285,11 @@ class BuildSection(_Strict):
         default=None,
         description="A TOML file of boilerplate rules ([[rule]] tables: language, name, where, "
         "pattern) added to the shipped ones; a path relative to the folder of the config file.",
+    )
+
+    near_duplicates: NearDuplicateSection = Field(
+        default_factory=NearDuplicateSection,
+        description="The near-duplicate stage ([build.near_duplicates]).",
     )
 
     @model_validator(mode="after")
