@@ -253,7 +253,7 @@ def run(raw: Path, out: Path, near: dict, workers: int, logs: Path) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bench-near-", dir=logs))
     body = "\n".join(f"{k} = {json.dumps(v)}" for k, v in near.items())
     (folder / "dataset.toml").write_text(CONFIG.format(near=body), encoding="utf-8")
-    command = [sys.executable, "-m", "builder", "build", "--config", str(folder / "dataset.toml")]
+    command = [sys.executable, "-m", "builder", "--config", str(folder / "dataset.toml"), "build"]
     command += ["--raw", str(raw), "--out", str(out), "--workers", str(workers)]
     outcome = measure(command, 3600, folder)
     if outcome.status != "ok":

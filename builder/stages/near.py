@@ -14,7 +14,9 @@ kept articles do not depend on workers, buckets or executor.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import unicodedata
 
 import numpy as np
 import pyarrow as pa
@@ -35,8 +37,6 @@ from builder.stages.base import (
 from builder.storage import Storage
 
 SEED = 20261127  # of the MinHash permutations: part of what a release's clusters depend on
-PUNCTUATION = r"[^\p{L}\p{N}\s]+"
-DIGIT = r"\p{N}"
 SIGNATURE_BITS = 16  # of each hash kept to estimate similarity: a chance match is 1 in 65,536
 _MULTIPLIERS = np.array(  # odd 64-bit constants that combine word hashes into a shingle hash
     [
@@ -65,50 +65,68 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def simplified_words(texts: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """Every text's words after simplification, flat, and each text's offsets into them."""
-    simple = pc.replace_substring_regex(pc.utf8_lower(texts), PUNCTUATION, "")
-    simple = pc.replace_substring_regex(simple, DIGIT, "0")
-    lists = pc.utf8_split_whitespace(simple)
+@functools.cache
+def _simplify_table() -> dict[int, str | None]:
+    """str.translate's table: punctuation, symbols and controls go, every digit becomes 0
+    (the Basic Multilingual Plane; letters, marks and the rest of Unicode stay)."""
+    table: dict[int, str | None] = {}
+    for code in range(0x10000):
+        category = unicodedata.category(chr(code))
+        if category[0] in "PSC":
+            table[code] = None
+        elif category[0] == "N":
+            table[code] = "0"
+    return table
+
+
+def _word_hash(token: str) -> int:
+    """A stable 64-bit hash of a token's simplified form; 0 when nothing of it is left."""
+    word = token.translate(_simplify_table())
+    if not word:
+        return 0
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little") | 1
+
+
+def word_hashes(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of every text's simplified words (lower case, no punctuation, digits folded),
+    flat, and each text's offsets into them. Texts are split at white space in Arrow; each
+    distinct token of the batch is simplified and hashed once."""
+    lists = pc.utf8_split_whitespace(pc.utf8_lower(texts))
     if isinstance(lists, pa.ChunkedArray):
         lists = lists.combine_chunks()
     offsets = lists.offsets.to_numpy().astype(np.int64)
-    words = lists.values.slice(offsets[0], offsets[-1] - offsets[0])
-    return words, offsets - offsets[0]
-
-
-def word_hashes(words: pa.Array) -> np.ndarray:
-    """A stable 64-bit hash of every word: each distinct word is hashed once (blake2b)."""
-    encoded = pc.dictionary_encode(words)
+    tokens = lists.values.slice(offsets[0], offsets[-1] - offsets[0])
+    encoded = pc.dictionary_encode(tokens)
     vocabulary = encoded.dictionary.to_pylist()
-    hashed = np.fromiter(
-        (
-            int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
-            for w in vocabulary
-        ),
-        dtype=np.uint64,
-        count=len(vocabulary),
-    )
-    return hashed[encoded.indices.to_numpy(zero_copy_only=False)]
+    hashed = np.fromiter(map(_word_hash, vocabulary), dtype=np.uint64, count=len(vocabulary))
+    hashes = hashed[encoded.indices.to_numpy(zero_copy_only=False)]
+    words = hashes != 0  # a token of punctuation only is no word
+    text_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    counts = np.bincount(text_of[words], minlength=len(offsets) - 1)
+    return hashes[words], np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
 
 def shingle_hashes(words: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of every text's word n-grams (a text shorter than n words is one shingle), flat,
     and each text's offsets into them; a text without words has none."""
     counts = np.diff(offsets)
-    text_of = np.repeat(np.arange(len(counts)), counts)
-    ends = offsets[1:][text_of]
-    position = np.arange(len(words))
-    first = position == offsets[:-1][text_of]
-    starts = (position + n <= ends) | (first & (counts[text_of] < n))
+    short = (counts > 0) & (counts < n)
+    per_text = np.where(counts >= n, counts - n + 1, short.astype(np.int64))
+    text_of = np.repeat(np.arange(len(counts)), per_text)
+    at = np.arange(len(text_of)) - np.repeat(np.cumsum(per_text) - per_text, per_text)
+    at += offsets[:-1][text_of]  # each shingle's first word
     padded = np.concatenate([words, np.zeros(n, dtype=np.uint64)])
-    at = position[starts]
-    combined = np.zeros(len(at), dtype=np.uint64)
+    multipliers = _MULTIPLIERS[np.arange(n) % len(_MULTIPLIERS)]
+    every = np.zeros(len(words), dtype=np.uint64)  # the n-gram starting at every word
     for k in range(n):
-        inside = (at + k) < ends[starts]
-        term = padded[at + k] * _MULTIPLIERS[k % len(_MULTIPLIERS)] + np.uint64(k)
-        combined += np.where(inside, _mix(term), np.uint64(0))
-    per_text = np.bincount(text_of[starts], minlength=len(counts))
+        every += padded[k : k + len(words)] * multipliers[k]
+    combined = every[at]
+    if short.any():  # a short text's n-gram runs into the next text: only its words count
+        mine = np.flatnonzero(short[text_of])
+        window = at[mine, None] + np.arange(n)
+        inside = window < offsets[1:][text_of[mine]][:, None]
+        terms = np.where(inside, padded[window] * multipliers, np.uint64(0))
+        combined[mine] = terms.sum(axis=1, dtype=np.uint64)
     return _mix(combined), np.concatenate([[0], np.cumsum(per_text)]).astype(np.uint64)
 
 
@@ -117,8 +135,8 @@ def signatures(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The MinHash signatures (uint32, texts x hashes), band keys (uint64, texts x bands), and
     whether each text had any word to hash."""
-    words, offsets = simplified_words(texts)
-    shingles, rows = shingle_hashes(word_hashes(words), offsets, settings.shingle_words)
+    words, offsets = word_hashes(texts)
+    shingles, rows = shingle_hashes(words, offsets, settings.shingle_words)
     hashes = settings.bands * settings.rows_per_band
     matrix = RMinHash.digest_matrix_from_flat_token_hashes(shingles, rows, hashes, SEED)
     signature = np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(offsets) - 1, hashes)
