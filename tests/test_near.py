@@ -223,3 +223,28 @@ def test_clusters_do_not_depend_on_the_order_of_the_edges():
     assert forward.duplicates.equals(backward.duplicates)
     assert forward.duplicates["duplicate_of"].to_pylist() == ["id1"] * 3
     assert forward.left_out["_row"].to_pylist() == [2, 4, 5]
+
+
+def test_marked_near_copies_stay_as_rows_with_their_cluster(tmp_path):
+    stories = wire_corpus(tmp_path / "raw")
+    report = near_build(tmp_path / "raw", tmp_path / "out", action="mark")
+    assert report.accounting.rows == 12 + 18 and not report.accounting.duplicates
+    published = rows(report.out)
+    kept = {r["url"]: r["id"] for r in published if "wire.example" in r["url"]}
+    for r in published:
+        s = stories[r["source_path"], r["source_record"]]
+        expected = kept[f"https://wire.example/{s}"] if s < 6 else None
+        assert r["cluster_id"] == expected, r["url"]
+
+
+def test_a_stage_after_near_duplicates_sees_only_what_they_kept(tmp_path, monkeypatch):
+    from tests.test_stages import EvenTexts
+
+    wire_corpus(tmp_path / "raw")
+    plain = near_build(tmp_path / "raw", tmp_path / "plain")
+    monkeypatch.setattr(stages, "STAGES", (*stages.STAGES, EvenTexts()))
+    report = near_build(tmp_path / "raw", tmp_path / "out")
+    survivors = [r for r in rows(plain.out) if r["text_sha256"][0] in "02468ace"]
+    assert sorted(r["id"] for r in rows(report.out)) == sorted(r["id"] for r in survivors)
+    assert report.accounting.balanced
+    assert report.accounting.duplicates["near_duplicate"] == 18

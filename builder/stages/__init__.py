@@ -100,6 +100,7 @@ def decide_bucket(task: BucketTask) -> BucketResult:
     """One stage's decision over one bucket; runs in a worker."""
     stage = task.stages[task.stage]
     keys = read_bucket(task.work, task.files, task.bucket)
+    assert keys is not None  # a task is made only for a bucket some file holds
     if task.removed is not None and len(task.removed):
         keys = keys.join(task.removed, ["_part", "_row"], join_type="left anti")
         keys = keys.sort_by(SOURCE_ORDER)
@@ -121,7 +122,8 @@ class StagePlan:
     dropped: dict[str, np.ndarray]  # part file -> sorted row numbers to leave out
     duplicates: pa.Table  # DUPLICATE_SCHEMA, in source order
     rejects: pa.Table  # REJECT_SCHEMA, in source order
-    clusters: pa.Table  # CLUSTER_SCHEMA: rows kept with a cluster id, by part and row
+    clusters: dict[str, tuple[np.ndarray, list[str]]]  # part file -> sorted row numbers kept
+    # with a cluster id (near-copies marked, not removed), and those ids
 
 
 def run_stages(
@@ -165,10 +167,20 @@ def run_stages(
         _by_part(left_out),
         pa.concat_tables([DUPLICATE_SCHEMA.empty_table(), *duplicates]).sort_by(SOURCE_ORDER),
         pa.concat_tables([REJECT_SCHEMA.empty_table(), *rejects]).sort_by(SOURCE_ORDER),
-        pa.concat_tables([CLUSTER_SCHEMA.empty_table(), *clusters]).sort_by(
-            [("_part", "ascending"), ("_row", "ascending")]
-        ),
+        _clusters_by_part(pa.concat_tables([CLUSTER_SCHEMA.empty_table(), *clusters])),
     )
+
+
+def _clusters_by_part(rows: pa.Table) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Rows marked with a cluster id as part file -> (sorted row numbers, their cluster ids)."""
+    rows = rows.sort_by([("_part", "ascending"), ("_row", "ascending")])
+    numbers, ids = rows["_row"].to_numpy(), rows["cluster_id"].to_pylist()
+    marked, start = {}, 0
+    for part, members in itertools.groupby(rows["_part"].to_pylist()):
+        stop = start + sum(1 for _ in members)
+        marked[part] = (numbers[start:stop], ids[start:stop])
+        start = stop
+    return marked
 
 
 def _by_part(left_out: list[pa.Table]) -> dict[str, np.ndarray]:

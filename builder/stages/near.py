@@ -164,7 +164,7 @@ def _matrix(column: pa.Array | pa.ChunkedArray, dtype: type, width: int) -> np.n
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     count = (column.offset + len(column)) * width
-    flat = np.frombuffer(column.buffers()[1], dtype=dtype, count=count)
+    flat: np.ndarray = np.frombuffer(column.buffers()[1], dtype=dtype, count=count)
     return flat.reshape(-1, width)[column.offset :]
 
 
