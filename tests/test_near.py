@@ -248,3 +248,24 @@ def test_a_stage_after_near_duplicates_sees_only_what_they_kept(tmp_path, monkey
     assert sorted(r["id"] for r in rows(report.out)) == sorted(r["id"] for r in survivors)
     assert report.accounting.balanced
     assert report.accounting.duplicates["near_duplicate"] == 18
+
+
+def test_a_pair_sharing_many_bands_makes_one_edge():
+    stage = NearDuplicates(NearDuplicateSection(enabled=True))
+    texts = [" ".join(story(5)), reprint(story(5), "Post"), " ".join(story(6))]
+    keys = pa.table(
+        {
+            "text": texts,
+            "id": ["a", "b", "c"],
+            "date": [None] * 3,
+            "source_path": ["x.jsonl"] * 3,
+            "source_record": [1, 2, 3],
+            "_part": ["p"] * 3,
+            "_row": [0, 1, 2],
+        }
+    )
+    rows = stage.expand(stage.annotate(keys).drop_columns(["text"]))
+    assert len(rows) == 3 * 14
+    decision = stage.decide(rows, work=None)
+    assert decision.partial.select(["a_id", "b_id"]).to_pylist() == [{"a_id": "a", "b_id": "b"}]
+    assert len(decision.kept) == 3

@@ -223,8 +223,15 @@ class NearDuplicates(Stage):
         pair = order != head
         a, b = head[pair], order[pair]
         signature = _matrix(keys[SIGNATURE], np.uint16, self.hashes)
-        similarity = (signature[a] == signature[b]).mean(axis=1) if len(a) else np.zeros(0)
-        close = similarity >= self.settings.threshold
+        equal = signature[a] == signature[b]
+        similarity = equal.mean(axis=1) if len(a) else np.zeros(0)
+        # A pair sharing several bands meets in several buckets: only the bucket of the first
+        # band they share (as far as the kept bits tell) reports it, so the driver gets it once.
+        bands, rows = self.settings.bands, self.settings.rows_per_band
+        shared = equal.reshape(len(a), bands, rows).all(axis=2)
+        first = np.argmax(shared, axis=1)
+        here = keys["near_part"].to_numpy()[a]
+        close = (similarity >= self.settings.threshold) & ((first == here) | ~shared.any(axis=1))
         node = keys.select(_NODE)
         edges = {
             f"a_{n}": c for n, c in zip(_NODE, node.take(pa.array(a[close])).columns, strict=True)
