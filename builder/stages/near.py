@@ -3,9 +3,9 @@
 Workers compute each kept row's signature, per batch: the text is simplified (lower case, no
 punctuation, digits folded to 0), cut into word n-grams whose hashes rensa turns into MinHash
 signatures; the signature's bands are hashed to band keys. The stage gets one key row per
-(article, band), bucketed by band key: rows sharing a band key are candidates, and a candidate
-whose estimated Jaccard similarity with the group's first article reaches the threshold is an
-edge. The driver unions the edges into clusters (linear in the edges), keeps one article per
+(article, band), bucketed by band key: rows sharing a band key are candidates, each compared
+with the WINDOW rows before it (in source order) with that key, and a pair whose estimated
+Jaccard similarity reaches the threshold is an edge. The driver unions the edges into clusters (linear in the edges), keeps one article per
 cluster (first in source order, or the longest, or the earliest dated), and the others become
 duplicates with reason `near_duplicate`, or, with `action = "mark"`, stay as rows with the kept
 article's id as their `cluster_id`. Every choice is by source order, so the clusters and the
@@ -37,6 +37,7 @@ from builder.stages.base import (
 from builder.storage import Storage
 
 SEED = 20261127  # of the MinHash permutations: part of what a release's clusters depend on
+WINDOW = 16  # rows before it, sharing a band key, that a row is compared with
 SIGNATURE_BITS = 16  # of each hash kept to estimate similarity: a chance match is 1 in 65,536
 _MULTIPLIERS = np.array(  # odd 64-bit constants that combine word hashes into a shingle hash
     [
@@ -213,15 +214,21 @@ class NearDuplicates(Stage):
         return rows.append_column("near_part", pa.array(part))
 
     def decide(self, keys: pa.Table, work: Storage) -> Decision:
-        """Edges between rows sharing a band key: each row to the group's first (in source
-        order), when their estimated similarity reaches the threshold; linear in the rows."""
+        """Edges between rows sharing a band key: each row to the (at most WINDOW) rows before
+        it in source order with that key, when their estimated similarity reaches the
+        threshold; linear in the rows."""
         band = keys[self.key].to_numpy()
         order = np.argsort(band, kind="stable")  # source order within a band key
         ordered = band[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        head = order[np.repeat(starts, np.diff(np.r_[starts, len(band)]))]
-        pair = order != head
-        a, b = head[pair], order[pair]
+        before, after = [], []
+        for distance in range(1, WINDOW + 1):
+            same = np.flatnonzero(ordered[distance:] == ordered[:-distance])
+            if not len(same):  # no group has more rows than this
+                break
+            before.append(order[same])
+            after.append(order[same + distance])
+        a = np.concatenate([np.zeros(0, dtype=np.int64), *before])
+        b = np.concatenate([np.zeros(0, dtype=np.int64), *after])
         signature = _matrix(keys[SIGNATURE], np.uint16, self.hashes)
         equal = signature[a] == signature[b]
         similarity = equal.mean(axis=1) if len(a) else np.zeros(0)
