@@ -38,6 +38,7 @@ from builder.storage import Storage
 
 SEED = 20261127  # of the MinHash permutations: part of what a release's clusters depend on
 WINDOW = 16  # rows before it, sharing a band key, that a row is compared with
+SIGNATURE_ROWS = 500  # texts hashed at once: their temporary arrays take about 20 MB
 SIGNATURE_BITS = 16  # of each hash kept to estimate similarity: a chance match is 1 in 65,536
 _MULTIPLIERS = np.array(  # odd 64-bit constants that combine word hashes into a shingle hash
     [
@@ -196,7 +197,12 @@ class NearDuplicates(Stage):
 
     def annotate(self, keys: pa.Table) -> pa.Table:
         """Per batch, in the worker: every row's signature, band keys and length."""
-        signature, bands, found = signatures(keys["text"], self.settings)
+        texts = keys["text"]
+        parts = [
+            signatures(texts.slice(start, SIGNATURE_ROWS), self.settings)
+            for start in range(0, max(len(texts), 1), SIGNATURE_ROWS)  # one, even for none
+        ]
+        signature, bands, found = (np.concatenate(p) for p in zip(*parts, strict=True))
         kept_bits = (signature & np.uint32((1 << SIGNATURE_BITS) - 1)).astype(np.uint16)
         keys = keys.append_column(SIGNATURE, _fixed(kept_bits))
         keys = keys.append_column(BANDS, _fixed(bands, found))
