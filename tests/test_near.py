@@ -186,7 +186,8 @@ def test_signatures_estimate_similarity_per_text_whatever_the_batch():
         [base, "Two words!", reprint(story(3, 40), "Post", 2), " ".join(story(4, 40)), "--- !"]
     )
     signature, bands, found = signatures(texts, near)
-    assert signature.shape == (5, 112) and bands.shape == (5, 14)
+    assert signature.shape == (5, near.bands * near.rows_per_band)
+    assert bands.shape == (5, near.bands)
     assert found.tolist() == [True, True, True, True, False]  # punctuation only: no words
     assert 0.75 < (signature[0] == signature[2]).mean() < 1.0
     assert (signature[0] == signature[3]).mean() < 0.1
@@ -265,7 +266,7 @@ def test_a_pair_sharing_many_bands_makes_one_edge():
         }
     )
     rows = stage.expand(stage.annotate(keys).drop_columns(["text"]))
-    assert len(rows) == 3 * 14
+    assert len(rows) == 3 * stage.settings.bands
     decision = stage.decide(rows, work=None)
     assert decision.partial.select(["a_id", "b_id"]).to_pylist() == [{"a_id": "a", "b_id": "b"}]
     assert len(decision.kept) == 3

@@ -18,6 +18,7 @@ from builder.config import BuildSection
 from builder.executors import Executor
 from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA
 from builder.stages.base import (
+    BUFFER_ROWS,
     CLUSTER_SCHEMA,
     SOURCE_ORDER,
     WHERE,
@@ -110,7 +111,9 @@ def decide_bucket(task: BucketTask) -> BucketResult:
         after = task.stages[task.stage + 1]
         rel = f"stages/{after.name}/{task.bucket:05d}.parquet"
         writer = BucketWriter(task.work, rel, after.key, task.buckets * after.fanout)
-        writer.write(after.expand(decision.kept))
+        step = max(1, BUFFER_ROWS // after.fanout)  # expanded a slice at a time: bounded memory
+        for start in range(0, len(decision.kept), step):
+            writer.write(after.expand(decision.kept.slice(start, step)))
         following = writer.close()
     return BucketResult(
         decision.duplicates, decision.rejects, decision.left_out, following, decision.partial
