@@ -270,3 +270,11 @@ def test_a_pair_sharing_many_bands_makes_one_edge():
     decision = stage.decide(rows, work=None)
     assert decision.partial.select(["a_id", "b_id"]).to_pylist() == [{"a_id": "a", "b_id": "b"}]
     assert len(decision.kept) == 3
+
+
+def test_rows_without_words_get_no_band_rows():
+    stage = NearDuplicates(NearDuplicateSection(enabled=True))
+    keys = pa.table(
+        {"text": ["!!!", "- ... -"], "source_path": ["a", "a"], "source_record": [1, 2]}
+    )
+    assert len(stage.expand(stage.annotate(keys).drop_columns(["text"]))) == 0

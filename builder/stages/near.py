@@ -165,6 +165,8 @@ def _matrix(column: pa.Array | pa.ChunkedArray, dtype: type, width: int) -> np.n
     """A fixed-size binary column back as a matrix (a null row holds whatever its bytes are)."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
+    if not len(column):
+        return np.zeros((0, width), dtype=dtype)
     count = (column.offset + len(column)) * width
     flat: np.ndarray = np.frombuffer(column.buffers()[1], dtype=dtype, count=count)
     return flat.reshape(-1, width)[column.offset :]
