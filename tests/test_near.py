@@ -35,8 +35,8 @@ def reprint(sentences: list[str], outlet: str, changed: int = 0) -> str:
     return f"By Staff, {outlet}\n\n" + " ".join(body) + f"\n\n(c) {outlet}. All rights reserved."
 
 
-def near_build(raw, out, workers=1, unit_bytes=0, **near):
-    """A build with the near-duplicate stage on, with these settings."""
+def near_build(raw, out, workers=1, unit_bytes=0, executor=None, **near):
+    """A build with the near-duplicate stage on, with these settings (and executor)."""
     cfg = config()
     settings = NearDuplicateSection(**({"enabled": True} | near))
     update = {"build": cfg.build.model_copy(update={"near_duplicates": settings})}
@@ -49,6 +49,7 @@ def near_build(raw, out, workers=1, unit_bytes=0, **near):
         workers=workers,
         today=TODAY,
         progress=Progress(0, io.StringIO()),
+        executor=executor,
     )
 
 
