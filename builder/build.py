@@ -37,7 +37,7 @@ from builder.read import ReadPhase, gather
 from builder.records import REJECT_SCHEMA
 from builder.release import check_target, is_release, staged
 from builder.sources import discover, file_sha256
-from builder.stages import STAGES, bucket_count, run_stages
+from builder.stages import StagePlan, active, bucket_count, run_stages
 from builder.stages.base import SOURCE_ORDER
 from builder.stats import CHART_FILE, compute_stats, write_chart
 from builder.steps import CONTENT_STEPS
@@ -115,8 +115,9 @@ def build(
         progress.finish()
         read = gather(sorted(units, key=lambda u: u.index), planner.scans)
 
-        progress.note("deduplicating (stages: " + ", ".join(s.name for s in STAGES) + ")")
-        plan = run_stages(pool, workspace, read.keys, buckets)
+        stages = ", ".join(s.name for s in active(config.build))
+        progress.note(f"deduplicating (stages: {stages})")
+        plan = run_stages(pool, workspace, read.keys, buckets, config.build)
         rejects = _rejects_table(read, plan.rejects, workspace)
         if strict and len(rejects):
             reasons = ", ".join(
@@ -127,7 +128,7 @@ def build(
             )
 
         progress.note("writing shards")
-        shards = _write_shards(config, read.parts, plan.dropped, workspace, stage, pool)
+        shards = _write_shards(config, read.parts, plan, workspace, stage, pool)
         files = {
             s.path: {"sha256": s.sha256, "size": s.size, "rows": s.rows, "nbytes": s.nbytes}
             for s in shards
@@ -199,7 +200,7 @@ def _nothing_to_release(raw: Path | str, out: Path, accounting: Accounting) -> s
 
 
 def _write_shards(
-    config: Config, parts: list[str], dropped: dict, work: Storage, stage: Path, pool: Executor
+    config: Config, parts: list[str], plan: StagePlan, work: Storage, stage: Path, pool: Executor
 ) -> list[ShardInfo]:
     """Every partition's shards, written by the workers into the staging folder, or, with a
     non-local work storage, into it and then copied here (the release is always local)."""
@@ -211,7 +212,8 @@ def _write_shards(
         PartitionTask(
             partition=partition,
             parts=sorted(members),
-            dropped={p: dropped[p] for p in members if p in dropped},
+            dropped={p: plan.dropped[p] for p in members if p in plan.dropped},
+            clusters={p: plan.clusters[p] for p in members if p in plan.clusters},
             work=work,
             out_dir=stage,
             schema_metadata=metadata,

@@ -278,6 +278,42 @@ def _quality_rules(value: dict[str, dict[str, float]]) -> dict[str, dict[str, fl
     return {language: dict(sorted(value[language].items())) for language in sorted(value)}
 
 
+class NearDuplicateSection(_Strict):
+    """The near-duplicate stage (builder.stages.near): MinHash over word n-grams of simplified
+    text (lower case, no punctuation, digits folded), LSH in bands, clusters of near-copies."""
+
+    enabled: bool = Field(
+        default=False, description="Find near-copies (syndicated, corrected); off by default."
+    )
+    shingle_words: Annotated[int, STRICT_INT, Field(ge=1, le=16)] = Field(
+        default=5, description="Words per shingle (word n-gram); 1 to 16."
+    )
+    bands: Annotated[int, STRICT_INT, Field(ge=1, le=64)] = Field(
+        default=16,
+        description="LSH bands; hashes = bands x rows_per_band; 1 to 64. Articles at "
+        "similarity s share a band with probability 1 - (1 - s^rows_per_band)^bands: 0.98 "
+        "at 0.8 for 16 of 7 (0.92 for FineWeb's 14 of 8).",
+    )
+    rows_per_band: Annotated[int, STRICT_INT, Field(ge=1, le=32)] = Field(
+        default=7, description="Hashes per band: more makes a band match rarer; 1 to 32."
+    )
+    threshold: Annotated[float, Field(strict=True, ge=0.3, le=1.0)] = Field(
+        default=0.7,
+        description="Estimated Jaccard similarity (of the shingle sets) from which two articles "
+        "sharing a band are near-copies; 0.3 to 1.",
+    )
+    keep: Literal["first", "longest", "earliest"] = Field(
+        default="first",
+        description="Which article of a cluster is kept: the first in source order, the longest "
+        "text, or the earliest dated (ties and undated ones: the first in source order).",
+    )
+    action: Literal["remove", "mark"] = Field(
+        default="remove",
+        description="'remove': near-copies become duplicates (near_duplicate); 'mark': they stay "
+        "as rows, and every article of a cluster gets the kept one's id as cluster_id.",
+    )
+
+
 class BuildSection(_Strict):
     min_words: Annotated[int, STRICT_INT, _within(0, 10_000, _words)] = Field(
         default=25, description="Reject articles with fewer words (too_short); 0 to 10,000."
@@ -339,6 +375,10 @@ class BuildSection(_Strict):
         "replaces the '*' one of the same name; a null signal passes. An article outside one is "
         "rejected as low_quality, the detail naming the rule and the value. Needs the 'quality' "
         "step.",
+    )
+    near_duplicates: NearDuplicateSection = Field(
+        default_factory=NearDuplicateSection,
+        description="The near-duplicate stage ([build.near_duplicates]).",
     )
 
     @model_validator(mode="after")

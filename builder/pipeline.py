@@ -162,7 +162,7 @@ class _Sinks:
         self.index = task.index
         self.rows = _Spill(task.work, arrow_schema())
         self.rejects = _Spill(task.work, REJECT_SCHEMA)
-        self.keys = key_writer(task.work, task.index, task.buckets)
+        self.keys = key_writer(task.work, task.index, task.buckets, task.settings)
 
     def add(self, batch: Batch) -> None:
         for rejects in batch.rejects:

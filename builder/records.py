@@ -35,6 +35,7 @@ class RejectReason(StrEnum):
 
 class DuplicateReason(StrEnum):
     SAME_TEXT = "same_text"  # normalized text equal to a kept article's
+    NEAR_DUPLICATE = "near_duplicate"  # a near-copy of a kept article (builder.stages.near)
 
 
 EXCERPT_CHARS = 200
@@ -53,12 +54,15 @@ class Reject:
 
 @dataclass(slots=True, frozen=True)
 class Duplicate:
-    """A record equal to a kept one; one row of accounting/duplicates.parquet."""
+    """A record equal or near to a kept one; one row of accounting/duplicates.parquet."""
 
     source_path: str
     source_record: int
     reason: DuplicateReason
     duplicate_of: str  # id of the article kept
+    # near_duplicate: the estimated Jaccard similarity of its word n-grams to the kept article's
+    # (or, when the two are linked only through others, to the closest article of its cluster)
+    similarity: float | None = None
 
 
 REJECT_SCHEMA = dataclass_schema(Reject)

@@ -337,6 +337,18 @@ class Article(BaseModel):
             pattern=SHA256_HEX, description="sha256 of `text` in UTF-8; equal texts are duplicates."
         ),
     ]
+    cluster_id: Annotated[
+        str | None,
+        Field(
+            default=None,  # records written before the field existed have none
+            pattern=r"^[0-9a-f]{32}$",
+            description=(
+                "With build.near_duplicates.action = 'mark': the id of the article kept for this "
+                "article's cluster of near-copies (its own id for the kept one); null when it "
+                "has no near-copy, or when near-copies are removed as duplicates instead."
+            ),
+        ),
+    ]
 
     @field_validator("language")
     @classmethod

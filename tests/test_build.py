@@ -171,6 +171,7 @@ def test_exact_duplicates_keep_the_first_copy_and_id_conflicts_are_rejected(tmp_
         "source_record": 1,
         "reason": "same_text",
         "duplicate_of": a_id,
+        "similarity": None,  # estimated only for near-duplicates
     }
     assert set(dups) == {"b.txt"}
     (conflict,) = rejects(report.out)

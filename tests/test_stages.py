@@ -79,6 +79,7 @@ class EvenTexts(Stage):
                 "source_record": odd["source_record"],
                 "reason": pa.array(["same_text"] * len(odd), pa.string()),
                 "duplicate_of": pa.array(["-"] * len(odd), pa.string()),
+                "similarity": pa.nulls(len(odd), pa.float64()),
             },
             schema=DUPLICATE_SCHEMA,
         )

@@ -62,6 +62,7 @@ def rows(rng: np.random.Generator, count: int, text_bytes: int = 400) -> pa.Tabl
         "num_words": [len(t.split()) for t in texts],
         "num_chars": [len(t) for t in texts],
         "text_sha256": ids,
+        "cluster_id": [None] * count,
     }
     nulls = {f.name: [None] * count for f in arrow_schema() if f.nullable}  # e.g. quality signals
     return pa.table(nulls | columns, schema=arrow_schema())

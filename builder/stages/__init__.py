@@ -1,6 +1,7 @@
 """The build's stages, in order, and how the build runs them (see `builder.stages.base`).
 
-A later issue's stage (near-duplicates) is one more entry in STAGES: the driver does not change.
+A stage is one more entry in STAGES: the driver does not change. Near-duplicates
+(`builder.stages.near`) come after the exact stages, so exact copies are `same_text`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from builder.config import BuildSection
 from builder.executors import Executor
 from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA
 from builder.stages.base import (
+    BUFFER_ROWS,
+    CLUSTER_SCHEMA,
     SOURCE_ORDER,
     WHERE,
     BucketWriter,
@@ -24,15 +28,28 @@ from builder.stages.base import (
     read_bucket,
 )
 from builder.stages.exact import SameId, SameText
+from builder.stages.near import NearDuplicates
 from builder.storage import Storage
 
-STAGES: tuple[Stage, ...] = (SameText(), SameId())
+STAGES: tuple[Stage, ...] = (SameText(), SameId(), NearDuplicates())
 BUCKET_INPUT_BYTES = 256 * 1024 * 1024  # input per bucket; its key rows are a few % of it
 
 
+def active(settings: BuildSection | None) -> tuple[Stage, ...]:
+    """The stages a build with these settings runs (None: the defaults), configured for it."""
+    configured = (stage.configured(settings) for stage in STAGES)
+    return tuple(stage for stage in configured if stage is not None)
+
+
 def key_columns() -> list[str]:
-    """The columns of a key row: every stage's key and columns, then where the row sits."""
-    names = [name for stage in STAGES for name in (stage.key, *stage.columns)]
+    """The working columns the workers take for key rows: every stage's key, columns and
+    inputs that it does not compute itself, then where the row sits."""
+    names = [
+        name
+        for stage in STAGES
+        for name in (stage.key, *stage.columns, *stage.inputs)
+        if name not in stage.produces
+    ]
     return list(dict.fromkeys(names)) + WHERE
 
 
@@ -41,18 +58,34 @@ def bucket_count(input_bytes: int) -> int:
     return max(1, -(-input_bytes // BUCKET_INPUT_BYTES))
 
 
-def key_writer(work: Storage, unit: int, buckets: int) -> BucketWriter:
-    """Where a unit writes its key rows, bucketed for the first stage."""
-    return BucketWriter(work, f"keys/{unit:08d}.parquet", STAGES[0].key, buckets)
+def key_writer(
+    work: Storage, unit: int, buckets: int, settings: BuildSection | None = None
+) -> BucketWriter:
+    """Where a unit writes its key rows, bucketed for the first stage: each batch's rows are
+    annotated by every stage that runs, and keep only the columns the stages read."""
+    stages = active(settings)
+    needed = {n for s in stages for n in (s.key, *s.columns, *s.produces)} | set(WHERE)
+
+    def prepare(keys: pa.Table) -> pa.Table:
+        for stage in stages:
+            keys = stage.annotate(keys)
+        return keys.select([name for name in keys.column_names if name in needed])
+
+    first = stages[0]
+    return BucketWriter(
+        work, f"keys/{unit:08d}.parquet", first.key, buckets * first.fanout, prepare
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class BucketTask:
-    stage: int  # index in STAGES
+    stages: tuple[Stage, ...]  # the stages that run, configured
+    stage: int  # index in `stages`
     bucket: int
     files: list[KeyFile]
     work: Storage
     buckets: int
+    removed: pa.Table | None = None  # LEFT_OUT_SCHEMA: rows an earlier stage concluded out
 
 
 @dataclass
@@ -61,21 +94,30 @@ class BucketResult:
     rejects: pa.Table
     left_out: pa.Table
     next: KeyFile | None  # the rows kept, bucketed for the next stage
+    partial: pa.Table | None = None  # for a concluding stage
 
 
 def decide_bucket(task: BucketTask) -> BucketResult:
     """One stage's decision over one bucket; runs in a worker."""
-    stage = STAGES[task.stage]
+    stage = task.stages[task.stage]
     keys = read_bucket(task.work, task.files, task.bucket)
+    assert keys is not None  # a task is made only for a bucket some file holds
+    if task.removed is not None and len(task.removed):
+        keys = keys.join(task.removed, ["_part", "_row"], join_type="left anti")
+        keys = keys.sort_by(SOURCE_ORDER)
     decision = stage.decide(keys, task.work)
     following = None
-    if task.stage + 1 < len(STAGES):
-        after = STAGES[task.stage + 1]
+    if task.stage + 1 < len(task.stages):
+        after = task.stages[task.stage + 1]
         rel = f"stages/{after.name}/{task.bucket:05d}.parquet"
-        writer = BucketWriter(task.work, rel, after.key, task.buckets)
-        writer.write(decision.kept)
+        writer = BucketWriter(task.work, rel, after.key, task.buckets * after.fanout)
+        step = max(1, BUFFER_ROWS // after.fanout)  # expanded a slice at a time: bounded memory
+        for start in range(0, len(decision.kept), step):
+            writer.write(after.expand(decision.kept.slice(start, step)))
         following = writer.close()
-    return BucketResult(decision.duplicates, decision.rejects, decision.left_out, following)
+    return BucketResult(
+        decision.duplicates, decision.rejects, decision.left_out, following, decision.partial
+    )
 
 
 @dataclass
@@ -83,34 +125,65 @@ class StagePlan:
     dropped: dict[str, np.ndarray]  # part file -> sorted row numbers to leave out
     duplicates: pa.Table  # DUPLICATE_SCHEMA, in source order
     rejects: pa.Table  # REJECT_SCHEMA, in source order
+    clusters: dict[str, tuple[np.ndarray, list[str]]]  # part file -> sorted row numbers kept
+    # with a cluster id (near-copies marked, not removed), and those ids
 
 
-def run_stages(pool: Executor, work: Storage, files: Iterable[KeyFile], buckets: int) -> StagePlan:
+def run_stages(
+    pool: Executor,
+    work: Storage,
+    files: Iterable[KeyFile],
+    buckets: int,
+    settings: BuildSection | None = None,
+) -> StagePlan:
     """Every stage over every bucket, in stage order; the buckets of a stage run in parallel."""
-    duplicates, rejects, left_out = [], [], []
+    stages = active(settings)
+    duplicates, rejects, left_out, clusters = [], [], [], []
+    removed: pa.Table | None = None
     inputs = list(files)
-    for number in range(len(STAGES)):
+    for number, stage in enumerate(stages):
         by_bucket: dict[int, list[KeyFile]] = defaultdict(list)
         for file in inputs:
             for bucket in sorted(set(file.groups)):
                 by_bucket[bucket].append(file)
         tasks = [
-            BucketTask(number, bucket, members, work, buckets)
+            BucketTask(stages, number, bucket, members, work, buckets, removed)
             for bucket, members in sorted(by_bucket.items())
         ]
-        inputs = []
+        inputs, partials = [], []
         for result in pool.imap_unordered(decide_bucket, tasks):
             duplicates.append(result.duplicates)
             rejects.append(result.rejects)
             left_out.append(result.left_out)
             if result.next is not None:
                 inputs.append(result.next)
+            if result.partial is not None:
+                partials.append(result.partial)
         inputs.sort(key=lambda f: f.rel)
+        if stage.concludes:
+            conclusion = stage.conclude(partials)
+            duplicates.append(conclusion.duplicates)
+            left_out.append(conclusion.left_out)
+            clusters.append(conclusion.clusters)
+            removed = pa.concat_tables([t for t in (removed, conclusion.left_out) if t is not None])
     return StagePlan(
         _by_part(left_out),
         pa.concat_tables([DUPLICATE_SCHEMA.empty_table(), *duplicates]).sort_by(SOURCE_ORDER),
         pa.concat_tables([REJECT_SCHEMA.empty_table(), *rejects]).sort_by(SOURCE_ORDER),
+        _clusters_by_part(pa.concat_tables([CLUSTER_SCHEMA.empty_table(), *clusters])),
     )
+
+
+def _clusters_by_part(rows: pa.Table) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Rows marked with a cluster id as part file -> (sorted row numbers, their cluster ids)."""
+    rows = rows.sort_by([("_part", "ascending"), ("_row", "ascending")])
+    numbers, ids = rows["_row"].to_numpy(), rows["cluster_id"].to_pylist()
+    marked, start = {}, 0
+    for part, members in itertools.groupby(rows["_part"].to_pylist()):
+        stop = start + sum(1 for _ in members)
+        marked[part] = (numbers[start:stop], ids[start:stop])
+        start = stop
+    return marked
 
 
 def _by_part(left_out: list[pa.Table]) -> dict[str, np.ndarray]:

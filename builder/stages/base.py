@@ -9,7 +9,7 @@ re-bucketed by its key; what the stages leave out is applied when the shards are
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builder.config import BuildSection
 from builder.storage import Storage
 
 SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]
@@ -26,14 +27,43 @@ BUFFER_ROWS = 20_000  # key rows a writer holds before it writes them
 
 
 class Stage:
-    """One global decision. `key` names a hex-digest column: rows that the decision compares
-    share it. `decide` gets one bucket's key rows in source order and says which go on."""
+    """One global decision. `key` names a column (a hex digest, or an unsigned integer hash):
+    rows that the decision compares share it. `decide` gets one bucket's key rows in source
+    order and says which go on.
+
+    A stage may need more than a row's columns: `annotate` computes columns per batch in the
+    workers (from its `inputs`, which are not kept in the key rows), `expand` turns each kept
+    row of the previous stage into its own key rows (`fanout` of them per row, so it gets as
+    many more buckets), and a stage that `concludes` decides only once every bucket is done:
+    its buckets return partial results (`Decision.partial`) and `conclude` turns them into
+    duplicates in the driver.
+    """
 
     name: ClassVar[str]
     key: ClassVar[str]
     columns: ClassVar[tuple[str, ...]] = ()  # other columns it reads
+    inputs: ClassVar[tuple[str, ...]] = ()  # working columns `annotate` reads, then dropped
+    produces: ClassVar[tuple[str, ...]] = ()  # columns it adds (in `annotate` or `expand`)
+    concludes: ClassVar[bool] = False
+
+    def configured(self, settings: BuildSection | None) -> Stage | None:
+        """The stage as a build with these settings runs it; None when it does not run."""
+        return self
+
+    def annotate(self, keys: pa.Table) -> pa.Table:
+        return keys
+
+    def expand(self, kept: pa.Table) -> pa.Table:
+        return kept
+
+    @property
+    def fanout(self) -> int:
+        return 1
 
     def decide(self, keys: pa.Table, work: Storage) -> Decision:
+        raise NotImplementedError
+
+    def conclude(self, partials: list[pa.Table]) -> Conclusion:
         raise NotImplementedError
 
 
@@ -43,10 +73,29 @@ class Decision:
     duplicates: pa.Table  # DUPLICATE_SCHEMA
     rejects: pa.Table  # REJECT_SCHEMA
     left_out: pa.Table  # _part, _row of every row duplicated or rejected
+    partial: pa.Table | None = None  # what a concluding stage's `conclude` needs of this bucket
+
+
+LEFT_OUT_SCHEMA = pa.schema([("_part", pa.string()), ("_row", pa.int64())])
+CLUSTER_SCHEMA = pa.schema(
+    [("_part", pa.string()), ("_row", pa.int64()), ("cluster_id", pa.string())]
+)
+
+
+@dataclass
+class Conclusion:
+    """A concluding stage's decision over the whole input."""
+
+    duplicates: pa.Table  # DUPLICATE_SCHEMA
+    left_out: pa.Table  # LEFT_OUT_SCHEMA: rows duplicated, left out of the release
+    clusters: pa.Table  # CLUSTER_SCHEMA: rows kept, with the id of their cluster
 
 
 def bucket_of(keys: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
-    """Each key's bucket, from its leading hex digits (keys are digests, so spread evenly)."""
+    """Each key's bucket, from its value (an integer hash) or its leading hex digits (a digest):
+    keys are hashes, so spread evenly."""
+    if pa.types.is_integer(keys.type):
+        return (keys.to_numpy() % np.uint64(buckets)).astype(np.int64)
     return np.fromiter(
         (int(k[:KEY_PREFIX_HEX], 16) % buckets for k in keys.to_pylist()),
         dtype=np.int64,
@@ -56,16 +105,27 @@ def bucket_of(keys: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
 
 class BucketWriter:
     """Key rows spread over buckets, buffered up to BUFFER_ROWS: each flush adds one row group per
-    bucket it holds, and `groups` lists the bucket of each row group, for the readers of one."""
+    bucket it holds, and `groups` lists the bucket of each row group, for the readers of one.
+    `prepare`, when given, turns each table written into the key rows kept."""
 
-    def __init__(self, work: Storage, rel: str, key: str, buckets: int):
+    def __init__(
+        self,
+        work: Storage,
+        rel: str,
+        key: str,
+        buckets: int,
+        prepare: Callable[[pa.Table], pa.Table] | None = None,
+    ):
         self.work, self.rel, self.key, self.buckets = work, rel, key, buckets
+        self.prepare = prepare
         self.groups: list[int] = []
         self._buffer: list[pa.Table] = []
         self._buffered = 0
         self._writer: pq.ParquetWriter | None = None
 
     def write(self, table: pa.Table) -> None:
+        if self.prepare is not None:
+            table = self.prepare(table)
         self._buffer.append(table)
         self._buffered += table.num_rows
         if self._buffered >= BUFFER_ROWS:

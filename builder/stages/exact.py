@@ -37,6 +37,7 @@ class SameText(Stage):
                 "source_record": copies["source_record"],
                 "reason": pa.array([DuplicateReason.SAME_TEXT.value] * len(copies), pa.string()),
                 "duplicate_of": kept_id,
+                "similarity": pa.nulls(len(copies), pa.float64()),
             },
             schema=DUPLICATE_SCHEMA,
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -50,6 +50,8 @@ class PartitionTask:
     max_shard_bytes: int
     max_row_group_bytes: int
     sort_budget_bytes: int = SORT_BUDGET_BYTES  # sorted in memory at most; more spills to disk
+    # part file -> (sorted row numbers, cluster ids): near-copies kept as rows, marked
+    clusters: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +102,27 @@ def _surviving(task: PartitionTask, schema: pa.Schema) -> Iterator[pa.RecordBatc
             first, last = np.searchsorted(dropped, [offset, offset + len(batch)])
             keep = np.ones(len(batch), dtype=bool)
             keep[dropped[first:last] - offset] = False
+            batch = _marked(batch.select(schema.names), task.clusters.get(part), offset)
             offset += len(batch)
-            batch = pa.RecordBatch.from_arrays(batch.select(schema.names).columns, schema=schema)
+            batch = pa.RecordBatch.from_arrays(batch.columns, schema=schema)
             yield batch.filter(pa.array(keep)) if last > first else batch
+
+
+def _marked(
+    batch: pa.RecordBatch, clusters: tuple[np.ndarray, list[str]] | None, offset: int
+) -> pa.RecordBatch:
+    """The batch (rows `offset`... of its part) with the cluster ids of the rows marked."""
+    if clusters is None:
+        return batch
+    rows, ids = clusters
+    first, last = np.searchsorted(rows, [offset, offset + len(batch)])
+    if last == first:
+        return batch
+    values: list[str | None] = [None] * len(batch)
+    for row, cluster_id in zip(rows[first:last] - offset, ids[first:last], strict=True):
+        values[row] = cluster_id
+    column = batch.schema.get_field_index("cluster_id")
+    return batch.set_column(column, "cluster_id", pa.array(values, pa.string()))
 
 
 def _sorted_runs(
