@@ -183,7 +183,9 @@ def _normalize_lists(values: pa.Array, inline: bool) -> NormalizedColumn:
         done.values.filter(kept),
         mask=values.is_null(),
     )
-    errors = {parents[item]: message for item, message in done.errors.items()}
+    errors: dict[int, str] = {}
+    for item, message in sorted(done.errors.items()):  # a row's first refused item, as per row
+        errors.setdefault(parents[item], message)
     return NormalizedColumn(lists, errors)
 
 
