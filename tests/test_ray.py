@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ENGLISH, ITALIAN, cli, jsonl, make_config, seed_text, shard_bytes, write
+from tests.test_near import wire_corpus
 from tests.test_web import article
 
 pytestmark = pytest.mark.slow
@@ -119,7 +120,10 @@ def test_a_ray_cluster_build_is_byte_identical_to_a_local_one(ray_cluster, tmp_p
     address, temp, ray_env = ray_cluster
     _articles(tmp_path / "raw", 3000)
     config = make_config(tmp_path)
-    config.write_text(config.read_text() + "extraction_timeout = 1.0\n")
+    config.write_text(
+        config.read_text() + "extraction_timeout = 1.0\n[build.near_duplicates]\nenabled = true\n"
+    )
+    wire_corpus(tmp_path / "raw" / "wire")  # reprinted stories: the near-duplicate stage on Ray
     local = cli("build", "--out", "local", "--workers", "2", cwd=tmp_path)
     assert local.returncode == 0, local.stderr
     on_ray = cli(
@@ -143,6 +147,7 @@ def test_a_ray_cluster_build_is_byte_identical_to_a_local_one(ray_cluster, tmp_p
     accounting = on_ray.stdout.split("\n\n")[0]  # the step table after it has timings
     assert accounting == local.stdout.split("\n\n")[0] and "check" in accounting
     assert re.search(r"\n  extraction_timeout +1\n", accounting)
+    assert re.search(r"\n  near_duplicate +[1-9]", accounting)
 
 
 def _cmd(pid: int) -> str:
