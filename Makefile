@@ -37,8 +37,9 @@ test: $(STAMP)  ## run the whole test suite (slow scale tests included)
 publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
 	$(BIN)/python -m builder --config $(CONFIG) publish --release $(OUT) $(if $(REPO),--repo $(REPO)) $(if $(VERSION),--version $(VERSION)) $(if $(DRY_RUN),--dry-run)
 
-bench: $(STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus)
+bench: $(STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus); near-duplicate precision, recall and share
 	$(BIN)/python -m tests.bench $(if $(SIZES),--sizes $(SIZES)) $(if $(CORPUS),--corpus $(CORPUS))
+	$(BIN)/python -m tests.bench_near --articles 20000 --settings "5-gram 16x7"
 
 eval: $(STAMP)  ## pipeline vs trafilatura and htmldate alone on a corpus with ground truth, and a WARC build (CORPUS=../shared/corpus)
 	$(BIN)/python -m tests.evaluate --config $(CONFIG) $(if $(CORPUS),--corpus $(CORPUS))
