@@ -50,6 +50,10 @@ DATE_PATTERNS = {
 }
 
 
+# A quality signal that is a share: from 0 to 1, null where undefined or not computed.
+Share = Annotated[float | None, Field(default=None, ge=0, le=1)]
+
+
 class Article(BaseModel):
     """One news article, normalized and validated."""
 
@@ -200,59 +204,42 @@ class Article(BaseModel):
     # `num_words`. Each is null when the text has none to measure, and defaults to null for rows
     # made without the step (a build whose build.steps leaves it out).
     terminal_punct_line_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
             description=(
                 "Quality (C4): share of lines ending in terminal punctuation (. ! ? … 。 ！ ？ "
                 "؟ । and the like, optionally followed by closing quotes or brackets)."
-            ),
+            )
         ),
     ]
     ellipsis_line_share: Annotated[
-        float | None,
-        Field(
-            default=None,
-            ge=0,
-            le=1,
-            description="Quality (Gopher): share of lines ending in an ellipsis ('...' or '…').",
-        ),
+        Share,
+        Field(description="Quality (Gopher): share of lines ending in an ellipsis ('...' or '…')."),
     ]
     bullet_line_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
             description=(
                 "Quality (Gopher): share of lines starting with a bullet (• ● ▪ ► and the like, "
                 "or '-', '*', '+' followed by a space)."
-            ),
+            )
         ),
     ]
     duplicate_line_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
             description=(
                 "Quality (Gopher): share of lines that repeat an earlier line of the text exactly."
-            ),
+            )
         ),
     ]
     duplicate_line_char_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
             description=(
                 "Quality (Gopher): share of the lines' characters (line breaks not counted) that "
                 "are in lines repeating an earlier line."
-            ),
+            )
         ),
     ]
     mean_word_length: Annotated[
@@ -267,68 +254,47 @@ class Article(BaseModel):
         ),
     ]
     letter_word_share: Annotated[
-        float | None,
-        Field(
-            default=None,
-            ge=0,
-            le=1,
-            description="Quality (Gopher): share of words with at least one letter.",
-        ),
+        Share, Field(description="Quality (Gopher): share of words with at least one letter.")
     ]
     non_alnum_char_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
             description=(
                 "Quality: share of the non-space characters that are outside words (punctuation, "
                 "symbols, emoji)."
-            ),
+            )
         ),
     ]
     top_2gram_char_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
             description=(
                 "Quality (Gopher's top n-gram, on words): share of the words' characters covered "
                 "by the occurrences of the most frequent word 2-gram (ties: the longer, then the "
                 "first); 0 when no 2-gram repeats; null with fewer than 2 words."
-            ),
+            )
         ),
     ]
     top_3gram_char_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
-            description="As `top_2gram_char_share`, for word 3-grams; null with fewer than 3 words.",
+            description="As `top_2gram_char_share`, for word 3-grams; null with fewer than 3 words."
         ),
     ]
     top_4gram_char_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
-            description="As `top_2gram_char_share`, for word 4-grams; null with fewer than 4 words.",
+            description="As `top_2gram_char_share`, for word 4-grams; null with fewer than 4 words."
         ),
     ]
     stop_word_share: Annotated[
-        float | None,
+        Share,
         Field(
-            default=None,
-            ge=0,
-            le=1,
             description=(
                 "Quality (Gopher, per language): share of words, lower-cased, in the stop-word "
                 "list of `language` (the builder's `stopwords.toml`); null for a language "
                 "without a list."
-            ),
+            )
         ),
     ]
     text_sha256: Annotated[

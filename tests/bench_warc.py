@@ -19,24 +19,7 @@ from builder.config import BuildSection
 from builder.readers.warc import WarcReader
 from builder.sources import Source
 from tests import warcs
-
-WORDS = [
-    "il",
-    "governo",
-    "ha",
-    "approvato",
-    "la",
-    "legge",
-    "sulla",
-    "stampa",
-    "nelle",
-    "regioni",
-    "del",
-    "nord",
-    "e",
-    "del",
-    "sud",
-]
+from tests.support import ITALIAN_WORDS
 
 
 def generate(path: Path, pages: int, seed: int = 7) -> int:
@@ -47,7 +30,8 @@ def generate(path: Path, pages: int, seed: int = 7) -> int:
     for i in range(pages):
         url = f"https://example.org/news/{i}"
         text = " ".join(
-            rng.choice(WORDS) + str(rng.randrange(1000)) for _ in range(rng.randint(3000, 9000))
+            rng.choice(ITALIAN_WORDS) + str(rng.randrange(1000))
+            for _ in range(rng.randint(3000, 9000))
         )
         body = f"<html><head><title>{i}</title></head><body><p>{text}</p></body></html>".encode()
         records += [warcs.request(url), warcs.response(url, body), warcs.metadata(url)]

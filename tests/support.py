@@ -40,6 +40,24 @@ ITALIAN = (
     "che prevede piste ciclabili, più autobus elettrici e una zona a traffico limitato nel centro storico. "
     "Secondo l’assessore, i lavori cominceranno entro l’estate e dureranno circa due anni."
 )
+# words for generated Italian texts: random sequences of them make distinct articles
+ITALIAN_WORDS = [
+    "il",
+    "governo",
+    "ha",
+    "approvato",
+    "la",
+    "legge",
+    "sulla",
+    "stampa",
+    "nelle",
+    "regioni",
+    "del",
+    "nord",
+    "e",
+    "del",
+    "sud",
+]
 ENGLISH = (
     "The city council approved a new plan for sustainable transport last night, with more cycle lanes, "
     "electric buses and a limited traffic zone in the historic centre. According to the councillor, "

@@ -17,7 +17,7 @@ from builder.config import BuildSection
 from builder.pipeline import UnitTask, process_unit
 from builder.sources import HEAD_BYTES, discover, iter_lines, open_source
 from builder.units import Planner, cut_lines, expected_units, input_bytes
-from tests.support import TODAY, rejects, rows, run_build, write
+from tests.support import ITALIAN_WORDS, TODAY, rejects, rows, run_build, write
 
 KIB = 1024
 
@@ -34,26 +34,9 @@ def news_lines(n, seed=7):
     """JSON Lines as crawlers write them, with every kind of line end, blank lines, a bad line,
     duplicates and a line too long, so that record numbers and rejects are checked too."""
     rng = random.Random(seed)
-    words = [
-        "il",
-        "governo",
-        "ha",
-        "approvato",
-        "la",
-        "legge",
-        "sulla",
-        "stampa",
-        "nelle",
-        "regioni",
-        "del",
-        "nord",
-        "e",
-        "del",
-        "sud",
-    ]
     out = []
     for i in range(n):
-        text = " ".join(rng.choice(words) for _ in range(rng.randint(30, 120)))
+        text = " ".join(rng.choice(ITALIAN_WORDS) for _ in range(rng.randint(30, 120)))
         if i % 17 == 0:
             text = out_texts[-1] if (out_texts := [t for t in out if t]) else text
         record = {
