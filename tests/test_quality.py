@@ -441,7 +441,7 @@ def test_a_manifest_without_quality_stats_keeps_its_bytes(tmp_path, raw):
 
 
 def test_a_txt_folder_of_many_languages_fills_the_columns(tmp_path):
-    """As ../shared/corpus/txt: seed-format files in several languages and scripts."""
+    """Seed-format files in several languages and scripts, as the shared sample corpus has."""
     bodies = {
         "en": ENGLISH,
         "it": ITALIAN,
