@@ -80,9 +80,10 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
         raise RejectError(
             RejectReason.NO_TEXT, "not an HTML page (nothing to parse)", excerpt(text)
         )
-    check_page(tree, url or _canonical(tree))
-    date = page_date(tree, url or _canonical(tree), latest)
     meta = _metadata(tree)
+    address = url or meta.url  # the fetched URL, else the page's canonical one
+    check_page(tree, address)
+    date = page_date(tree, address, latest)
     # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
     # result does not depend on the build's day; comments are not part of an article.
     document = trafilatura.bare_extraction(tree, include_comments=False)
@@ -115,11 +116,6 @@ def _metadata(tree: HtmlElement) -> Document:
     meta.url = meta.url or extract_url(tree)
     meta.sitename = meta.sitename or extract_sitename(tree)
     return meta
-
-
-def _canonical(tree: HtmlElement) -> str | None:
-    found = tree.xpath('//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content')
-    return found[0].strip() if found and found[0].strip().startswith("http") else None
 
 
 def _declared_language(tree: HtmlElement) -> str | None:
