@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from py3langid.langid import RAW_FLOOR, LanguageIdentifier
+from py3langid.langid import MODEL_FILE, RAW_FLOOR, LanguageIdentifier
 
 from builder.batch import Batch
 from builder.config import BuildSection, load_config
@@ -97,15 +97,24 @@ def test_bad_language_settings_are_config_errors(tmp_path, setting, message):
 
 @pytest.mark.parametrize("copies", [1, SIDE_BY_SIDE])  # walked one by one, then side by side
 def test_the_models_scores_are_py3langids_own(copies):
-    model = _model()
+    model, reference = _model(), LanguageIdentifier.from_model_file(MODEL_FILE)
     texts = [ENGLISH, ITALIAN, GERMAN, "", "12", "日本語の文章です", ENGLISH[:7]] * copies
     strings = [LanguageIdentifier._encode(text) for text in texts]
     for scores, data in zip(model.raw_scores(strings), strings, strict=True):
-        expected = model.identifier._raw_score(data)
+        expected = reference._raw_score(data)
         if scores is None:
             assert (expected == RAW_FLOOR).all()
         else:
             np.testing.assert_allclose(scores, expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("text", [ENGLISH, ITALIAN, "Српски језик", "", "12", "日本語の文章です"])
+def test_the_models_ranking_is_py3langids_own(text):
+    """Decoding ranks readings of a file's bytes by it; the ranking must stay py3langid's."""
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE).rank(text)
+    ranked = _model().ranked(text)
+    assert [label for label, _ in ranked[:5]] == [label for label, _ in reference[:5]]
+    np.testing.assert_allclose([s for _, s in ranked], [s for _, s in reference], rtol=1e-4)
 
 
 def test_a_confidence_rounded_past_one_is_published_as_one(monkeypatch):

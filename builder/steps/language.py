@@ -16,7 +16,7 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from py3langid.langid import MODEL_FILE, LanguageIdentifier, visit_counts
+from py3langid.langid import MODEL_FILE, RAW_FLOOR, LanguageIdentifier, visit_counts
 
 from builder.batch import Batch, with_columns
 from builder.steps.base import Step
@@ -28,7 +28,7 @@ DETECT_CHARS = 1500  # enough for a stable guess; longer texts only cost time (t
 # wrong 2 times in 3,051; under probability 0.5, 7% to 45% were wrong (README).
 MIN_LETTERS = 20
 MIN_CONFIDENCE = 0.5
-WALK_ROWS = 512  # byte strings walked side by side (1.5 MB of bytes, 6 MB of features at most)
+WALK_ROWS = 256  # byte strings walked side by side (0.8 MB of bytes, 3 MB of features at most)
 SIDE_BY_SIDE = 16  # fewer strings are walked one by one
 SUM_ROWS = 32  # strings whose features are gathered at once (about 8 MB)
 _CODE = re.compile(r"^([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*$")
@@ -59,15 +59,20 @@ class _Model:
     (labels without one, such as 'zxx' for no linguistic content, keep their share)."""
 
     def __init__(self) -> None:
-        self.identifier = identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
-        # the byte automaton that finds the model's features, and their log-probabilities
+        # py3langid's identifier is not kept: its float16 table (28 MB) would stay beside ours
+        identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+        # the byte automaton that finds the model's features: as Python sequences for
+        # py3langid's own walk of a few strings, as arrays for the side-by-side walk
+        self.walker = (identifier.tk_nextmove, identifier._rowbase, identifier.tk_output)
         self.next_state = np.frombuffer(identifier.tk_nextmove, dtype=np.uint32)
         self.row_start = np.asarray(identifier.tk_row, dtype=np.int64) << 8
         self.feature = np.asarray(identifier.tk_output, dtype=np.int32)  # -1: none at a state
         # features x labels; float32 once (57 MB) rather than float16 converted at every gather
         self.table = identifier.nb_ptc.astype(np.float32)
         self.prior = identifier.nb_pc.astype(np.float32)
-        codes = [_MACRO.get(label, label) for label in identifier.nb_classes]
+        self.labels: list[str] = list(identifier.nb_classes)
+        self.aliases: list[tuple[int, int]] = identifier._alias_pairs  # (first, dupe) columns
+        codes = [_MACRO.get(label, label) for label in self.labels]
         self.codes = sorted({code for code in codes if code in ISO_639_1})
         self.position = {code: i for i, code in enumerate(self.codes)}
         # one row per label: which code it adds to (an extra column for labels without one)
@@ -126,9 +131,8 @@ class _Model:
         """Scores of a few byte strings, walked by py3langid's own loop (numpy's side-by-side
         walk only pays over many strings)."""
         out: list[np.ndarray | None] = []
-        walker = self.identifier  # its automaton as Python sequences: faster one item at a time
         for data in strings:
-            visits = visit_counts(walker.tk_nextmove, walker._rowbase, walker.tk_output, data)
+            visits = visit_counts(*self.walker, data)
             if not visits:
                 out.append(None)
                 continue
@@ -214,6 +218,18 @@ class _Model:
         index = self.position.get(code)
         return 0.0 if index is None else float(guess.probabilities[index])
 
+    def ranked(self, text: str) -> list[tuple[str, float]]:
+        """py3langid's `rank`: each label with its raw naive Bayes score, best first (a label
+        the model has twice, such as a script variant, keeps the better of its two)."""
+        raw = self.raw_scores([LanguageIdentifier._encode(text)])[0]
+        scores = np.full(len(self.labels), RAW_FLOOR, np.float32) if raw is None else raw
+        for first, dupe in self.aliases:
+            scores[first], scores[dupe] = max(scores[first], scores[dupe]), RAW_FLOOR
+        merged: dict[str, float] = {}
+        for label, score in zip(self.labels, scores.tolist(), strict=True):
+            merged.setdefault(label, score)
+        return sorted(merged.items(), key=lambda item: item[1], reverse=True)
+
 
 @cache
 def _model() -> _Model:
@@ -230,7 +246,7 @@ def language_and_confidence(text: str) -> tuple[str, float]:
     """The most likely ISO 639-1 language and its uncalibrated naive Bayes posterior, near 1 for
     almost any text: a key to rank readings of the same bytes by (decode), not a confidence to
     publish (that is `language_probabilities`)."""
-    ranked = _model().identifier.rank(text[:DETECT_CHARS])
+    ranked = _model().ranked(text[:DETECT_CHARS])
     language, score = next((lang, score) for lang, score in ranked if lang in ISO_639_1)
     return language, 1 / sum(math.exp(min(other - score, 700)) for _, other in ranked)
 
