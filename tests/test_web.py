@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from builder.records import Reject, RejectError
 from builder.sources import Source
 from builder.web.charset import page_text
 from builder.web.extract import extract_page, latest_date
+from builder.web.timelimit import TimeLimitExceeded, time_limit
 from tests.support import ENGLISH, ITALIAN, rows, run_build, write
 
 TODAY = dt.date(2026, 11, 26)
@@ -90,6 +93,19 @@ def test_a_page_over_the_time_limit_is_rejected_and_the_next_page_is_read(tmp_pa
     assert isinstance(slow[0], Reject) and slow[0].reason == "extraction_timeout"
     assert "build.extraction_timeout=1 s" in slow[0].detail
     assert fast[0]["title"] == "Il piano per la mobilità"
+
+
+def test_the_time_limit_stops_code_that_catches_exceptions():
+    """trafilatura catches Exception in places: the limit is not one, and it comes again until
+    the block ends, so even code catching everything part of the time is stopped."""
+    started = time.monotonic()
+    with pytest.raises(TimeLimitExceeded), time_limit(0.2):
+        for _ in range(500):  # 10 s unlimited
+            with contextlib.suppress(BaseException):  # what the limit must get past
+                time.sleep(0.01)
+            with contextlib.suppress(Exception):
+                time.sleep(0.01)
+    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+REPEAT_SECONDS = 0.05  # after the limit, the signal comes again this often until the block ends
 
-class TimeLimitExceeded(Exception):
-    pass
+
+class TimeLimitExceeded(BaseException):
+    """A BaseException, as KeyboardInterrupt is: trafilatura catches Exception in places, and a
+    limit it swallowed there would let the page run on unlimited."""
 
 
 @contextmanager
@@ -27,13 +30,18 @@ def time_limit(seconds: float) -> Iterator[None]:
         yield
         return
 
+    ended = False
+
     def expire(signum: int, frame: FrameType | None) -> None:
-        raise TimeLimitExceeded(f"over {seconds:g} s")
+        if not ended:  # a signal that lands as the block ends finds nothing left to stop
+            raise TimeLimitExceeded(f"over {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Repeated after the limit: a bare `except:` in library code may swallow one signal still.
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT_SECONDS)
     try:
         yield
     finally:
+        ended = True
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
