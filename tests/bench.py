@@ -90,12 +90,27 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional memory of one process (Pss: a page shared by n processes counts 1/n), 0 once
+    it has ended. Summed over a tree it counts shared libraries once, where RSS counts them in
+    every process."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 class PeakRss(threading.Thread):
-    """Samples the summed RSS of a process tree every SAMPLE_SECONDS; `peak` is the largest."""
+    """Samples the summed RSS (and PSS) of a process tree every SAMPLE_SECONDS; `peak` (and
+    `peak_pss`) is the largest."""
 
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
-        self.root, self.peak = root, 0
+        self.root, self.peak, self.peak_pss = root, 0, 0
         self.seen: dict[int, int] = {}  # every process of the tree met, with its start time
         self._done = threading.Event()
 
@@ -104,6 +119,7 @@ class PeakRss(threading.Thread):
             tree = process_tree(self.root)
             self.seen.update(tree)
             self.peak = max(self.peak, sum(rss_bytes(pid) for pid in tree))
+            self.peak_pss = max(self.peak_pss, sum(pss_bytes(pid) for pid in tree))
             self._done.wait(SAMPLE_SECONDS)
 
     def stop(self) -> None:
@@ -122,6 +138,7 @@ class Outcome:
     stdout: str = ""
     stderr_tail: str = ""
     outlived: int = 0  # processes of the tree still running well after it ended (then killed)
+    peak_pss: int = 0  # bytes, summed over the process tree, shared pages split between them
 
 
 def measure(command: list[str], limit: float, logs: Path) -> Outcome:
@@ -147,7 +164,9 @@ def measure(command: list[str], limit: float, logs: Path) -> Outcome:
         err.seek(0)
         stdout = out.read().decode(errors="replace")
         stderr_tail = "\n".join(err.read().decode(errors="replace").splitlines()[-5:])
-        return Outcome(seconds, sampler.peak, status, stdout, stderr_tail, outlived)
+        return Outcome(
+            seconds, sampler.peak, status, stdout, stderr_tail, outlived, sampler.peak_pss
+        )
 
 
 def stop_tree(process: subprocess.Popen, seen: dict[int, int]) -> int:
