@@ -200,7 +200,12 @@ def _nothing_to_release(raw: Path | str, out: Path, accounting: Accounting) -> s
 
 
 def _write_shards(
-    config: Config, parts: list[str], plan: StagePlan, work: Storage, stage: Path, pool: Executor
+    config: Config,
+    parts: dict[str, int],
+    plan: StagePlan,
+    work: Storage,
+    stage: Path,
+    pool: Executor,
 ) -> list[ShardInfo]:
     """Every partition's shards, written by the workers into the staging folder, or, with a
     non-local work storage, into it and then copied here (the release is always local)."""
@@ -212,6 +217,7 @@ def _write_shards(
         PartitionTask(
             partition=partition,
             parts=sorted(members),
+            nbytes=sum(parts[p] for p in members),
             dropped={p: plan.dropped[p] for p in members if p in plan.dropped},
             clusters={p: plan.clusters[p] for p in members if p in plan.clusters},
             work=work,
@@ -256,7 +262,10 @@ def _fetch_shard(work: Storage, shard: ShardInfo, stage: Path) -> None:
 
 def _rejects_table(read: ReadPhase, staged: pa.Table, work: Storage) -> pa.Table:
     """Every reject, from the readers, steps and stages, ordered by where it came from."""
-    tables = [work.read_table(part, REJECT_SCHEMA) for part in read.rejects_parts]
+    tables = [
+        pa.Table.from_batches(list(work.part_batches(part)), REJECT_SCHEMA)
+        for part in read.rejects_parts
+    ]
     return pa.concat_tables([*tables, reject_table(read.file_rejects), staged]).sort_by(
         SOURCE_ORDER
     )

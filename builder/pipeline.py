@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from builder.accounting import READ_STEP, StepCounters
 from builder.batch import Batch, RawBatch, RawRecord, ReadItem, Skipped, reject_table
@@ -32,7 +31,7 @@ from builder.sources import NOT_INPUT_FORMAT, InputFile, SkippedFile, Source, op
 from builder.stages import key_columns, key_writer
 from builder.stages.base import KeyFile
 from builder.steps import CONTENT_STEPS, STEPS, Step, StepContext
-from builder.storage import Storage
+from builder.storage import PartWriter, Storage
 from builder.units import Piece
 from schema import arrow_schema
 from schema.working import published
@@ -40,8 +39,10 @@ from schema.working import published
 SPILL_ROWS = 20_000  # rows (and rejects) buffered per unit before they are written to its parts
 SPILL_BYTES = 16 * 1024 * 1024  # or fewer rows, when they hold this many bytes: parts' row groups
 # stay small, so the shard writers that read them back hold little
-BATCH_ROWS = 2_000  # raw records per batch through the steps
-BATCH_SIZE = 8 * 1024 * 1024  # or fewer, when their sizes as read add up to this (bytes)
+# A batch's temporary arrays (the language model's walk, word lists) set a worker's peak memory:
+# 2,000 records or 8 MiB held about 60 MB more than this (a 64 MB unit, one worker).
+BATCH_ROWS = 1_000  # raw records per batch through the steps
+BATCH_SIZE = 4 * 1024 * 1024  # or fewer, when their sizes as read add up to this (bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +83,8 @@ class FileResult:
 class UnitResult:
     index: int
     files: list[FileResult] = field(default_factory=list)
-    parts: list[str] = field(
-        default_factory=list
-    )  # part files (keys in the work storage) holding rows
+    # part files (keys in the work storage) holding rows, with their rows' bytes in memory
+    parts: dict[str, int] = field(default_factory=dict)
     rejects_part: str | None = None
     keys: KeyFile | None = None  # the rows' key rows, for the stages
     steps: list[StepCounters] = field(default_factory=list)  # read, content steps, build.steps
@@ -95,15 +95,16 @@ class UnitResult:
 
 
 class _Spill:
-    """Buffers tables of one kind and spills them to Parquet files in batches of SPILL_ROWS rows
-    or SPILL_BYTES bytes, whichever comes first."""
+    """Buffers tables of one kind and spills them to part files (Storage.part_writer) in batches
+    of SPILL_ROWS rows or SPILL_BYTES bytes, whichever comes first."""
 
     def __init__(self, work: Storage, schema: pa.Schema):
         self.work, self.schema = work, schema
         self.buffers: dict[str, list[pa.Table]] = {}
-        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.writers: dict[str, PartWriter] = {}
         self.buffered = self.buffered_bytes = 0
         self.rows: dict[str, int] = {}  # rows added to each file so far
+        self.nbytes: dict[str, int] = {}  # and their bytes in memory
 
     def add(self, rel: str, table: pa.Table) -> int:
         """Add rows to the file `rel` (a key in the work storage); the number of the first."""
@@ -112,6 +113,7 @@ class _Spill:
         self.buffered_bytes += table.nbytes
         first = self.rows.get(rel, 0)
         self.rows[rel] = first + table.num_rows
+        self.nbytes[rel] = self.nbytes.get(rel, 0) + table.nbytes
         if self.buffered >= SPILL_ROWS or self.buffered_bytes >= SPILL_BYTES:
             self.flush()
         return first
@@ -119,20 +121,22 @@ class _Spill:
     def flush(self) -> None:
         for rel, tables in self.buffers.items():
             if rel not in self.writers:
-                self.writers[rel] = self.work.parquet_writer(rel, self.schema, compression="lz4")
+                self.writers[rel] = self.work.part_writer(rel, self.schema)
             self.writers[rel].write_table(pa.concat_tables(tables))
         self.buffers, self.buffered, self.buffered_bytes = {}, 0, 0
 
-    def close(self) -> list[str]:
-        """Write what is buffered; the files written, as keys in the work storage."""
+    def close(self) -> dict[str, int]:
+        """Write what is buffered; the files written (keys in the work storage), with the bytes
+        their rows take in memory (what sorting them costs)."""
         self.flush()
         for writer in self.writers.values():
             writer.close()
-        return sorted(self.writers)
+        return {rel: self.nbytes[rel] for rel in sorted(self.writers)}
 
     def discard(self) -> None:
         """Drop everything: nothing of this file is published."""
         self.buffers, self.buffered, self.buffered_bytes, self.rows = {}, 0, 0, {}
+        self.nbytes = {}
         for rel, writer in self.writers.items():
             writer.close()
             self.work.remove(rel)
@@ -166,13 +170,13 @@ class _Sinks:
 
     def add(self, batch: Batch) -> None:
         for rejects in batch.rejects:
-            self.rejects.add(f"rejects/{self.index:08d}.parquet", rejects)
+            self.rejects.add(f"rejects/{self.index:08d}.arrow", rejects)
         if not batch.table.num_rows:
             return
         grouped, spans = partitions(batch.table)
         rows, numbers, parts = published(grouped), [], []
         for partition, start, stop in spans:
-            parts.append(f"parts/{partition}/{self.index:08d}.parquet")
+            parts.append(f"parts/{partition}/{self.index:08d}.arrow")
             first = self.rows.add(parts[-1], rows.slice(start, stop - start))
             numbers.append(np.arange(first, first + stop - start, dtype=np.int64))
         which = np.repeat(np.arange(len(parts)), [stop - start for _, start, stop in spans])

@@ -20,7 +20,7 @@ from builder.units import Scan
 @dataclass
 class ReadPhase:
     files: list[FileResult] = field(default_factory=list)  # one per input file, in input order
-    parts: list[str] = field(default_factory=list)  # part files holding rows
+    parts: dict[str, int] = field(default_factory=dict)  # part files holding rows: bytes
     rejects_parts: list[str] = field(default_factory=list)  # part files holding rejects
     keys: list[KeyFile] = field(default_factory=list)  # key rows of the rows, for the stages
     file_rejects: list[Reject] = field(default_factory=list)  # split files rejected whole
@@ -43,7 +43,7 @@ def gather(units: list[UnitResult], scans: dict[str, Scan]) -> ReadPhase:
     for unit in units:
         if any(f.rel in changed for f in unit.files):  # a range: its unit holds that file only
             continue
-        phase.parts += unit.parts
+        phase.parts |= unit.parts
         phase.rejects_parts += [unit.rejects_part] if unit.rejects_part else []
         phase.keys += [unit.keys] if unit.keys else []
         phase.steps += unit.steps

@@ -109,6 +109,17 @@ class Storage:
             return open(path, "wb")
         return self.fs.open(path, "wb")
 
+    def part_writer(self, key: str, schema: pa.Schema) -> PartWriter:
+        """A writer of work rows for a new file at `key` (see PartWriter)."""
+        return PartWriter(self.open_write(key), schema)
+
+    def part_batches(self, key: str) -> Iterator[pa.RecordBatch]:
+        """The record batches of a file `part_writer` wrote, in order."""
+        with pa.memory_map(self.path(key)) if self.local else self.open_read(key) as source:
+            reader = pa.ipc.open_file(source)
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i)
+
     def parquet_writer(self, key: str, schema: pa.Schema, **options: Any) -> pq.ParquetWriter:
         """A Parquet writer for a new file at `key`; closing the writer closes the file."""
         if self.local:
@@ -120,11 +131,6 @@ class Storage:
         if self.local:
             return pq.ParquetFile(self.path(key))
         return pq.ParquetFile(self.path(key), filesystem=self.fs)
-
-    def read_table(self, key: str, schema: pa.Schema) -> pa.Table:
-        if self.local:
-            return pq.read_table(self.path(key), schema=schema)
-        return pq.read_table(self.path(key), schema=schema, filesystem=self.fs)
 
     def remove(self, key: str) -> None:
         if self.local:
@@ -166,3 +172,25 @@ class Storage:
 
     def __str__(self) -> str:
         return self.url
+
+
+PART_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+
+
+class PartWriter:
+    """Work rows as an Arrow IPC file, lz4-compressed. Each write is one more batch at next to
+    no memory: a Parquet writer holds every row group's metadata (about 30 KB for our schema)
+    until it closes, and a unit's spills make thousands of row groups over its partitions."""
+
+    def __init__(self, sink: IO[bytes], schema: pa.Schema):
+        self._sink = sink
+        self._writer = pa.ipc.new_file(sink, schema, options=PART_OPTIONS)
+
+    def write_table(self, table: pa.Table) -> None:
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        try:
+            self._writer.close()
+        finally:
+            self._sink.close()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import zstandard
@@ -144,6 +145,12 @@ class _Null:
     def flush(self) -> None: ...
     def isatty(self) -> bool:
         return False
+
+
+def read_part(path: Path) -> pa.Table:
+    """A work part file, whole: rows or rejects as a unit spilled them (Arrow IPC)."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def rows(release: Path) -> list[dict]:

@@ -92,7 +92,7 @@ def test_killed_build_leaves_previous_release_intact(project):
     staging = project / f".dist.building-{proc.pid}"
     deadline = time.monotonic() + 60
     while (
-        not list(staging.glob(".work/parts/**/*.parquet"))
+        not list(staging.glob(".work/parts/**/*.arrow"))
         and time.monotonic() < deadline
         and proc.poll() is None
     ):

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from builder.batch import RawBatch, RawRecord
@@ -22,6 +21,7 @@ from builder.steps import STEPS, StepContext
 from builder.steps.content import CrawlerFields, split_header
 from builder.steps.normalize import normalize_text
 from builder.steps.validate import count_words
+from builder.storage import Storage
 from schema import Article
 from tests.support import ENGLISH, jsonl, rejects, rows, run_build, write
 
@@ -413,30 +413,41 @@ def test_id_conflicts_read_each_part_once(tmp_path, monkeypatch):
     write(raw / "a.jsonl", jsonl(records[:150]))
     write(raw / "b.jsonl", jsonl(records[150:]))
     reads = []
-    real = dedup.pq.ParquetFile.read_row_groups
+    real = dedup.texts_at
 
-    def counting(self, row_groups, columns=None, **kw):
-        reads.append((tuple(row_groups), tuple(columns or ())))
-        return real(self, row_groups, columns=columns, **kw)
+    def counting(work, part, positions):
+        reads.append(part)
+        return real(work, part, positions)
 
-    monkeypatch.setattr(dedup.pq.ParquetFile, "read_row_groups", counting)
+    monkeypatch.setattr(dedup, "texts_at", counting)
     report = run_build(raw, tmp_path / "dist")
     assert report.manifest.accounting.rejects_by_reason == {"id_conflict": 299}
-    excerpts = [r for r in reads if r[1] == ("text",)]  # the stages read key rows by row group too
     # The two small files are one work unit, so one part file: read once, not once per conflict.
-    assert excerpts == [((0,), ("text",))]
+    assert len(reads) == 1
     for reject in rejects(report.out):  # each excerpt is its own record's text
         version = reject["source_record"] - 1 + (150 if reject["source_path"] == "b.jsonl" else 0)
         assert reject["excerpt"].startswith(f"Version {version}. The city council")
     assert report.accounting.balanced
 
 
-def test_excerpt_rows_are_read_from_only_the_row_groups_that_hold_them(tmp_path):
-    path = tmp_path / "part.parquet"
-    table = pa.table({"text": [f"row {i}" for i in range(1000)]})
-    pq.write_table(table, path, row_group_size=100)
-    wanted = np.array([999, 5, 250, 251, 5, 640])
-    assert dedup.texts_at(pq.ParquetFile(path), wanted) == [f"row {i}" for i in wanted]
+def test_excerpt_rows_are_read_from_a_part_up_to_the_last_wanted(tmp_path, monkeypatch):
+    work = Storage.of(tmp_path)
+    writer = work.part_writer("part.arrow", pa.schema([("text", pa.string())]))
+    for start in range(0, 1000, 100):
+        writer.write_table(pa.table({"text": [f"row {i}" for i in range(start, start + 100)]}))
+    writer.close()
+    batches = []
+    real = Storage.part_batches
+
+    def counting(self, key):
+        for batch in real(self, key):
+            batches.append(batch)
+            yield batch
+
+    monkeypatch.setattr(Storage, "part_batches", counting)
+    wanted = np.array([640, 5, 250, 251, 5, 99])
+    assert dedup.texts_at(work, "part.arrow", wanted) == [f"row {i}" for i in wanted]
+    assert len(batches) == 7  # none after the one holding row 640
 
 
 # The catalogue, end to end: every file has its required outcome, and nothing is lost

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,22 +69,31 @@ def rows(rng: np.random.Generator, count: int, text_bytes: int = 400) -> pa.Tabl
     return pa.table(nulls | columns, schema=arrow_schema())
 
 
+def write_part(work: Storage, rel: str, tables: Iterable[pa.Table]) -> int:
+    """A part file as a unit spills it, a batch per table; the bytes of its rows."""
+    writer, nbytes = work.part_writer(rel, arrow_schema()), 0
+    for table in tables:
+        writer.write_table(table)
+        nbytes += table.nbytes
+    writer.close()
+    return nbytes
+
+
 def partition_task(
     tmp_path: Path, tables: list[pa.Table], dropped: dict[int, list[int]], **limits: int
 ) -> PartitionTask:
-    """Write `tables` as the partition's part files (small row groups, as the pipeline spills them)."""
-    work = tmp_path / "work"
+    """Write `tables` as the partition's part files (small batches, as the pipeline spills them)."""
+    work = Storage.of(tmp_path / "work")
     parts = []
     for number, table in enumerate(tables):
-        rel = f"parts/{PARTITION}/{number:03d}.parquet"
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, work / rel, compression="lz4", row_group_size=97)
-        parts.append(rel)
+        parts.append(f"parts/{PARTITION}/{number:03d}.arrow")
+        write_part(work, parts[-1], [table.slice(i, 97) for i in range(0, len(table), 97)])
     return PartitionTask(
         partition=PARTITION,
         parts=parts,
+        nbytes=sum(t.nbytes for t in tables),
         dropped={parts[n]: np.array(sorted(r), dtype=np.int64) for n, r in dropped.items()},
-        work=Storage.of(work),
+        work=work,
         out_dir=tmp_path / "out",
         schema_metadata=METADATA,
         max_shard_bytes=limits.get("max_shard_bytes", 512 * 1024 * 1024),
@@ -108,7 +118,7 @@ def reference(task: PartitionTask) -> dict[str, bytes]:
     """The shards as the writer made them before the external sort: all in memory, one sort."""
     tables = []
     for part in task.parts:
-        table = task.work.read_table(part, arrow_schema())
+        table = pa.Table.from_batches(list(task.work.part_batches(part)), arrow_schema())
         keep = np.ones(len(table), dtype=bool)
         keep[task.dropped.get(part, [])] = False
         tables.append(table.filter(pa.array(keep)))
@@ -218,6 +228,7 @@ from builder.writers.parquet import PartitionTask, write_partition
 work = Path(sys.argv[1])
 task = PartitionTask(
     partition="data/it/2021-02", parts=sorted(json.loads(sys.argv[2])), dropped={},
+    nbytes=int(sys.argv[3]),
     work=Storage.of(work), out_dir=work.parent / "out", schema_metadata={},
     max_shard_bytes=3 * 2**30, max_row_group_bytes=32 * 2**20,
 )
@@ -248,20 +259,20 @@ def test_a_partition_over_2_gib_of_text_is_written_in_bounded_memory(tmp_path):
         pytest.skip("needs 8 GiB free for the spill and shards")
     count = -(-HUGE_TEXT_BYTES // ROW_TEXT_BYTES)
     work = tmp_path / "work"
-    (work / "parts").mkdir(parents=True)
     rng = np.random.default_rng(0)
     template = rows(rng, 1)
-    per_part, parts = -(-count // 4), []
+    per_part, parts, nbytes = -(-count // 4), [], 0
     for part in range(4):  # compressible text: a few MB on disk
-        rel = f"parts/{part}.parquet"
-        with pq.ParquetWriter(work / rel, arrow_schema(), compression="lz4") as writer:
-            stop = min(count, (part + 1) * per_part)
-            for start in range(part * per_part, stop, 10):  # row groups of 10 MB
-                writer.write_table(huge_rows(rng, template, start, min(10, stop - start)))
-        parts.append(rel)
+        parts.append(f"parts/{part}.arrow")
+        stop = min(count, (part + 1) * per_part)
+        batches = (  # batches of 10 MB
+            huge_rows(rng, template, start, min(10, stop - start))
+            for start in range(part * per_part, stop, 10)
+        )
+        nbytes += write_part(Storage.of(work), parts[-1], batches)
 
     done = subprocess.run(
-        [sys.executable, "-c", HUGE_SCRIPT, str(work), json.dumps(parts)],
+        [sys.executable, "-c", HUGE_SCRIPT, str(work), json.dumps(parts), str(nbytes)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -277,7 +288,7 @@ def test_a_partition_over_2_gib_of_text_is_written_in_bounded_memory(tmp_path):
     shard = pq.ParquetFile(tmp_path / "out" / shard_path(PARTITION, 0)).metadata
     assert shard.num_rows == count and shard.num_row_groups > 64
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["data"]  # the spill is gone
-    # what it holds: two row groups (32 MiB), a few sub-buckets (32 MiB budget), a part's row
+    # what it holds: two row groups (32 MiB), a few sub-buckets (32 MiB budget), a part's batch
     # group (10 MB) and pyarrow itself; 320 to 700 MiB measured (how much freed memory the
     # allocator keeps varies from run to run), where the old writer crashed at 2.7 GB
     assert result["peak"] < 2**30, f"peak RSS {result['peak'] / 2**20:.0f} MiB"

@@ -13,7 +13,6 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA, DuplicateReason, RejectReason, excerpt
 from builder.stages.base import Decision, Stage, first_of
@@ -81,8 +80,7 @@ class SameId(Stage):
 
 
 def _excerpts(work: Storage, rows: pa.Table) -> list[str]:
-    """Excerpts of the given rows' texts: each part is opened once, and of its text column only
-    the row groups that hold wanted rows are read."""
+    """Excerpts of the given rows' texts: each part is read once, up to its last wanted row."""
     positions = rows["_row"].to_numpy()
     by_part: dict[str, list[int]] = defaultdict(list)
     for index, part in enumerate(rows["_part"].to_pylist()):
@@ -90,21 +88,26 @@ def _excerpts(work: Storage, rows: pa.Table) -> list[str]:
     out = [""] * len(rows)
     for part, indices in sorted(by_part.items()):
         wanted = np.array(indices)
-        texts = texts_at(work.parquet_file(part), positions[wanted])
+        texts = texts_at(work, part, positions[wanted])
         for index, text in zip(wanted, texts, strict=True):
             out[index] = excerpt(text)
     return out
 
 
-def texts_at(part: pq.ParquetFile, positions: np.ndarray) -> list[str]:
+def texts_at(work: Storage, part: str, positions: np.ndarray) -> list[str]:
     """The `text` values at the given row positions of one part file, in the order given."""
-    starts = np.cumsum(
-        [0] + [part.metadata.row_group(i).num_rows for i in range(part.num_row_groups)]
-    )
-    groups = np.searchsorted(starts, positions, side="right") - 1
-    needed = np.unique(groups)
-    texts = part.read_row_groups(needed.tolist(), columns=["text"])["text"]
-    # Row position -> position in the concatenation of the needed row groups.
-    offsets = np.cumsum([0] + [starts[g + 1] - starts[g] for g in needed])
-    local = offsets[np.searchsorted(needed, groups)] + positions - starts[groups]
-    return texts.take(pa.array(local)).to_pylist()
+    order = np.argsort(positions, kind="stable")
+    ascending = positions[order]
+    out: list[str] = [""] * len(positions)
+    done = offset = 0
+    for batch in work.part_batches(part):
+        end = offset + batch.num_rows
+        upto = int(np.searchsorted(ascending, end))
+        if upto > done:
+            taken = batch.column("text").take(pa.array(ascending[done:upto] - offset))
+            for index, text in zip(order[done:upto].tolist(), taken.to_pylist(), strict=True):
+                out[index] = text
+        done, offset = upto, end
+        if done == len(positions):
+            break
+    return out

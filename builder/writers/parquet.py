@@ -32,7 +32,6 @@ COMPRESSION = "zstd"
 COMPRESSION_LEVEL = 9
 MAX_ROW_GROUP_BYTES = 128 * 1024 * 1024
 SORT_BUDGET_BYTES = 32 * 1024 * 1024  # uncompressed rows a worker sorts in memory at once
-READ_BATCH_BYTES = 8 * 1024 * 1024  # uncompressed rows read from a part file at once
 MAX_SPILL_FILES = 256  # sub-buckets per spill pass; a larger partition spills again
 KEY_BYTES = 8  # leading id characters that choose a sub-bucket
 KEY_SPACE = 16**KEY_BYTES  # ids are hex digests: sub-buckets split this range evenly
@@ -43,6 +42,7 @@ SPILL_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 class PartitionTask:
     partition: str  # e.g. "data/it/2021-02"
     parts: list[str]  # part files holding this partition's rows, keys in `work`
+    nbytes: int  # their rows' bytes in memory: what sorting them at once would take
     dropped: dict[str, np.ndarray]  # part file -> row numbers that are duplicates
     work: Storage  # where the parts are
     out_dir: Path
@@ -68,11 +68,10 @@ class ShardInfo:
 def write_partition(task: PartitionTask) -> list[ShardInfo]:
     """Gather one partition's surviving rows, sort them by id, and write its shards."""
     schema = arrow_schema().with_metadata(task.schema_metadata)
-    estimate = sum(_part_bytes(task.work.parquet_file(part)) for part in task.parts)
     runs = _sorted_runs(
         lambda: _surviving(task, schema),
         schema,
-        estimate,
+        task.nbytes,
         0,
         KEY_SPACE,
         task.sort_budget_bytes,
@@ -85,20 +84,12 @@ def write_partition(task: PartitionTask) -> list[ShardInfo]:
         return writer.close()
 
 
-def _part_bytes(part: pq.ParquetFile) -> int:
-    """Uncompressed size of a part file's rows, from its footer: what sorting it in memory costs."""
-    metadata = part.metadata
-    return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-
-
 def _surviving(task: PartitionTask, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """The partition's rows that are not duplicates, in part order, in batches of bounded size."""
+    """The partition's rows that are not duplicates, in part order, a spilled batch at a time."""
     for part in task.parts:
-        file = task.work.parquet_file(part)
-        batch_rows = max(1, READ_BATCH_BYTES * file.metadata.num_rows // max(1, _part_bytes(file)))
         dropped = task.dropped.get(part, np.zeros(0, dtype=np.int64))
         offset = 0
-        for batch in file.iter_batches(batch_size=batch_rows, columns=schema.names):
+        for batch in task.work.part_batches(part):
             first, last = np.searchsorted(dropped, [offset, offset + len(batch)])
             keep = np.ones(len(batch), dtype=bool)
             keep[dropped[first:last] - offset] = False
