@@ -6,6 +6,7 @@ the README's table names them. Rules look at bounded parts of the page only.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -86,5 +87,9 @@ def _has_article_markup(tree: HtmlElement) -> bool:
 
 
 def _path(url: str | None) -> str | None:
-    match = re.match(r"^[a-z][a-z0-9+.-]*://[^/?#]*([^?#]*)", url or "", re.I)
-    return match.group(1) if match else None
+    """The path of an absolute URL; None for none, a relative one, or one that does not parse."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:  # e.g. a bracketed host that is no IPv6 address
+        return None
+    return parts.path if parts.scheme and parts.netloc else None
