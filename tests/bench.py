@@ -223,6 +223,7 @@ class Run:
     peak_rss_mb: float | None
     status: str
     note: str = ""
+    peak_pss_mb: float | None = None  # the same tree's peak PSS: shared pages counted once
     rows: int | None = None  # rows in the release's data shards
     mb_per_s: float | None = None
     articles_per_s: float | None = None
@@ -366,6 +367,7 @@ class Bench:
             records=records,
             seconds=None,
             peak_rss_mb=outcome.peak_rss / MB if outcome.peak_rss else None,
+            peak_pss_mb=outcome.peak_pss / MB if outcome.peak_pss else None,
             status=outcome.status,
             note=note,
         )
@@ -409,7 +411,8 @@ def compare(runs: list[Run]) -> None:
 
 HEADER = (
     f"{'size':>8}  {'run':<20}{'input MB':>9}{'records':>10}{'seconds':>9}{'MB/s':>8}"
-    f"{'articles/s':>11}{'vs floor':>9}{'scaling':>8}{'peak RSS MB':>12}{'rows':>10}  status"
+    f"{'articles/s':>11}{'vs floor':>9}{'scaling':>8}{'peak RSS MB':>12}{'PSS MB':>8}"
+    f"{'rows':>10}  status"
 )
 
 
@@ -425,7 +428,7 @@ def row(run: Run) -> str:
         f"{_num(run.seconds, '.2f', 9)}{_num(run.mb_per_s, '.2f', 8)}"
         f"{_num(run.articles_per_s, ',.0f', 11)}{_num(run.vs_floor, '.3f', 9, 'x')}"
         f"{_num(run.scaling, '.2f', 8, 'x')}{_num(run.peak_rss_mb, ',.0f', 12)}"
-        f"{_num(run.rows, ',', 10)}  {status}"
+        f"{_num(run.peak_pss_mb, ',.0f', 8)}{_num(run.rows, ',', 10)}  {status}"
     )
 
 
