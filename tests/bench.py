@@ -78,30 +78,27 @@ def process_tree(root: int) -> dict[int, int]:
     return tree
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of one process (VmRSS), 0 once it has ended."""
+def _proc_bytes(path: str, field: bytes) -> int:
+    """A /proc file's field counted in kB, in bytes; 0 once the process has ended."""
     try:
-        with open(f"/proc/{pid}/status", "rb") as f:
+        with open(path, "rb") as f:
             for line in f:
-                if line.startswith(b"VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process (VmRSS)."""
+    return _proc_bytes(f"/proc/{pid}/status", b"VmRSS:")
 
 
 def pss_bytes(pid: int) -> int:
-    """Proportional memory of one process (Pss: a page shared by n processes counts 1/n), 0 once
-    it has ended. Summed over a tree it counts shared libraries once, where RSS counts them in
-    every process."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
-            for line in f:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    """Proportional memory of one process (Pss: a page shared by n processes counts 1/n).
+    Summed over a tree it counts shared libraries once, where RSS counts them in every process."""
+    return _proc_bytes(f"/proc/{pid}/smaps_rollup", b"Pss:")
 
 
 class PeakRss(threading.Thread):
