@@ -113,6 +113,31 @@ def test_exact_copies_stay_same_text_and_distinct_stories_stay(tmp_path):
     assert near["source_record"] == 12
 
 
+@pytest.mark.parametrize("action", ["remove", "mark"])
+def test_an_exact_copy_of_a_near_copy_names_an_article_of_the_release(tmp_path, action):
+    """The reprint is a near-copy of the original, and an exact copy of the reprint comes after
+    it: with the reprint removed, that copy is a near-duplicate of the original too."""
+    original, copy = " ".join(story(1)), reprint(story(1), "Post")
+    records = [
+        {"text": original, "url": "https://x.example/1"},
+        {"text": copy, "url": "https://post.example/1"},
+        {"text": copy, "url": "https://again.example/1"},
+    ]
+    write(tmp_path / "raw" / "a.jsonl", jsonl(records))
+    report = near_build(tmp_path / "raw", tmp_path / "out", action=action)
+    published = {r["id"]: r for r in rows(report.out)}
+    found = {d["source_record"]: d for d in duplicates(report.out)}
+    assert all(d["duplicate_of"] in published for d in found.values())
+    if action == "mark":  # the reprint stays, so its exact copy is its duplicate
+        assert (found[3]["reason"], found[3]["similarity"]) == ("same_text", None)
+        assert published[found[3]["duplicate_of"]]["url"] == "https://post.example/1"
+        return
+    assert {n: d["reason"] for n, d in found.items()} == {2: "near_duplicate", 3: "near_duplicate"}
+    assert published[found[3]["duplicate_of"]]["url"] == "https://x.example/1"
+    assert found[3]["similarity"] == found[2]["similarity"] >= 0.7
+    assert report.accounting.balanced
+
+
 @pytest.mark.parametrize(
     ("keep", "winner"),
     [

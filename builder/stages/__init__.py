@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from builder.config import BuildSection
 from builder.executors import Executor
@@ -20,6 +21,7 @@ from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA
 from builder.stages.base import (
     BUFFER_ROWS,
     CLUSTER_SCHEMA,
+    REDIRECT_SCHEMA,
     SOURCE_ORDER,
     WHERE,
     BucketWriter,
@@ -138,7 +140,7 @@ def run_stages(
 ) -> StagePlan:
     """Every stage over every bucket, in stage order; the buckets of a stage run in parallel."""
     stages = active(settings)
-    duplicates, rejects, left_out, clusters = [], [], [], []
+    duplicates, rejects, left_out, clusters, redirects = [], [], [], [], []
     removed: pa.Table | None = None
     inputs = list(files)
     for number, stage in enumerate(stages):
@@ -165,13 +167,33 @@ def run_stages(
             duplicates.append(conclusion.duplicates)
             left_out.append(conclusion.left_out)
             clusters.append(conclusion.clusters)
+            redirects.append(conclusion.redirects)
             removed = pa.concat_tables([t for t in (removed, conclusion.left_out) if t is not None])
+    every = pa.concat_tables([DUPLICATE_SCHEMA.empty_table(), *duplicates])
     return StagePlan(
         _by_part(left_out),
-        pa.concat_tables([DUPLICATE_SCHEMA.empty_table(), *duplicates]).sort_by(SOURCE_ORDER),
+        redirected(every, pa.concat_tables([REDIRECT_SCHEMA.empty_table(), *redirects])).sort_by(
+            SOURCE_ORDER
+        ),
         pa.concat_tables([REJECT_SCHEMA.empty_table(), *rejects]).sort_by(SOURCE_ORDER),
         _clusters_by_part(pa.concat_tables([CLUSTER_SCHEMA.empty_table(), *clusters])),
     )
+
+
+def redirected(duplicates: pa.Table, redirects: pa.Table) -> pa.Table:
+    """The duplicates, each naming an article of the release: a duplicate of an article a later
+    stage removed (an exact copy of a near-copy) becomes a duplicate of the article kept in its
+    place, with the later stage's reason and similarity."""
+    if not len(redirects):
+        return duplicates
+    at = pc.index_in(duplicates["duplicate_of"], redirects["id"])
+    moved = pc.is_valid(at)
+    taken = redirects.take(at)
+    for name in REDIRECT_SCHEMA.names[1:]:
+        column = pc.if_else(moved, taken[name], duplicates[name])
+        index = duplicates.schema.get_field_index(name)
+        duplicates = duplicates.set_column(index, duplicates.schema.field(index), column)
+    return duplicates
 
 
 def _clusters_by_part(rows: pa.Table) -> dict[str, tuple[np.ndarray, list[str]]]:

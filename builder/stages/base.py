@@ -10,7 +10,7 @@ re-bucketed by its key; what the stages leave out is applied when the shards are
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builder.config import BuildSection
+from builder.records import DUPLICATE_SCHEMA
 from builder.storage import Storage
 
 SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]
@@ -77,6 +78,10 @@ class Decision:
 
 
 LEFT_OUT_SCHEMA = pa.schema([("_part", pa.string()), ("_row", pa.int64())])
+REDIRECT_SCHEMA = pa.schema(
+    [("id", pa.string())]
+    + [DUPLICATE_SCHEMA.field(n) for n in ("reason", "duplicate_of", "similarity")]
+)
 CLUSTER_SCHEMA = pa.schema(
     [("_part", pa.string()), ("_row", pa.int64()), ("cluster_id", pa.string())]
 )
@@ -89,6 +94,9 @@ class Conclusion:
     duplicates: pa.Table  # DUPLICATE_SCHEMA
     left_out: pa.Table  # LEFT_OUT_SCHEMA: rows duplicated, left out of the release
     clusters: pa.Table  # CLUSTER_SCHEMA: rows kept, with the id of their cluster
+    # REDIRECT_SCHEMA: articles an earlier stage kept that this one removed (by id), with what
+    # their own duplicates become: duplicates of the article kept in their place
+    redirects: pa.Table = field(default_factory=lambda: REDIRECT_SCHEMA.empty_table())
 
 
 def bucket_of(keys: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:

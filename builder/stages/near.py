@@ -28,6 +28,7 @@ from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA, DuplicateReason
 from builder.stages.base import (
     CLUSTER_SCHEMA,
     LEFT_OUT_SCHEMA,
+    REDIRECT_SCHEMA,
     SOURCE_ORDER,
     Conclusion,
     Decision,
@@ -312,7 +313,12 @@ def cluster(partials: list[pa.Table], settings: NearDuplicateSection) -> Conclus
         schema=DUPLICATE_SCHEMA,
     )
     left_out = nodes.select(["_part", "_row"]).take(pa.array(copies))
-    return Conclusion(duplicates, left_out, CLUSTER_SCHEMA.empty_table())
+    redirects = pa.table(
+        {"id": nodes["id"].take(pa.array(copies))}
+        | {n: duplicates[n] for n in REDIRECT_SCHEMA.names[1:]},
+        schema=REDIRECT_SCHEMA,
+    )
+    return Conclusion(duplicates, left_out, CLUSTER_SCHEMA.empty_table(), redirects)
 
 
 def _where(table: pa.Table) -> pa.ChunkedArray:
