@@ -11,6 +11,7 @@ WORKERS ?=
 STRICT  ?=
 ALLOW_EMPTY ?=
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 CORPUS  ?=
 REPO    ?=
 VERSION ?=
@@ -31,8 +32,8 @@ setup: $(STAMP)  ## create .venv with the pinned dependencies
 build: $(STAMP)  ## build the dataset from $(RAW) into $(OUT)
 	$(BIN)/python -m builder --config $(CONFIG) build --raw $(RAW) --out $(OUT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(STRICT),--strict) $(if $(ALLOW_EMPTY),--allow-empty)
 
-test: $(STAMP)  ## run the whole test suite (slow scale tests included)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(STAMP)  ## run the whole test suite (slow scale tests included) in TEST_WORKERS processes
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
 	$(BIN)/python -m builder --config $(CONFIG) publish --release $(OUT) $(if $(REPO),--repo $(REPO)) $(if $(VERSION),--version $(VERSION)) $(if $(DRY_RUN),--dry-run)
