@@ -13,7 +13,6 @@ import pyarrow as pa
 
 from builder.batch import RawRecord, WebPage
 from builder.steps.content import ContentStep, line_paragraphs
-from builder.web.extract import extract_page
 
 
 class WebPageFields(ContentStep):
@@ -35,6 +34,10 @@ class WebPageFields(ContentStep):
     )
 
     def row(self, record: RawRecord) -> dict[str, Any]:
+        # imported here: trafilatura and its dependencies take about 6 MB in every process, and only
+        # builds with web pages need them
+        from builder.web.extract import extract_page
+
         page: WebPage = record.payload
         settings = self.context.settings
         found = extract_page(page, self.context.today, settings.extraction_timeout)
