@@ -37,7 +37,7 @@ from schema import arrow_schema
 from schema.working import published
 
 SPILL_ROWS = 20_000  # rows (and rejects) buffered per unit before they are written to its parts
-SPILL_BYTES = 16 * 1024 * 1024  # or fewer rows, when they hold this many bytes: parts' row groups
+SPILL_BYTES = 16 * 1024 * 1024  # or fewer rows, when they hold this many bytes: parts' batches
 # stay small, so the shard writers that read them back hold little
 # A batch's temporary arrays (the language model's walk, word lists) set a worker's peak memory:
 # 1,000 records or 4 MiB took 67 MB less on a 64 MB unit, and 15% more time (per-batch costs).

@@ -174,7 +174,8 @@ class Storage:
         return self.url
 
 
-PART_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+# The build's Arrow IPC work files: parts (PartWriter) and the shard writers' sort spills.
+WORK_FILE_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 class PartWriter:
@@ -184,7 +185,7 @@ class PartWriter:
 
     def __init__(self, sink: IO[bytes], schema: pa.Schema):
         self._sink = sink
-        self._writer = pa.ipc.new_file(sink, schema, options=PART_OPTIONS)
+        self._writer = pa.ipc.new_file(sink, schema, options=WORK_FILE_OPTIONS)
 
     def write_table(self, table: pa.Table) -> None:
         self._writer.write_table(table)

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from builder.layout import shard_path
 from builder.sources import file_sha256
-from builder.storage import Storage
+from builder.storage import WORK_FILE_OPTIONS, Storage
 from schema import arrow_schema
 
 COMPRESSION = "zstd"
@@ -35,7 +35,6 @@ SORT_BUDGET_BYTES = 32 * 1024 * 1024  # uncompressed rows a worker sorts in memo
 MAX_SPILL_FILES = 256  # sub-buckets per spill pass; a larger partition spills again
 KEY_BYTES = 8  # leading id characters that choose a sub-bucket
 KEY_SPACE = 16**KEY_BYTES  # ids are hex digests: sub-buckets split this range evenly
-SPILL_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +158,7 @@ def _spill(
     """Spread the rows over the files `paths` by id key (`bounds` between them), keeping their
     order; the uncompressed bytes each file received."""
     sizes = [0] * len(paths)
-    writers = [ipc.new_stream(str(path), schema, options=SPILL_OPTIONS) for path in paths]
+    writers = [ipc.new_stream(str(path), schema, options=WORK_FILE_OPTIONS) for path in paths]
     try:
         for batch in batches:
             buckets = np.searchsorted(bounds, _id_keys(batch.column("id")), side="right")
