@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+STAMP  := $(VENV)/.build-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
 
 RAW     ?= raw
 OUT     ?= dist
@@ -19,6 +20,8 @@ DRY_RUN ?=
 
 .PHONY: setup build test publish bench eval lint schema lock clean
 
+# Two stamps: what building needs (requirements.lock), and the tools that testing, linting,
+# benchmarking and evaluating add (requirements-dev.lock). `make build` installs the first only.
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Broadsheet needs Python 3.11 or newer (found " + sys.version.split()[0] + "); set PYTHON=python3.x")'
 	$(PYTHON) -m venv $(VENV)
@@ -27,33 +30,62 @@ $(STAMP): requirements.lock pyproject.toml
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock -c requirements.lock
+	touch $@
+
 setup: $(STAMP)  ## create .venv with the pinned dependencies
 
 build: $(STAMP)  ## build the dataset from $(RAW) into $(OUT)
 	$(BIN)/python -m builder --config $(CONFIG) build --raw $(RAW) --out $(OUT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(STRICT),--strict) $(if $(ALLOW_EMPTY),--allow-empty)
 
-test: $(STAMP)  ## run the whole test suite (slow scale tests included) in TEST_WORKERS processes
+test: $(DEV_STAMP)  ## run the whole test suite (slow scale tests included) in TEST_WORKERS processes
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
 	$(BIN)/python -m builder --config $(CONFIG) publish --release $(OUT) $(if $(REPO),--repo $(REPO)) $(if $(VERSION),--version $(VERSION)) $(if $(DRY_RUN),--dry-run)
 
-bench: $(STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus); near-duplicate precision, recall and share
-	$(BIN)/python -m tests.bench $(if $(SIZES),--sizes $(SIZES)) $(if $(CORPUS),--corpus $(CORPUS))
-	$(BIN)/python -m tests.bench_near --articles 20000 --settings "5-gram 16x7"
+bench: $(DEV_STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus); near-duplicate precision, recall and share
+	$(BIN)/python -m bench.build $(if $(SIZES),--sizes $(SIZES)) $(if $(CORPUS),--corpus $(CORPUS))
+	$(BIN)/python -m bench.near --articles 20000 --settings "5-gram 16x7"
 
-eval: $(STAMP)  ## pipeline vs trafilatura and htmldate alone on a corpus with ground truth, and a WARC build (CORPUS=../shared/corpus)
-	$(BIN)/python -m tests.evaluate --config $(CONFIG) $(if $(CORPUS),--corpus $(CORPUS))
+eval: $(DEV_STAMP)  ## pipeline vs trafilatura and htmldate alone on a corpus with ground truth, and a WARC build (CORPUS=../shared/corpus)
+	$(BIN)/python -m bench.evaluate --config $(CONFIG) $(if $(CORPUS),--corpus $(CORPUS))
 
-lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+lint: $(DEV_STAMP)  ## ruff (check and format), mypy, and the import contracts (pyproject.toml)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports --no-cache
 
-schema: $(STAMP)  ## rewrite schema/article.schema.json after changing the model
+schema: $(STAMP)  ## rewrite schema/article.schema.json and the docs' generated tables after changing a model
 	$(BIN)/python -m builder schema
 
-lock: $(STAMP)  ## re-pin requirements.lock to what .venv holds (after a deliberate upgrade)
-	{ sed -n '1,3p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock.new
-	mv requirements.lock.new requirements.lock
+# `make lock`: the environment's pins split in two: the builder's dependencies, direct and
+# transitive, go to requirements.lock; everything else (test, lint, bench tools) to the dev lock.
+define SPLIT_LOCKS
+import importlib.metadata as md, re
+key = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+runtime, todo = set(), ["broadsheet"]
+while todo:
+    name = key(todo.pop())
+    if name in runtime:
+        continue
+    runtime.add(name)
+    try:
+        requires = md.requires(name) or []
+    except md.PackageNotFoundError:  # a dependency for another platform, not installed here
+        continue
+    todo += [re.split(r"[ ;<>=!~\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
+pins = sorted((line.strip() for line in open(".venv/all.txt") if "==" in line), key=str.lower)
+for path, keep in (("requirements.lock", True), ("requirements-dev.lock", False)):
+    header = [line for line in open(path) if line.startswith("#")]
+    chosen = [pin for pin in pins if (key(pin.split("==")[0]) in runtime) == keep]
+    open(path, "w").write("".join(header) + "\n".join(chosen) + "\n")
+endef
+export SPLIT_LOCKS
+
+lock: $(DEV_STAMP)  ## re-pin both locks to what .venv holds (after a deliberate upgrade)
+	$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/all.txt
+	$(BIN)/python -c "$$SPLIT_LOCKS"
+	rm $(VENV)/all.txt
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info

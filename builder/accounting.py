@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-READ_STEP = "read"  # the counters of the containers: records found, rejects while reading
+READ_STEP = "read"  # the counters of the readers: records found, rejects while reading
 
 
 @dataclass(slots=True)
@@ -17,7 +17,7 @@ class StepCounters:
     rows_out: int = 0
     rejects: Counter = field(default_factory=Counter)
     seconds: float = 0.0
-    # What the step noticed without dropping a row, by name: records a container skipped (by
+    # What the step noticed without dropping a row, by name: records a reader skipped (by
     # kind), articles a boilerplate rule touched, declared languages the model contradicts.
     counts: Counter = field(default_factory=Counter)
 
@@ -46,7 +46,7 @@ class Accounting:
 
     @property
     def skipped_records(self) -> Counter:
-        """Records a container passed over on purpose (a WARC request record), by kind."""
+        """Records a reader passed over on purpose (a WARC request record), by kind."""
         return sum((s.counts for s in self.steps if s.name == READ_STEP), Counter())
 
     @property

@@ -1,54 +1,17 @@
-"""What flows between steps: raw records from a container, then Arrow batches in the working schema.
-
-Each batch carries the rejects produced on the way, as tables in REJECT_SCHEMA.
+"""What flows through row makers and steps: Arrow batches in the working schema, each carrying the
+rejects made on the way (tables in REJECT_SCHEMA), and the helpers steps judge rows with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from builder.records import REJECT_SCHEMA, Reject, RejectReason, excerpt
-
-
-@dataclass(slots=True)
-class RawRecord:
-    """One record as a container found it: where it sits, the hash of its bytes, its payload
-    (decoded text, or a parsed JSON value) for a content step to turn into a row, and its size
-    as read (bytes or characters), which bounds how many records a batch holds."""
-
-    source_path: str
-    source_record: int
-    source_sha256: str
-    payload: Any
-    size: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class WebPage:
-    """The payload of a web page for the `web_page` content step: the HTML's bytes as served
-    (transfer and content encodings removed), and what the container knows from outside them."""
-
-    html: bytes
-    url: str | None = None  # WARC-Target-URI; None for a saved page (its canonical link may say)
-    fetched: str | None = None  # WARC-Date (ISO 8601, UTC): an upper bound for the date, no more
-    charset: str | None = None  # from the HTTP Content-Type header, the first in charset order
-    status: int | None = None  # HTTP status of a WARC response
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A record a container passes over on purpose (a WARC request, an image): counted by kind in
-    the read step, never a row or a reject, so it is outside the accounting identity."""
-
-    kind: str
-
-
-ReadItem = RawRecord | Reject | Skipped  # what a container yields
+from builder.outcomes import REJECT_SCHEMA, Reject, RejectReason, excerpt
+from builder.records import RawRecord
 
 
 @dataclass(slots=True)

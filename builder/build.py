@@ -13,39 +13,46 @@ work storage are copied into it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import json
-import tempfile
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
-from builder.accounting import Accounting, StepCounters
+from builder.accounting import READ_STEP, Accounting, StepCounters
 from builder.batch import reject_table
 from builder.config import Config
+from builder.digests import file_sha256
 from builder.errors import BroadsheetError, ConfigError, InputError, StrictModeError
 from builder.executors import Executor, open_executor
+from builder.inputs.discover import discover
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
-from builder.pipeline import READ_STEP, UnitResult, UnitTask, process_unit
+from builder.outcomes import REJECT_SCHEMA
 from builder.progress import Progress
-from builder.read import ReadPhase, gather
-from builder.records import REJECT_SCHEMA
+from builder.reading.gather import ReadPhase, gather
+from builder.reading.plan import Planner, expected_units, input_bytes
+from builder.reading.unit import UnitResult, UnitTask, process_unit
 from builder.release import check_target, is_release, staged
-from builder.sources import discover, file_sha256
-from builder.stages import StagePlan, active, bucket_count, run_stages
+from builder.rows import ROW_MAKERS
+from builder.stages import active
 from builder.stages.base import SOURCE_ORDER
-from builder.stats import CHART_FILE, compute_stats, write_chart
-from builder.steps import CONTENT_STEPS
+from builder.stages.driver import StagePlan, bucket_count, run_stages
 from builder.storage import Storage
-from builder.units import Planner, expected_units, input_bytes
 from builder.writers.card import render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
-from builder.writers.parquet import PartitionTask, ShardInfo, write_partition, write_table
+from builder.writers.parquet import (
+    SHARDS_KEY,
+    PartitionTask,
+    ShardInfo,
+    write_partition,
+    write_partition_to_work,
+    write_table,
+)
+from builder.writers.stats import CHART_FILE, compute_stats, write_chart
 from schema.derive import features_dict, json_schema_text
 
 
@@ -56,13 +63,10 @@ class BuildReport:
     accounting: Accounting
 
 
-SHARDS_KEY = "shards"  # where shard writers put shards in a non-local work storage
-
-
 def build(
     config: Config,
     raw: Path | str,
-    out: Path,
+    out: Path | str,
     workers: int = 1,
     strict: bool = False,
     today: dt.date | None = None,
@@ -80,6 +84,7 @@ def build(
     and `work` (the work storage) default to the config's `[run]` section; the release is the
     same on any executor and any storage.
     """
+    out = Path(out)
     input_storage = Storage.of(raw)
     if input_storage.local:  # absolute: tasks may run with another working folder
         sources = discover(Path(input_storage.root).resolve())
@@ -179,12 +184,12 @@ def _rejected(unit: UnitResult) -> int:
     return sum(sum(c.rejects.values()) for c in unit.steps)
 
 
-def _step_totals(counters: list[StepCounters], steps: list[str]) -> list[StepCounters]:
+def _step_totals(counters: list[StepCounters], steps: Sequence[str]) -> list[StepCounters]:
     """Each step's counters summed over the units, in pipeline order (read, content, the steps)."""
     totals: dict[str, StepCounters] = {}
     for c in counters:
         totals.setdefault(c.name, StepCounters(c.name)).add(c)
-    order = [READ_STEP, *CONTENT_STEPS, *steps]
+    order = [READ_STEP, *ROW_MAKERS, *steps]
     return [totals[name] for name in order if name in totals]
 
 
@@ -236,16 +241,6 @@ def _write_shards(
     if not work.local:
         for shard in shards:
             _fetch_shard(work, shard, stage)
-    return shards
-
-
-def write_partition_to_work(task: PartitionTask) -> list[ShardInfo]:
-    """`write_partition` for a non-local work storage (`task.work`): the shards are written to a
-    local temporary folder, then copied to the work storage for the build to fetch."""
-    with tempfile.TemporaryDirectory(prefix="broadsheet-shards-") as folder:
-        shards = write_partition(dataclasses.replace(task, out_dir=Path(folder)))
-        for shard in shards:
-            task.work.upload(Path(folder) / shard.path, f"{SHARDS_KEY}/{shard.path}")
     return shards
 
 

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from builder.config import DEFAULT_CONFIG, load_config
+from builder.config import DEFAULT_CONFIG_FILE, load_config
 from builder.errors import BroadsheetError, Interrupted, stop_on_signals
 from builder.executors import EXECUTORS, default_workers
 from builder.terminal import shown
@@ -71,10 +71,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
+    from builder.reference import refresh
     from schema.derive import JSON_SCHEMA_PATH, json_schema_text
 
     JSON_SCHEMA_PATH.write_text(json_schema_text(), encoding="utf-8")
     print(f"wrote {JSON_SCHEMA_PATH}")
+    checkout = JSON_SCHEMA_PATH.parent.parent
+    if (checkout / "docs").is_dir():  # a source checkout: its generated reference tables too
+        for path in refresh(checkout):
+            print(f"wrote {path}")
     return 0
 
 
@@ -85,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config",
         type=Path,
-        default=DEFAULT_CONFIG,
+        default=DEFAULT_CONFIG_FILE,
         help="dataset config file (default: %(default)s)",
     )
     sub = p.add_subparsers(dest="command", required=True)
@@ -166,7 +171,11 @@ def parser() -> argparse.ArgumentParser:
     ver.add_argument("--revision", required=True, help="tag (vX.Y.Z), branch or commit to check")
     ver.set_defaults(func=_cmd_verify)
 
-    s = sub.add_parser("schema", help="rewrite schema/article.schema.json from the model")
+    s = sub.add_parser(
+        "schema",
+        help="rewrite schema/article.schema.json from the model (and, in a source checkout, the "
+        "reference tables of docs/)",
+    )
     s.set_defaults(func=_cmd_schema)
     return p
 

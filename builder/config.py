@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -18,11 +17,16 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from builder.errors import ConfigError
+from builder.rules.boilerplate import RuleFile, read_rules, shipped_rules
+from builder.rules.quality import ANY_LANGUAGE, quality_rule
+from schema.article import Article
+from schema.languages import ISO_639_1, UNDETERMINED
 
-DEFAULT_CONFIG = Path("dataset.toml")
+DEFAULT_CONFIG_FILE = Path("dataset.toml")
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
@@ -74,19 +78,42 @@ def _within(low: int, high: int, unit: Callable[[int], str] = _size) -> AfterVal
     return AfterValidator(check)
 
 
-def _known_steps(names: list[str]) -> list[str]:
-    """The step names, checked against the registry (imported here: the steps import this module)."""
-    from builder.steps import check_steps
-
-    try:
-        return check_steps(names)
-    except ValueError as exc:
-        raise PydanticCustomError("unknown_step", str(exc)) from None
-
-
+# The steps, by name (builder.steps.STEPS holds one class per name; a test keeps them equal).
+StepName = Literal["normalize", "dates", "language", "boilerplate", "validate", "quality"]
+STEP_NAMES: tuple[str, ...] = get_args(StepName)
+REQUIRED_STEP = "validate"  # it computes the published fields every later step and shard needs
 # quality runs after validate: it measures only the texts kept, and an article too short or
 # invalid is rejected for that before any quality rule is tried.
-DEFAULT_STEPS = ("normalize", "dates", "language", "boilerplate", "validate", "quality")
+DEFAULT_STEPS: tuple[StepName, ...] = (
+    "normalize",
+    "dates",
+    "language",
+    "boilerplate",
+    "validate",
+    "quality",
+)
+
+
+def _step_list(names: object) -> object:
+    """The step names in a form that makes a pipeline: known, each once, `validate` among them."""
+    if not isinstance(names, list):
+        return names  # pydantic says what type it should be
+    unknown = [name for name in names if name not in STEP_NAMES]
+    if unknown:
+        raise PydanticCustomError(
+            "unknown_step",
+            "unknown step {step}; the steps are {steps}",
+            {"step": repr(unknown[0]), "steps": ", ".join(sorted(STEP_NAMES))},
+        )
+    if len(set(names)) != len(names):
+        raise PydanticCustomError("step_twice", "a step is listed twice")
+    if REQUIRED_STEP not in names:
+        raise PydanticCustomError(
+            "required_step",
+            "must include {step}, which computes the published fields",
+            {"step": repr(REQUIRED_STEP)},
+        )
+    return names
 
 
 def _words(n: int) -> str:
@@ -94,92 +121,6 @@ def _words(n: int) -> str:
 
 
 STRICT_INT = Field(strict=True)  # a limit must be an integer: `true` or 1.5 are refused
-MAX_RULE_PATTERN = 1000  # characters of a boilerplate rule's regex
-
-
-class BoilerplateRule(_Strict):
-    """One rule of a boilerplate file: a paragraph at an edge of a body that is not the article."""
-
-    language: str = Field(description="ISO 639-1 code of the bodies it applies to, or '*' for all.")
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="Its name in the counts.")
-    where: Literal["start", "end", "both"] = Field(description="The edge it is looked for at.")
-    pattern: str = Field(
-        max_length=MAX_RULE_PATTERN,
-        description="A regex (Python syntax that has an RE2 translation: no look-arounds or "
-        "back-references, no inline flags) matching a whole paragraph.",
-    )
-    ignore_case: bool = Field(default=True, description="Match the pattern case-insensitively.")
-
-    @model_validator(mode="after")
-    def _valid(self) -> BoilerplateRule:
-        from builder.steps.charsets import to_re2  # the steps import this module
-        from schema.languages import ISO_639_1
-
-        if self.language != "*" and self.language not in ISO_639_1:
-            raise PydanticCustomError(
-                "bad_rule",
-                "language {language} is not an ISO 639-1 code or '*'",
-                {"language": repr(self.language)},
-            )
-        try:
-            compiled = re.compile(self.pattern)
-            to_re2(compiled, widen=True)  # the step's first filter runs it in RE2
-        except (re.error, ValueError) as exc:
-            raise PydanticCustomError(
-                "bad_rule",
-                "pattern {pattern}: {problem}",
-                {"pattern": repr(self.pattern), "problem": str(exc)},
-            ) from None
-        if compiled.fullmatch(""):
-            raise PydanticCustomError(
-                "bad_rule",
-                "pattern {pattern} matches an empty paragraph",
-                {"pattern": repr(self.pattern)},
-            )
-        return self
-
-    @property
-    def key(self) -> str:
-        return f"{self.language}:{self.name}"
-
-
-def read_rules(path: Path, shown: str) -> list[BoilerplateRule]:
-    """The rules of a boilerplate file (`[[rule]]` tables); ValueError naming `shown` and the rule."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{shown}: boilerplate rule file not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{shown}: cannot read boilerplate rules: {exc}") from None
-    unknown = sorted(set(data) - {"rule"})
-    if unknown or not isinstance(data.get("rule", []), list):
-        raise ValueError(f"{shown}: expected only [[rule]] tables, found {unknown or 'rule'}")
-    rules, seen = [], set()
-    for number, table in enumerate(data.get("rule", []), start=1):
-        label = f"rule {number}"
-        if isinstance(table, dict) and "language" in table and "name" in table:
-            label += f" ({table['language']}:{table['name']})"
-        try:
-            rule = BoilerplateRule.model_validate(table)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise ValueError(
-                f"{shown}: {label}: {where + ': ' if where else ''}{first['msg']}"
-            ) from None
-        if rule.key in seen:
-            raise ValueError(f"{shown}: {label}: a rule {rule.key} comes earlier in the file")
-        seen.add(rule.key)
-        rules.append(rule)
-    return rules
-
-
-class RuleFile(_Strict):
-    """A maintainer's boilerplate rules, as read when the config was loaded: the manifest keeps
-    them whole, so a release says which rules made it and workers need not see the file."""
-
-    file: str
-    rules: list[BoilerplateRule]
 
 
 def _rule_file(value: object, info: ValidationInfo) -> object:
@@ -187,13 +128,11 @@ def _rule_file(value: object, info: ValidationInfo) -> object:
     the current directory) becomes its rules; a RuleFile from a manifest stays as it is."""
     if not isinstance(value, str):
         return value
-    from builder.steps.boilerplate import shipped_rules  # the steps import this module
-
     base = Path((info.context or {}).get("config_dir", "."))
     try:
         rules = read_rules(base / value, value)
     except ValueError as exc:
-        raise PydanticCustomError("bad_rules", str(exc)) from None
+        raise PydanticCustomError("bad_rules", str(exc)) from exc
     shipped = {rule.key for rule in shipped_rules()}
     clash = next((rule.key for rule in rules if rule.key in shipped), None)
     if clash:
@@ -203,36 +142,17 @@ def _rule_file(value: object, info: ValidationInfo) -> object:
     return RuleFile(file=value, rules=rules)
 
 
-ANY_LANGUAGE = "*"
 Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-
-
-def quality_rule(key: str) -> tuple[str, str]:
-    """'min_stop_word_share' -> ('min', 'stop_word_share'); ValueError for a key that is not a
-    bound of a quality signal."""
-    from schema.article import QUALITY_SIGNALS
-
-    bound, _, signal = key.partition("_")
-    if bound not in ("min", "max") or signal not in QUALITY_SIGNALS:
-        raise ValueError(
-            f"unknown rule {key!r}: a rule is min_<signal> or max_<signal>, the signals are "
-            f"{', '.join(QUALITY_SIGNALS)}"
-        )
-    return bound, signal
 
 
 def _signal_limit(signal: str) -> float | None:
     """The schema's upper bound of a signal (1 for a share), None when it has none."""
-    from schema.article import Article
-
     return next((m.le for m in Article.model_fields[signal].metadata if hasattr(m, "le")), None)
 
 
 def _quality_rules(value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """Per language ('*' for every language), thresholds the quality signals must meet; checked
     for known languages and signals, values the signal can take, and min not above max."""
-    from schema.languages import ISO_639_1, UNDETERMINED
-
     for language, rules in value.items():
         if language not in ISO_639_1 | {UNDETERMINED, ANY_LANGUAGE}:
             raise PydanticCustomError(
@@ -248,7 +168,7 @@ def _quality_rules(value: dict[str, dict[str, float]]) -> dict[str, dict[str, fl
                     "bad_quality_rule",
                     "{language}: {problem}",
                     {"language": language, "problem": str(exc)},
-                ) from None
+                ) from exc
             limit = _signal_limit(signal)
             if threshold < 0 or (limit is not None and threshold > limit):
                 raise PydanticCustomError(
@@ -343,9 +263,9 @@ class BuildSection(_Strict):
         "(extraction_timeout) and the worker goes on; 0.1 to 600.",
     )
 
-    steps: Annotated[list[str], AfterValidator(_known_steps)] = Field(
+    steps: Annotated[list[StepName], BeforeValidator(_step_list)] = Field(
         default_factory=lambda: list(DEFAULT_STEPS),
-        description="The steps every record goes through after its content step, in order; "
+        description="The steps every record goes through after its row maker, in order; "
         "must include 'validate'.",
     )
     language_source: Literal["declared", "detected"] = Field(
@@ -442,22 +362,65 @@ class Config(_Strict):
     run: RunSection = RunSection()
 
 
-def load_config(path: Path = DEFAULT_CONFIG) -> Config:
+def load_config(path: Path | str = DEFAULT_CONFIG_FILE) -> Config:
     """Read and validate a config file; any problem becomes one ConfigError line naming the key."""
+    path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise ConfigError(
             f"{path}: config file not found (pass --config or create dataset.toml)"
-        ) from None
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     try:
         return Config.model_validate(data, context={"config_dir": path.parent})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {where}: {first['msg']}{more}") from None
+        raise ConfigError(f"{path}: {where}: {first['msg']}{more}") from exc
+
+
+def config_table() -> str:
+    """The config reference as a Markdown table, from the model's fields and their descriptions
+    (docs/config.md holds it; a test fails when the two differ)."""
+    lines = ["| key | default | meaning |", "|---|---|---|"]
+    for section, info in Config.model_fields.items():
+        lines += _model_rows(section, info.annotation)
+    return "\n".join(lines)
+
+
+def _model_rows(prefix: str, model: object) -> list[str]:
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    rows = []
+    for name, info in model.model_fields.items():
+        key = f"{prefix}.{name}"
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            rows += _model_rows(key, info.annotation)
+            continue
+        description = (info.description or "").replace("|", "\\|")
+        rows.append(f"| `{key}` | {_default(name, info)} | {description} |")
+    return rows
+
+
+def _default(name: str, info: FieldInfo) -> str:
+    """A field's default as a reader of the TOML file writes it."""
+    if info.is_required():
+        return "required"
+    value = info.get_default(call_default_factory=True)
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, int) and name.endswith("_bytes"):
+        return _size(value)
+    if isinstance(value, (list, tuple)):
+        return "`[" + ", ".join(f'"{item}"' for item in value) + "]`"
+    if isinstance(value, dict):
+        return "`{}`" if not value else f"`{value}`"
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    return f"`{value}`"

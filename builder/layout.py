@@ -16,13 +16,13 @@ JSON_SCHEMA_FILE = "article.schema.json"
 UNDATED = "undated"
 
 
-def bucket_of(date: str | None) -> str:
+def month_folder(date: str | None) -> str:
     """The date part of a partition: 'YYYY-MM' for month or day precision, 'YYYY' for a year, or 'undated'."""
     return date[:7] if date else UNDATED
 
 
 def partition_dir(language: str, date: str | None) -> str:
-    return f"{DATA_DIR}/{language}/{bucket_of(date)}"
+    return f"{DATA_DIR}/{language}/{month_folder(date)}"
 
 
 def shard_path(partition: str, number: int) -> str:

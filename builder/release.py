@@ -79,7 +79,7 @@ def check_target(raw: Path | None, out: Path) -> Path:
     except OSError as exc:
         if not _about_output(exc, out):
             raise
-        raise output_error(out, exc) from None
+        raise output_error(out, exc) from exc
     return out_r
 
 
@@ -123,7 +123,7 @@ def staged(out: Path) -> Iterator[Path]:
     except OSError as exc:
         if not _about_output(exc, out):
             raise
-        raise output_error(out, exc) from None
+        raise output_error(out, exc) from exc
 
 
 # Failures of writing itself, wherever the writer was: the disk, not the data, is at fault.
@@ -147,10 +147,10 @@ def _locked(out: Path) -> Iterator[None]:
     with open(fd, "w"):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BlockingIOError as exc:
             raise InputError(
                 f"{out}: another build is writing this release folder; wait for it to finish"
-            ) from None
+            ) from exc
         yield
 
 

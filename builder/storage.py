@@ -3,7 +3,7 @@
 A `Storage` is a picklable value (its URL): tasks carry it with keys relative to it, and each
 process makes its filesystem when it first needs it, so workers on other machines read inputs
 and write parts there (`s3://`, `hf://`, ... wherever the user has that filesystem installed).
-Local folders are plain paths, read through the hardened code in `builder.sources`.
+Local folders are plain paths, read through the hardened code in `builder.inputs`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
-from fsspec.core import split_protocol, url_to_fs  # type: ignore[import-untyped]
+from fsspec import AbstractFileSystem
+from fsspec.core import split_protocol, url_to_fs
 
 from builder.errors import ConfigError
 
@@ -37,7 +37,7 @@ def _filesystem(url: str) -> tuple[AbstractFileSystem, str]:
         raise ConfigError(
             f"{url}: no filesystem for this URL here ({exc}); install the fsspec filesystem "
             "package it needs (s3fs for s3://, gcsfs for gs://, ...) or use a local folder"
-        ) from None
+        ) from exc
     return fs, root.rstrip("/") or "/"
 
 
@@ -98,7 +98,7 @@ class Storage:
             self.fs.makedirs(self.root, exist_ok=True)
 
     def open_read(self, key: str) -> IO[bytes]:
-        """A file this program wrote, opened for reading (inputs are opened by builder.sources)."""
+        """A file this program wrote, opened for reading (inputs are opened by builder.inputs.files)."""
         return open(self.path(key), "rb") if self.local else self.fs.open(self.path(key), "rb")
 
     def open_write(self, key: str) -> IO[bytes]:

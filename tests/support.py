@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,9 +16,22 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import zstandard
 
+from builder.accounting import READ_STEP, StepCounters
+from builder.batch import Batch
 from builder.build import BuildReport, build
-from builder.config import Config, RunSection
+from builder.config import BuildSection, Config, RunSection
+from builder.inputs.discover import SkippedFile, Source
+from builder.inputs.files import open_source
+from builder.outcomes import Reject, RejectReason
 from builder.progress import Progress
+from builder.readers import Reader, reader_for
+from builder.readers.base import unreadable
+from builder.reading.chain import raw_batches, run_steps
+from builder.records import ReadItem
+from builder.rows import ROW_MAKERS
+from builder.steps import STEPS
+from builder.storage import Storage
+from builder.transform import StepContext
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "raw" / "000_9cb97b3017c7590a.txt"
@@ -173,4 +187,66 @@ def shard_bytes(release: Path) -> dict[str, bytes]:
     return {
         p.relative_to(release).as_posix(): p.read_bytes()
         for p in sorted(release.rglob("*.parquet"))
+    }
+
+
+def preview(
+    source: Source, settings: BuildSection, today: dt.date, steps: Iterable[str] = ()
+) -> list[dict | Reject]:
+    """One file through its row maker and the named steps, as rows (dicts in the working
+    schema) and Rejects in record order: what a file becomes, without a build around it."""
+    reader_cls = reader_for(source)
+    assert reader_cls is not None, f"{source.rel}: not an input format"
+    reader = reader_cls(settings)
+    context = StepContext(settings, today)
+    rows = ROW_MAKERS[reader.rows](context).run(
+        raw_batches(read_file(reader, source), StepCounters(READ_STEP))
+    )
+    return items_of(run_steps(rows, [STEPS[name](context) for name in steps]))
+
+
+def items_of(batches: Iterable[Batch]) -> list[dict | Reject]:
+    """The rows (as dicts) and rejects of batches, in (source_path, source_record) order."""
+    items: list[dict | Reject] = []
+    for batch in batches:
+        items += batch.table.to_pylist()
+        for rejects in batch.rejects:
+            items += [
+                Reject(**r | {"reason": RejectReason(r["reason"])}) for r in rejects.to_pylist()
+            ]
+
+    def where(item: dict | Reject) -> tuple[str, int]:
+        if isinstance(item, Reject):
+            return item.source_path, item.source_record
+        return item["source_path"], item["source_record"]
+
+    return sorted(items, key=where)
+
+
+def source_at(path: Path, rel: str) -> Source:
+    """A local file on its own, outside any discovered input."""
+    path = Path(os.path.abspath(path))
+    return Source(Storage(str(path.parent)), path.name, rel)
+
+
+def read_file(reader: Reader, source: Source) -> Iterator[ReadItem]:
+    """Open a file and read it with `reader`, as a worker does (without its change checks)."""
+    try:
+        raw = open_source(source)
+    except (OSError, SkippedFile) as exc:
+        yield unreadable(source, exc)
+        return
+    with raw:
+        yield from reader.records(source, raw)
+
+
+KIB = 1024
+
+
+def release_files(release: Path) -> dict[str, bytes]:
+    """Every file of a release folder, by its path in it: to compare two releases byte for byte."""
+    return {
+        p.relative_to(release).as_posix(): p.read_bytes()
+        for p in sorted(release.rglob("*"))
+        if p.is_file()
     }

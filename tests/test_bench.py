@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.steps.normalize import normalize_text
-from tests import bench
-from tests.benchgen import DUPLICATE_RATE, SHORT_RATE, TXT_ARTICLES, generate, records
+from bench import build as bench
+from bench.corpus import DUPLICATE_RATE, SHORT_RATE, TXT_ARTICLES, generate, records
+from tests.reference import normalize_text
 
 MB = 1_000_000
 

@@ -8,8 +8,9 @@ import pytest
 from builder.batch import Batch
 from builder.config import BuildSection, load_config
 from builder.errors import ConfigError
-from builder.steps.base import StepContext
-from builder.steps.boilerplate import MAX_EDGE_PARAGRAPHS, Boilerplate, shipped_rules
+from builder.rules.boilerplate import shipped_rules
+from builder.steps.boilerplate import MAX_EDGE_PARAGRAPHS, Boilerplate
+from builder.transform import StepContext
 from schema.working import working_table
 from tests.support import CONFIG_TOML, ENGLISH, ITALIAN, TODAY, jsonl, rows, run_build, write
 

@@ -62,9 +62,9 @@ def test_nothing_crashed_and_nothing_was_lost(catalogue):
     assert report.accounting.records_read == records
 
 
-def test_the_readme_states_the_catalogue_as_it_is(catalogue):
+def test_the_safety_docs_state_the_catalogue_as_it_is(catalogue):
     report, expected = catalogue
     files = sum(len(made) for made in expected.values())
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = " ".join((ROOT / "docs" / "safety.md").read_text(encoding="utf-8").split())
     assert f"a catalogue of {len(CASES)} hostile or broken inputs" in readme
     assert f"all {files} files ({report.accounting.records_read:,} records)" in readme

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from builder.layout import UNDATED
-from builder.stats import CHART_FILE, compute_stats, palette, write_chart
+from builder.writers.stats import CHART_FILE, compute_stats, palette, write_chart
 from schema.languages import ISO_639_1
 from tests.support import SEED, run_build, write
 

@@ -12,15 +12,19 @@ import time
 import lxml.html
 import pytest
 
-from builder.batch import Batch, RawBatch, RawRecord
+from builder.batch import Batch, RawBatch
 from builder.config import BuildSection
 from builder.dates import DateFound, page_date
-from builder.pipeline import items_of, run_steps
-from builder.steps import STEPS, StepContext
-from builder.steps.content import CrawlerFields, SeedText
+from builder.reading.chain import run_steps
+from builder.records import RawRecord
+from builder.rows.crawler_fields import CrawlerFields
+from builder.rows.seed_text import SeedText
+from builder.steps import STEPS
 from builder.steps.dates import ParseDate
+from builder.transform import StepContext
 from schema import DatePrecision, DateSource
 from schema.working import working_table
+from tests.support import items_of
 
 LATEST = dt.date(2026, 11, 26)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests import evaluate as ev
+from bench import evaluate as ev
+from bench.warc_corpus import write_warc
 from tests.support import ENGLISH, ITALIAN, jsonl, make_config, run_build, write
-from tests.warc_corpus import write_warc
 
 # --- a tiny corpus in the shared corpus's layout ------------------------------------------------
 

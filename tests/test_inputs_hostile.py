@@ -35,22 +35,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builder.config import BuildSection
-from builder.pipeline import UnitTask, preview, process_unit
-from builder.readers import reader_for
-from builder.readers.json import JsonLinesReader
-from builder.records import Reject, RejectReason
-from builder.sources import (
+from builder.inputs.discover import (
     LINK_OUTSIDE,
     SkippedFile,
-    Source,
     classify,
     discover,
-    iter_lines,
-    open_source,
     source_name,
 )
-from builder.steps.content import _record_excerpt
-from builder.units import Piece
+from builder.inputs.files import open_source
+from builder.inputs.lines import iter_lines
+from builder.outcomes import Reject, RejectReason
+from builder.readers import reader_for
+from builder.readers.json import JsonLinesReader
+from builder.reading.plan import Piece
+from builder.reading.unit import UnitTask, process_unit
+from builder.rows.crawler_fields import _record_excerpt
 from builder.writers.manifest import input_fingerprint
 from tests.support import (
     ENGLISH,
@@ -60,11 +59,13 @@ from tests.support import (
     cli,
     jsonl,
     make_config,
+    preview,
     read_part,
     rejects,
     rows,
     run_build,
     seed_text,
+    source_at,
     write,
 )
 
@@ -91,7 +92,7 @@ def source_of(path, root):
 
 
 class Draft(types.SimpleNamespace):
-    """A row as the file's content step makes it, with attribute access."""
+    """A row as the file's row maker makes it, with attribute access."""
 
 
 def read(path, root=None, settings=SETTINGS):
@@ -186,7 +187,7 @@ def meddling(change):
 @pytest.mark.parametrize("change", CHANGES, ids=lambda c: c.__name__.strip("_"))
 def test_a_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch, change):
     path = write(tmp_path / "raw" / "a.jsonl", jsonl(BIG))
-    monkeypatch.setattr("builder.pipeline.reader_for", lambda source: meddling(change))
+    monkeypatch.setattr("builder.reading.unit.reader_for", lambda source: meddling(change))
     result = process(path, tmp_path)
     assert not result.parts and not list((tmp_path / "work").rglob("parts/**/*.arrow"))
     assert (result.records, dict(result.rejects)) == (1, {"changed_while_reading": 1})
@@ -196,7 +197,7 @@ def test_a_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch, chan
 
 def test_the_fingerprint_describes_the_bytes_read(tmp_path, monkeypatch):
     path = write(tmp_path / "raw" / "a.jsonl", jsonl(BIG))
-    monkeypatch.setattr("builder.pipeline.reader_for", lambda source: meddling(_truncate))
+    monkeypatch.setattr("builder.reading.unit.reader_for", lambda source: meddling(_truncate))
     result = process(path, tmp_path)
     assert result.size == path.stat().st_size  # what was left after the truncation
     assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -208,7 +209,7 @@ def test_a_build_publishes_nothing_of_a_changed_file(tmp_path, monkeypatch):
     write(raw / "b.txt", seed_text("2021-02", ITALIAN))
     real = reader_for
     monkeypatch.setattr(
-        "builder.pipeline.reader_for",
+        "builder.reading.unit.reader_for",
         lambda s: meddling(_truncate) if s.rel == "a.jsonl" else real(s),
     )
     report = run_build(raw, tmp_path / "dist")
@@ -280,7 +281,7 @@ def test_devices_are_never_opened(tmp_path):
     assert classify("/dev/null", None) == "device"
     for device in ("/dev/zero", "/dev/urandom", "/dev/null"):
         with pytest.raises(SkippedFile, match="device"):
-            open_source(Source.at(Path(device), "dev.txt"))
+            open_source(source_at(Path(device), "dev.txt"))
 
 
 def test_a_file_swapped_after_discovery_is_checked_again_when_opened(tmp_path):
@@ -543,8 +544,10 @@ def test_huge_limits_do_not_preallocate(tmp_path):
 
 
 def test_rejects_are_spilled_in_batches(tmp_path, monkeypatch):
-    monkeypatch.setattr("builder.pipeline.SPILL_ROWS", 100)
-    monkeypatch.setattr("builder.pipeline.BATCH_ROWS", 100)  # records read before the steps run
+    monkeypatch.setattr("builder.reading.sinks.SPILL_ROWS", 100)
+    monkeypatch.setattr(
+        "builder.reading.chain.BATCH_ROWS", 100
+    )  # records read before the steps run
     path = write(tmp_path / "raw" / "a.jsonl.gz", "{}\n" * 5000)
     result = process(path, tmp_path)
     assert dict(result.rejects) == {"no_text": 5000}
@@ -556,9 +559,9 @@ _PEAK_RSS = """
 import datetime as dt, gzip, resource, sys
 from pathlib import Path
 from builder.config import BuildSection
-from builder.pipeline import UnitTask, process_unit
-from builder.sources import discover
-from builder.units import Piece
+from builder.reading.unit import UnitTask, process_unit
+from builder.inputs.discover import discover
+from builder.reading.plan import Piece
 (source,) = discover(Path(sys.argv[1]))
 process_unit(UnitTask(0, [Piece(source)], Path(sys.argv[2]), dt.date(2026, 1, 1), BuildSection()))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

@@ -10,9 +10,11 @@ from py3langid.langid import MODEL_FILE, RAW_FLOOR, LanguageIdentifier
 from builder.batch import Batch
 from builder.config import BuildSection, load_config
 from builder.errors import ConfigError
-from builder.steps.base import StepContext
-from builder.steps.language import SIDE_BY_SIDE, DetectLanguage, _model, detect_language
+from builder.steps.language import DetectLanguage
+from builder.text.language import SIDE_BY_SIDE, model
+from builder.transform import StepContext
 from schema.working import working_table
+from tests.reference import detect_language
 from tests.support import CONFIG_TOML, ENGLISH, ITALIAN, TODAY
 
 GERMAN = (
@@ -97,10 +99,10 @@ def test_bad_language_settings_are_config_errors(tmp_path, setting, message):
 
 @pytest.mark.parametrize("copies", [1, SIDE_BY_SIDE])  # walked one by one, then side by side
 def test_the_models_scores_are_py3langids_own(copies):
-    model, reference = _model(), LanguageIdentifier.from_model_file(MODEL_FILE)
+    ours, reference = model(), LanguageIdentifier.from_model_file(MODEL_FILE)
     texts = [ENGLISH, ITALIAN, GERMAN, "", "12", "日本語の文章です", ENGLISH[:7]] * copies
     strings = [LanguageIdentifier._encode(text) for text in texts]
-    for scores, data in zip(model.raw_scores(strings), strings, strict=True):
+    for scores, data in zip(ours.raw_scores(strings), strings, strict=True):
         expected = reference._raw_score(data)
         if scores is None:
             assert (expected == RAW_FLOOR).all()
@@ -112,7 +114,7 @@ def test_the_models_scores_are_py3langids_own(copies):
 def test_the_models_ranking_is_py3langids_own(text):
     """Decoding ranks readings of a file's bytes by it; the ranking must stay py3langid's."""
     reference = LanguageIdentifier.from_model_file(MODEL_FILE).rank(text)
-    ranked = _model().ranked(text)
+    ranked = model().ranked(text)
     assert [label for label, _ in ranked[:5]] == [label for label, _ in reference[:5]]
     np.testing.assert_allclose([s for _, s in ranked], [s for _, s in reference], rtol=1e-4)
 
@@ -120,8 +122,7 @@ def test_the_models_ranking_is_py3langids_own(text):
 def test_a_confidence_rounded_past_one_is_published_as_one(monkeypatch):
     """The model sums float32 probabilities: a sure page (a long Chinese text) can reach
     1.0000001, which the schema's bound would reject."""
-    model = _model()
-    monkeypatch.setattr(type(model), "best", lambda self, guess: ("zh", 1.0000001192092896))
+    monkeypatch.setattr(type(model()), "best", lambda self, guess: ("zh", 1.0000001192092896))
     [(language, confidence), (_, empty)] = run(["中文的文章" * 300, ""], [None, None])[0]
     assert (language, confidence, empty) == ("zh", 1.0, None)
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 import builder.stages as stages
+import builder.stages.driver as driver
 from builder.build import build
 from builder.config import NearDuplicateSection, RunSection
 from builder.progress import Progress
@@ -171,7 +172,7 @@ def test_the_release_is_the_same_for_any_workers_units_and_buckets(tmp_path, mon
         )
     one = near_build(tmp_path / "raw", tmp_path / "one")
     near_build(tmp_path / "raw", tmp_path / "two", workers=2, unit_bytes=4096)
-    monkeypatch.setattr(stages, "BUCKET_INPUT_BYTES", 2048)
+    monkeypatch.setattr(driver, "BUCKET_INPUT_BYTES", 2048)
     near_build(tmp_path / "raw", tmp_path / "many", workers=2, unit_bytes=4096)
     assert one.accounting.duplicates["near_duplicate"] == 18 + 4 * 6
     for other in ("two", "many"):

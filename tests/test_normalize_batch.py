@@ -11,25 +11,26 @@ from ftfy.badness import BADNESS_RE
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from builder.steps.normalize import (
-    _C0,
-    _EDGE_SPACES,
-    _FTFY,
-    _PLANES,
+from builder.text.normalize import (
     _SPACE_RUNS,
-    _SPACE_RUNS_CHANGED,
+    C0,
+    EDGE_SPACES,
+    FTFY_CONFIG,
     MAX_MARK_RUN,
-    _patterns,
-    _repair,
-    _tidy,
+    SPACE_RUNS_CHANGED,
     check_complexity,
+    repair,
+    tidy,
+)
+from builder.text.normalize_batch import (
+    batch_patterns,
     normalize_column,
-    normalize_inline,
     normalize_inline_column,
     normalize_inline_lists,
-    normalize_text,
 )
+from builder.text.words import PLANES
 from tests.catalogue import LEGACY
+from tests.reference import normalize_inline, normalize_text
 from tests.support import ENGLISH, ITALIAN
 
 
@@ -162,22 +163,22 @@ def re2_finds(pattern: str, text: str) -> bool:
 @settings(max_examples=200, deadline=None)
 @given(texts)
 def test_repair_leaves_alone_what_re2_passes_over(text):
-    tidied = _tidy(text.replace("\u0301" * MAX_MARK_RUN, ""), _C0)
-    if not re2_finds(_patterns().repair_can_change, tidied):
-        assert _repair(tidied) == tidied
+    tidied = tidy(text.replace("\u0301" * MAX_MARK_RUN, ""), C0)
+    if not re2_finds(batch_patterns().repair_can_change, tidied):
+        assert repair(tidied) == tidied
 
 
 @settings(max_examples=200, deadline=None)
 @given(texts)
 def test_re2_finds_every_line_ftfy_calls_bad(text):
     if any(BADNESS_RE.search(line) for line in text.splitlines(keepends=True)):
-        assert re2_finds(_patterns().repair_can_change, text)
+        assert re2_finds(batch_patterns().repair_can_change, text)
 
 
 @settings(max_examples=200, deadline=None)
 @given(texts)
 def test_nfc_leaves_alone_what_re2_passes_over(text):
-    if not re2_finds(_patterns().nfc_can_change, text):
+    if not re2_finds(batch_patterns().nfc_can_change, text):
         assert unicodedata.normalize("NFC", text) == text
 
 
@@ -185,13 +186,13 @@ def test_nfc_leaves_alone_what_re2_passes_over(text):
 @given(st.text(st.sampled_from(" \t x\n\u00a0\u3000"), max_size=30) | texts)
 def test_space_runs_the_batch_folds_are_the_ones_the_reference_changes(text):
     expected = _SPACE_RUNS.sub(" ", text)
-    assert _SPACE_RUNS_CHANGED.sub(" ", text) == expected
-    folded = pc.replace_substring_regex(pa.array([text]), _patterns().space_runs, " ")
+    assert SPACE_RUNS_CHANGED.sub(" ", text) == expected
+    folded = pc.replace_substring_regex(pa.array([text]), batch_patterns().space_runs, " ")
     assert folded[0].as_py() == expected
 
 
 def test_edge_spaces_and_tidy_patterns_are_the_reference_ones():
-    for ch in _EDGE_SPACES:
+    for ch in EDGE_SPACES:
         assert normalize_column(pa.array([f"{ch}a{ch}b{ch}\n{ch}"])).values[0].as_py() == (
             normalize_text(f"{ch}a{ch}b{ch}\n{ch}")
         )
@@ -199,7 +200,7 @@ def test_edge_spaces_and_tidy_patterns_are_the_reference_ones():
 
 def test_ftfy_config_is_the_one_the_row_test_covers():
     """Another fixer (uncurl_quotes, fix_character_width...) would need its characters added."""
-    enabled = {name for name in ftfy.FIXERS if getattr(_FTFY, name)}
+    enabled = {name for name in ftfy.FIXERS if getattr(FTFY_CONFIG, name)}
     assert enabled == {
         "restore_byte_a0",  # these three act only on text BADNESS_RE calls bad
         "replace_lossy_sequences",
@@ -209,11 +210,11 @@ def test_ftfy_config_is_the_one_the_row_test_covers():
         "fix_surrogates",
         "remove_control_chars",
     }
-    assert _FTFY.fix_encoding and _FTFY.normalization == "NFC"
+    assert FTFY_CONFIG.fix_encoding and FTFY_CONFIG.normalization == "NFC"
 
 
 def test_no_mark_or_decomposition_outside_the_planes_scanned():
-    scanned = set(chain(*_PLANES))
+    scanned = set(chain(*PLANES))
     outside = (c for c in range(0x110000) if c not in scanned)
     assert not [
         c for c in outside if unicodedata.combining(chr(c)) or unicodedata.decomposition(chr(c))
@@ -225,12 +226,14 @@ def test_no_mark_or_decomposition_outside_the_planes_scanned():
 def test_lines_longer_than_ftfy_segments(batch):
     """ftfy cuts a line longer than max_decode_length into segments; such rows take the full path."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("builder.steps.normalize._FTFY", _FTFY._replace(max_decode_length=8))
+        short = FTFY_CONFIG._replace(max_decode_length=8)
+        patch.setattr("builder.text.normalize.FTFY_CONFIG", short)  # the repair pass
+        patch.setattr("builder.text.normalize_batch.FTFY_CONFIG", short)  # which rows take it
         assert_same(batch + ["a\u0300" * 10 + "\u0316", "x" * 20 + "Ã©"])
 
 
 def test_bench_and_corpus_check_run(tmp_path):
-    from tests import bench_normalize
+    from bench import normalize as bench_normalize
 
     (tmp_path / "a.txt").write_text(f"{ITALIAN}\n\n{mojibake(ITALIAN, 'cp1252')}\r\n")
     (tmp_path / "b.txt").write_bytes(b"caf\xe9  \x85\n\n\n")

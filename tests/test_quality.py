@@ -13,18 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.corpus import records
 from builder.build import build
 from builder.config import Config, load_config
 from builder.errors import ConfigError
 from builder.progress import Progress
-from builder.steps.charsets import CodeSet
-from builder.steps.quality import LETTER_PLANES, STOPWORDS_FILE, signals, stop_words, words_of
-from builder.steps.validate import WORD, count_words
+from builder.text.re2 import CodeSet
+from builder.text.signals import signals
+from builder.text.stopwords import STOPWORDS_FILE, stop_words
+from builder.text.words import LETTER_PLANES, WORD, words_of
 from builder.writers.card import render_card
 from builder.writers.manifest import Stats, manifest_json, read_manifest
 from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS, Article
 from schema.languages import ISO_639_1
-from tests.benchgen import records
+from tests.reference import count_words
 from tests.support import ENGLISH, ITALIAN, TODAY, _Null, config, rejects, rows, seed_text, write
 
 
@@ -214,7 +216,7 @@ def test_texts_measured_in_chunks_get_the_values_they_get_together(monkeypatch):
     texts = pa.array([ENGLISH, "", None, ITALIAN * 3, "red car red car", "東京 東京"])
     languages = pa.array(["en", "en", None, "it", "en", "ja"])
     together = signals(texts, languages)
-    monkeypatch.setattr("builder.steps.quality.CHUNK_BYTES", 16)  # one text per chunk
+    monkeypatch.setattr("builder.text.signals.CHUNK_BYTES", 16)  # one text per chunk
     assert signals(texts, languages) == together
     assert all(len(v) == 0 for v in signals(texts[:0], languages[:0]).values())
 

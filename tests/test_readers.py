@@ -8,14 +8,13 @@ import pytest
 
 from builder.config import BuildSection
 from builder.dates import DateError, is_after, parse_date
-from builder.decode import UndecodableError, decode
-from builder.pipeline import preview
+from builder.outcomes import Reject, RejectReason
 from builder.readers import reader_for
-from builder.records import Reject, RejectReason
-from builder.sources import Source
-from builder.steps.content import split_header
-from builder.steps.language import declared_language, detect_language
-from tests.support import ENGLISH, ITALIAN, jsonl, write
+from builder.rows.seed_text import split_header
+from builder.text.decode import UndecodableError, decode
+from builder.text.language import declared_language
+from tests.reference import detect_language
+from tests.support import ENGLISH, ITALIAN, jsonl, preview, source_at, write
 
 LATIN = (
     "Le cinéma français célèbre l’été: élèves, théâtre, café, déjà vu, naïve façon, Noël à Besançon. "
@@ -24,8 +23,8 @@ LATIN = (
 
 
 def read(path, root, max_record_bytes=1 << 20):
-    """The file's drafts (rows as its content step makes them) and rejects, in record order."""
-    source = Source.at(path, path.relative_to(root).as_posix())
+    """The file's drafts (rows as its row maker makes them) and rejects, in record order."""
+    source = source_at(path, path.relative_to(root).as_posix())
     settings = BuildSection(max_record_bytes=max_record_bytes)
     return preview(source, settings, dt.date(2026, 11, 26))
 
@@ -162,7 +161,7 @@ def test_truncated_jsonl_keeps_what_came_before(tmp_path):
 
 
 def test_unknown_type_has_no_reader(tmp_path):
-    assert reader_for(Source.at(tmp_path / "notes.tsv", "notes.tsv")) is None
+    assert reader_for(source_at(tmp_path / "notes.tsv", "notes.tsv")) is None
 
 
 # Encodings

@@ -206,7 +206,7 @@ def enospc(*_args, **_kwargs):
 @pytest.mark.parametrize(
     "target",
     [
-        "builder.pipeline._Spill.flush",  # the parts a worker spills
+        "builder.reading.sinks.Spill.flush",  # the parts a worker spills
         "builder.build.write_partition",  # the shards
         "builder.build.write_manifest",
         "builder.release._mark",  # the staging folder's marker

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
+from builder.reference import TABLES, generated_block
 from schema import Article, arrow_schema, field_table, hf_features, json_schema
 from schema.derive import JSON_SCHEMA_PATH, features_dict, features_yaml, json_schema_text
 
@@ -106,15 +107,11 @@ def test_model_refuses_inconsistent_records(change, message):
         Article(**{**VALID, **change})
 
 
-def test_readme_schema_table_is_current():
-    from builder.writers.card import schema_table
-
-    readme = (JSON_SCHEMA_PATH.parent.parent / "README.md").read_text(encoding="utf-8")
-    block = (
-        readme.split("<!-- schema-table:", 1)[1]
-        .split("-->", 1)[1]
-        .split("<!-- /schema-table -->")[0]
-    )
-    assert block.strip() == schema_table(), (
-        "README.md schema table is stale: paste builder.writers.card.schema_table()"
+@pytest.mark.parametrize("rel", sorted(TABLES))
+def test_the_docs_reference_tables_are_the_models(rel):
+    """docs/schema.md and docs/config.md hold tables generated from the schema and config models."""
+    name, generate = TABLES[rel]
+    text = (JSON_SCHEMA_PATH.parent.parent / rel).read_text(encoding="utf-8")
+    assert generated_block(text, name).strip() == generate(), (
+        f"{rel} is stale: run `make schema` to rewrite its table from the model"
     )

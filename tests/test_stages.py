@@ -7,7 +7,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import builder.stages as stages
-from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA
+import builder.stages.driver as driver
+from builder.outcomes import DUPLICATE_SCHEMA, REJECT_SCHEMA
 from builder.stages.base import Decision, Stage
 from tests.support import ENGLISH, duplicates, jsonl, rejects, rows, run_build, write
 
@@ -35,8 +36,8 @@ def release_files(release):
 def test_the_release_does_not_depend_on_the_number_of_buckets(tmp_path, monkeypatch):
     corpus(tmp_path / "raw")
     one = run_build(tmp_path / "raw", tmp_path / "one")
-    monkeypatch.setattr(stages, "BUCKET_INPUT_BYTES", 1024)  # about 30 buckets for this input
-    assert stages.bucket_count(30_000) >= 16
+    monkeypatch.setattr(driver, "BUCKET_INPUT_BYTES", 1024)  # about 30 buckets for this input
+    assert driver.bucket_count(30_000) >= 16
     many = run_build(tmp_path / "raw", tmp_path / "many")
     assert release_files(tmp_path / "one") == release_files(tmp_path / "many")
     assert one.accounting.duplicates == {"same_text": 6 * 40 - 70}
@@ -46,7 +47,7 @@ def test_the_release_does_not_depend_on_the_number_of_buckets(tmp_path, monkeypa
 
 def test_the_first_copy_in_source_order_is_kept(tmp_path, monkeypatch):
     corpus(tmp_path / "raw")
-    monkeypatch.setattr(stages, "BUCKET_INPUT_BYTES", 1024)
+    monkeypatch.setattr(driver, "BUCKET_INPUT_BYTES", 1024)
     report = run_build(tmp_path / "raw", tmp_path / "out")
     kept = {
         r["text"].split(".")[0]: (r["source_path"], r["source_record"]) for r in rows(report.out)
@@ -95,7 +96,7 @@ def test_a_new_stage_is_one_more_entry(tmp_path, monkeypatch):
     corpus(tmp_path / "raw")
     plain = run_build(tmp_path / "raw", tmp_path / "plain")
     monkeypatch.setattr(stages, "STAGES", (*stages.STAGES, EvenTexts()))
-    monkeypatch.setattr(stages, "BUCKET_INPUT_BYTES", 4096)
+    monkeypatch.setattr(driver, "BUCKET_INPUT_BYTES", 4096)
     report = run_build(tmp_path / "raw", tmp_path / "out")
     survivors = [r for r in rows(plain.out) if r["text_sha256"][0] in "02468ace"]
     assert sorted(r["id"] for r in rows(report.out)) == sorted(r["id"] for r in survivors)

@@ -14,8 +14,9 @@ import pytest
 from builder.build import build
 from builder.config import RunSection
 from builder.errors import ConfigError, InputError, StrictModeError
+from builder.inputs.discover import discover
+from builder.inputs.files import open_source
 from builder.progress import Progress
-from builder.sources import discover, open_source
 from builder.storage import Storage
 from tests.support import (
     ENGLISH,

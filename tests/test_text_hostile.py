@@ -10,20 +10,22 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from builder.batch import RawBatch, RawRecord
+from builder.batch import RawBatch
 from builder.config import BuildSection
 from builder.dates import DateError, parse_date
-from builder.decode import decode
-from builder.pipeline import items_of, run_steps
-from builder.records import Reject, RejectReason
+from builder.outcomes import Reject, RejectReason
+from builder.reading.chain import run_steps
+from builder.records import RawRecord
+from builder.rows.crawler_fields import CrawlerFields
+from builder.rows.seed_text import split_header
 from builder.stages import exact as dedup
-from builder.steps import STEPS, StepContext
-from builder.steps.content import CrawlerFields, split_header
-from builder.steps.normalize import normalize_text
-from builder.steps.validate import count_words
+from builder.steps import STEPS
 from builder.storage import Storage
+from builder.text.decode import decode
+from builder.transform import StepContext
 from schema import Article
-from tests.support import ENGLISH, jsonl, rejects, rows, run_build, write
+from tests.reference import count_words, normalize_text
+from tests.support import ENGLISH, items_of, jsonl, rejects, rows, run_build, write
 
 # A few lines of news-like text per language, and the legacy code pages it was written in.
 NEWS = {
@@ -270,12 +272,12 @@ def test_text_header_with_a_time_keeps_the_header_out_of_the_body(text, date, bo
 
 
 def draft(text: str, **fields) -> RawRecord:
-    """A crawler record (its keys are the fields' own names) as a container hands it on."""
+    """A crawler record (its keys are the fields' own names) as a reader hands it on."""
     return RawRecord("a.jsonl", 1, "0" * 64, {"text": text, **fields})
 
 
 def through(record: RawRecord, *steps: str) -> dict | Reject:
-    """The record through the crawler-fields content step and the named steps."""
+    """The record through the crawler-fields row maker and the named steps."""
     context = StepContext(BuildSection(min_words=5), dt.date(2026, 11, 26))
     chain = [CrawlerFields(context), *(STEPS[name](context) for name in steps)]
     (item,) = items_of(run_steps([RawBatch([record])], chain))

@@ -8,22 +8,22 @@ import hashlib
 
 import pytest
 
-from builder.batch import RawRecord, Skipped, WebPage
 from builder.config import BuildSection
+from builder.inputs.discover import discover
+from builder.inputs.files import open_source
+from builder.outcomes import Reject, RejectReason
 from builder.readers import reader_for
 from builder.readers.warc import WarcReader
-from builder.records import Reject, RejectReason
-from builder.sources import Source, discover, open_source
-from builder.units import Planner
+from builder.reading.plan import Planner
+from builder.records import RawRecord, Skipped, WebPage
 from tests import warcs
-from tests.support import rows, run_build
-from tests.test_units import KIB, release_files
+from tests.support import KIB, read_file, release_files, rows, run_build, source_at
 
 
 def read(path, max_record_bytes=1 << 20):
-    """What the WARC container yields for the file: pages, skips and rejects, in order."""
+    """What the WARC reader yields for the file: pages, skips and rejects, in order."""
     settings = BuildSection(max_record_bytes=max_record_bytes)
-    return list(WarcReader(settings).run(Source.at(path, path.name)))
+    return list(read_file(WarcReader(settings), source_at(path, path.name)))
 
 
 def pages(items):
@@ -34,7 +34,7 @@ def pages(items):
 def test_html_responses_are_pages_and_other_records_are_skipped_by_kind(tmp_path, name):
     gz = name.lower().endswith(".gz")
     path = warcs.save(tmp_path / name, warcs.warc(warcs.crawl(2), gz=gz))
-    assert reader_for(Source.at(path, name)) is WarcReader
+    assert reader_for(source_at(path, name)) is WarcReader
     items = read(path)
     assert [i.kind for i in items if isinstance(i, Skipped)] == [
         "warc warcinfo",

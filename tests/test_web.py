@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from builder.batch import WebPage
 from builder.config import BuildSection
-from builder.pipeline import preview
-from builder.records import Reject, RejectError
-from builder.sources import Source
+from builder.outcomes import Reject, RejectError
+from builder.records import WebPage
 from builder.web.charset import page_text
 from builder.web.extract import extract_page, latest_date
 from builder.web.timelimit import TimeLimitExceeded, time_limit
-from tests.support import ENGLISH, ITALIAN, rows, run_build, write
+from tests.support import ENGLISH, ITALIAN, preview, rows, run_build, source_at, write
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -41,7 +39,7 @@ PARAGRAPHS = [ITALIAN, ITALIAN.replace("consiglio", "sindaco"), ITALIAN.replace(
 def build_one(tmp_path: Path, name: str, content: str | bytes, **settings) -> list:
     path = write(tmp_path / "raw" / name, content)
     return preview(
-        Source.at(path, name),
+        source_at(path, name),
         BuildSection(min_words=5, **settings),
         TODAY,
         ["language", "validate"],

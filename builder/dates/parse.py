@@ -15,7 +15,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-from builder.records import RejectReason
+from builder.outcomes import RejectReason
 from schema import DatePrecision
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
@@ -54,7 +54,7 @@ def date_time_of(
     try:
         dt.time(*clock)
     except ValueError as exc:
-        raise DateError(f"{raw!r} has an impossible time of day: {exc}") from None
+        raise DateError(f"{raw!r} has an impossible time of day: {exc}") from exc
     if zone is None:
         return None
     sign, hours, minutes = zone
@@ -73,7 +73,7 @@ def checked(raw: str, year: int, month: int | None, day: int | None) -> Stamp:
     try:
         dt.date(year, 1 if month is None else month, 1 if day is None else day)
     except ValueError as exc:
-        raise DateError(f"{raw!r} is not a real date: {exc}") from None
+        raise DateError(f"{raw!r} is not a real date: {exc}") from exc
     if year < 1000:
         raise DateError(f"{raw!r} has an implausible year")
     if day is not None and month is not None:

@@ -100,11 +100,11 @@ class LocalExecutor:
             return
         try:
             yield from self._windowed(self._executor, fn, items)
-        except BrokenProcessPool:
+        except BrokenProcessPool as exc:
             raise BroadsheetError(
                 "a worker process died (killed, or out of memory); the previous release was left "
                 "in place: re-run with --workers 1 to see which file fails"
-            ) from None
+            ) from exc
 
     def _windowed(
         self, executor: ProcessPoolExecutor, fn: Callable[[T], R], items: Iterable[T]

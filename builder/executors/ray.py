@@ -9,13 +9,15 @@ dependencies.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
-import builder
-import schema
 from builder.errors import BroadsheetError, ConfigError
 from builder.executors.local import IN_FLIGHT_PER_WORKER
 
+# The project's own packages, shipped to the cluster with the job (their folders, found from here
+# rather than by importing the packages, which would import the whole builder into this module).
+PACKAGES = [str(Path(__file__).resolve().parents[2] / name) for name in ("builder", "schema")]
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -24,10 +26,10 @@ class RayExecutor:
     def __init__(self, address: str | None = None):
         try:
             import ray
-        except ImportError:
+        except ImportError as exc:
             raise ConfigError(
                 "the ray executor needs Ray: pip install 'broadsheet[ray]' (make test installs it)"
-            ) from None
+            ) from exc
         self._ray = ray
         self.address = address
         self.workers = 1
@@ -37,14 +39,14 @@ class RayExecutor:
         try:
             ray.init(
                 address=self.address,
-                runtime_env={"py_modules": [builder, schema]},
+                runtime_env={"py_modules": PACKAGES},
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,
             )
         except (ConnectionError, ValueError, RuntimeError) as exc:
             where = self.address or "a local Ray instance"
-            raise BroadsheetError(f"cannot start or reach Ray at {where}: {exc}") from None
+            raise BroadsheetError(f"cannot start or reach Ray at {where}: {exc}") from exc
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         return self
 
@@ -73,14 +75,14 @@ class RayExecutor:
             except ray.exceptions.RayTaskError as exc:
                 cause = exc.cause if isinstance(exc.cause, Exception) else None
                 if isinstance(cause, BroadsheetError):
-                    raise cause from None
+                    raise cause from exc
                 raise BroadsheetError(
                     f"a Ray task failed: {type(cause or exc).__name__}: {cause or exc}".splitlines()[
                         0
                     ]
-                ) from None
+                ) from exc
             except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
                 raise BroadsheetError(
                     f"a Ray worker died ({type(exc).__name__}); the previous release was left in "
                     "place: re-run, or use --executor local to see which file fails"
-                ) from None
+                ) from exc

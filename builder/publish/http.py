@@ -1,10 +1,13 @@
 """The HTTP layer under huggingface_hub: a timeout on every request, one retry budget, bytes sent.
 
-huggingface_hub 2.x sends everything through one shared `httpx2.Client`, whose default has no
-timeout, and retries some calls itself (`http_backoff`: 5 retries, honouring `Retry-After`).
-Broadsheet installs a client whose transport (`Guard`) caps every request's timeouts, ends the
-retrying of every layer once the Hub has failed for longer than the budget within one
-`Hub.call`, and counts the request bytes the Hub answered.
+huggingface_hub 2.x sends everything through one shared `httpx2.Client` (`get_session()`),
+whose default has no timeout, and retries some calls itself (`http_backoff`: 5 retries,
+honouring `Retry-After`). A `Guard` belongs to one `Hub` object: while one of that Hub's calls
+runs (`Guard.calling`), it hangs its event hooks on the shared client, which cap every request's
+timeouts, end the retrying of every layer once the Hub has failed for longer than the budget
+within that call, and count the request bytes the Hub answered. Outside its calls the hooks are
+gone: other users of huggingface_hub in the same process see the client as it was. The shared
+client's factory is never replaced.
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx2
-from huggingface_hub import set_client_factory
-from huggingface_hub.utils._http import default_client_factory
+from huggingface_hub import get_session
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -30,9 +32,7 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 16.0
     timeout: float = 60.0  # seconds to connect, or to wait for any read or write of a request
-    budget: float = (
-        300.0  # seconds the Hub may keep failing, all retries included, before giving up
-    )
+    budget: float = 300.0  # seconds the Hub may keep failing, all retries included, in one call
 
 
 class HubGaveUp(httpx2.TransportError):
@@ -63,35 +63,23 @@ class _CountedBody(httpx2.SyncByteStream):
 
 
 class Ledger:
-    """What every guarded client shares: the policy, the time spent failing, the bytes sent.
+    """One Hub's accounts: the policy of the call running, the time spent failing, bytes sent.
 
-    The budget is armed only inside `Hub.call` (`calling`): it is the total time, within that
-    call, from a failing request's start to the Hub's next proper answer. Time spent on
-    requests that succeed (a long upload) never counts. Other requests get the timeouts only.
+    The budget is the total time, within one call, from a failing request's start to the Hub's
+    next proper answer. Time spent on requests that succeed (a long upload) never counts.
     """
 
     def __init__(self) -> None:
         self.policy = RetryPolicy()
         self._lock = threading.Lock()
-        self._depth = 0  # nested `calling` scopes
         self._spent = 0.0  # seconds of failing periods that ended, in this call
         self._failing_since: float | None = None  # start of the current failing period
         self.bytes_sent = 0  # request bodies of requests the Hub answered
 
-    @contextmanager
-    def calling(self, policy: RetryPolicy) -> Iterator[None]:
-        """One Hub call: its retries, at every layer, share one budget under `policy`."""
+    def start(self, policy: RetryPolicy) -> None:
+        """A new call: a fresh budget under `policy`."""
         with self._lock:
-            if self._depth == 0:
-                self.policy, self._spent, self._failing_since = policy, 0.0, None
-            self._depth += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._depth -= 1
-                if self._depth == 0:
-                    self.policy, self._spent, self._failing_since = RetryPolicy(), 0.0, None
+            self.policy, self._spent, self._failing_since = policy, 0.0, None
 
     def left(self) -> float:
         """Seconds of the retry budget that remain."""
@@ -104,8 +92,6 @@ class Ledger:
         """Record a request that began at `started` and ended now, answered or not."""
         with self._lock:
             self.bytes_sent += sent
-            if not self._depth:
-                return
             if failed and self._failing_since is None:
                 self._failing_since = started
             elif not failed and self._failing_since is not None:
@@ -113,17 +99,67 @@ class Ledger:
                 self._failing_since = None
 
 
-LEDGER = Ledger()
+@dataclass
+class _Pending:
+    """A request this thread sent and has no answer to yet."""
+
+    started: float
+    body: _CountedBody
 
 
-class Guard(httpx2.BaseTransport):
-    """Wraps the real transport: capped timeouts, the shared failure clock, the bytes sent."""
+class Guard:
+    """The event hooks of one Hub object on huggingface_hub's shared client, and its ledger."""
 
-    def __init__(self, inner: httpx2.BaseTransport, ledger: Ledger):
-        self.inner = inner
-        self.ledger = ledger
+    def __init__(self) -> None:
+        self.ledger = Ledger()
+        self._depth = 0  # nested `calling` scopes
+        self._lock = threading.Lock()
+        self._pending = threading.local()  # huggingface_hub uploads from several threads
 
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+    @contextmanager
+    def calling(self, policy: RetryPolicy) -> Iterator[None]:
+        """One Hub call: its requests, at every layer, share one budget under `policy`."""
+        with self._lock:
+            if self._depth == 0:
+                self.ledger.start(policy)
+                self._hook(get_session())
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._unhook(get_session())
+                    self._pending = threading.local()
+
+    def settle(self) -> None:
+        """This thread's last request raised instead of being answered: it failed, from when it
+        was sent (so the budget left is known before deciding to retry)."""
+        last: _Pending | None = getattr(self._pending, "request", None)
+        self._pending.request = None
+        if last is not None:
+            self.ledger.answered(last.started, 0, failed=True)
+
+    def _hook(self, session: httpx2.Client) -> None:
+        hooks = session.event_hooks
+        session.event_hooks = {
+            "request": [*hooks["request"], self._on_request],
+            "response": [*hooks["response"], self._on_response],
+        }
+
+    def _unhook(self, session: httpx2.Client) -> None:
+        hooks = session.event_hooks
+        session.event_hooks = {
+            "request": [h for h in hooks["request"] if h != self._on_request],
+            "response": [h for h in hooks["response"] if h != self._on_response],
+        }
+
+    def _on_request(self, request: httpx2.Request) -> None:
+        """Before each request: the last one of this thread got no answer (a dropped
+        connection, a timeout) if it is still pending; refuse when the budget is spent; cap the
+        timeouts by what is left of it; count the body as it is sent."""
+        self.settle()
         ledger = self.ledger
         left = ledger.left()
         if left <= 0:
@@ -138,51 +174,25 @@ class Guard(httpx2.BaseTransport):
             for k in ("connect", "read", "write", "pool")
         }
         if not isinstance(request.stream, httpx2.SyncByteStream):  # the Hub client is synchronous
-            raise TypeError("Broadsheet's Hub transport sends synchronous requests only")
+            raise TypeError("Broadsheet's Hub hooks see synchronous requests only")
         body = _CountedBody(request.stream)
         request.stream = body
-        started = time.monotonic()
-        try:
-            response = self.inner.handle_request(request)
-        except httpx2.TransportError:
-            ledger.answered(started, 0, failed=True)
-            raise
+        self._pending.request = _Pending(time.monotonic(), body)
+
+    def _on_response(self, response: httpx2.Response) -> None:
+        """After each answer: failed or not, the bytes it took; a Retry-After longer than the
+        budget left ends the call rather than wait in vain."""
+        pending: _Pending | None = getattr(self._pending, "request", None)
+        self._pending.request = None
+        if pending is None:  # a request sent before this call's hooks were hung
+            return
+        ledger = self.ledger
         failed = response.status_code in RETRY_STATUS
-        ledger.answered(started, body.sent, failed)
+        ledger.answered(pending.started, pending.body.sent, failed)
         wait = retry_after(response) if failed else None
         if wait is not None and wait > ledger.left():
-            response.close()
             raise HubGaveUp(
                 f"the Hub answered {response.status_code} and asked to wait {wait:g}s "
                 f"(Retry-After), more than the {max(ledger.left(), 0):.0f}s left of the retry budget",
-                request=request,
+                request=response.request,
             )
-        return response
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-_install_lock = threading.Lock()
-_installed: list[bool] = []
-
-
-def install() -> Ledger:
-    """Make huggingface_hub use guarded clients (once per process)."""
-    with _install_lock:
-        if not _installed:
-            set_client_factory(_client_factory)
-            _installed.append(True)
-    return LEDGER
-
-
-def _client_factory() -> httpx2.Client:
-    base = default_client_factory()  # for its event hooks: offline mode, request ids, debug log
-    hooks = base.event_hooks
-    base.close()
-    return httpx2.Client(
-        event_hooks=hooks,
-        follow_redirects=True,
-        timeout=None,
-        transport=Guard(httpx2.HTTPTransport(), LEDGER),
-    )

@@ -27,7 +27,7 @@ from huggingface_hub.hf_api import RepoFile
 
 from builder.config import REPO_ID_PATTERN
 from builder.errors import BroadsheetError
-from builder.publish.http import RETRY_STATUS, HubGaveUp, RetryPolicy, install, retry_after
+from builder.publish.http import RETRY_STATUS, Guard, HubGaveUp, Ledger, RetryPolicy, retry_after
 from builder.publish.versions import Version
 
 __all__ = ["RETRY_STATUS", "Hub", "PublishError", "RemoteFile", "RemoteState", "RetryPolicy"]
@@ -79,7 +79,12 @@ class Hub:
         self.endpoint = constants.ENDPOINT
         self.api = HfApi(endpoint=self.endpoint, token=token or False)
         self.retry = retry or RetryPolicy()
-        self.ledger = install()
+        self.guard = Guard()  # this Hub's hooks on huggingface_hub's client, during its calls
+
+    @property
+    def ledger(self) -> Ledger:
+        """What this Hub's calls sent and spent failing."""
+        return self.guard.ledger
 
     @classmethod
     def connect(cls, repo_id: str, need_write: bool, retry: RetryPolicy | None = None) -> Hub:
@@ -107,7 +112,7 @@ class Hub:
         Waits honour `Retry-After`; all retrying ends when the policy's budget is spent.
         """
         started = time.monotonic()
-        with self.ledger.calling(self.retry):
+        with self.guard.calling(self.retry):
             for attempt in range(1, self.retry.attempts + 1):
                 try:
                     return fn(*args, **kwargs)
@@ -127,23 +132,24 @@ class Hub:
 
         None means the exception is not a Hub failure and goes to the caller as it is.
         """
+        self.guard.settle()
         gave_up = _cause(exc, HubGaveUp)
         if gave_up is not None:
             raise PublishError(
                 f"gave up on the Hub at {self.endpoint} while {what}: {gave_up}; "
                 "check the connection or the Hub status and re-run publish"
-            ) from None
+            ) from exc
         status, response = None, None
         if isinstance(exc, RepositoryNotFoundError):
             raise PublishError(
                 f"repository {self.repo_id} not found at {self.endpoint} while {what} "
                 "(if it is private, set HF_TOKEN)",
                 404,
-            ) from None
+            ) from exc
         if isinstance(exc, RevisionNotFoundError):
-            raise PublishError(f"no such revision in {self.repo_id} while {what}", 404) from None
+            raise PublishError(f"no such revision in {self.repo_id} while {what}", 404) from exc
         if isinstance(exc, EntryNotFoundError) and not isinstance(exc, LocalEntryNotFoundError):
-            raise PublishError(f"no such file in {self.repo_id} while {what}", 404) from None
+            raise PublishError(f"no such file in {self.repo_id} while {what}", 404) from exc
         if isinstance(exc, HfHubHTTPError):
             response = exc.response
             status = response.status_code if response is not None else None
@@ -155,7 +161,7 @@ class Hub:
         else:
             return None
         if not retryable or attempt >= self.retry.attempts:
-            raise self._error(what, exc, status, attempt, started) from None
+            raise self._error(what, exc, status, attempt, started) from exc
         wait = min(self.retry.base_delay * 2 ** (attempt - 1), self.retry.max_delay)
         asked = retry_after(response)
         wait = asked if asked is not None else wait
@@ -169,7 +175,7 @@ class Hub:
             )
             raise PublishError(
                 message.replace(self.token, "***") if self.token else message, status
-            ) from None
+            ) from exc
         return wait
 
     def _error(
@@ -270,7 +276,7 @@ class Hub:
         except json.JSONDecodeError as exc:
             raise PublishError(
                 f"{self.repo_id}@{revision[:12]}: {path} is not valid JSON ({exc}); fix or delete it on the Hub"
-            ) from None
+            ) from exc
 
     def exists(self, path: str, revision: str) -> bool:
         """Whether a file exists at a revision (one small request, no download)."""

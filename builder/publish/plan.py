@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from builder.config import Config
+from builder.digests import file_sha256
 from builder.layout import ACCOUNTING_DIR, CARD_FILE, DATA_DIR, MANIFEST_FILE
 from builder.publish.hub import Hub, PublishError, RemoteFile, RemoteState
 from builder.publish.versions import SchemaChange, Version, required_bump_error, schema_changes
-from builder.sources import file_sha256
 from builder.writers.card import extract_maintainer_notes, render_card
 from builder.writers.manifest import (
     GENERATOR,
@@ -255,7 +255,7 @@ def release_manifest(hub: Hub, revision: str, commit: str) -> Manifest | None:
         raise PublishError(
             f"{hub.repo_id}@{revision}: {MANIFEST_FILE} says Broadsheet wrote it but cannot be "
             f"used ({damage(exc)}); {fix}, or upgrade Broadsheet if a newer one wrote it"
-        ) from None
+        ) from exc
 
 
 def published_manifest(hub: Hub, revision: str, commit: str) -> Manifest:
@@ -280,7 +280,7 @@ def check_release(release: Path) -> Manifest:
         raise PublishError(
             f"{path} is not a manifest this Broadsheet can publish ({damage(exc)}): rebuild with "
             "`make build`"
-        ) from None
+        ) from exc
     for rel, info in manifest.files.items():
         local = release / rel
         if not local.is_file():

@@ -42,7 +42,7 @@ class PublishResult:
 
 
 def publish(
-    release: Path,
+    release: Path | str,
     config: Config,
     repo_id: str | None = None,
     version: str | None = None,
@@ -55,10 +55,11 @@ def publish(
 
     Refusals and Hub failures raise PublishError; `show` receives the plan before anything is sent.
     """
+    release = Path(release)
     try:
         target = Version.parse(version) if version else None
     except ValueError as exc:
-        raise PublishError(f"--version: {exc}") from None
+        raise PublishError(f"--version: {exc}") from exc
     hub = Hub.connect(repo_id or config.dataset.repo_id, need_write=not dry_run, retry=retry)
     today = dt.datetime.now(dt.UTC).date().isoformat()
     plan = make_plan(release, config, hub, target, create_pr=create_pr, today=today)
@@ -120,20 +121,20 @@ def execute(plan: PublishPlan, hub: Hub, private: bool = False) -> PublishResult
                     f"{exc}; whether the commit landed could not be checked ({check}); "
                     "re-run publish: it tags the commit if it landed",
                     exc.status,
-                ) from None
+                ) from check
             if landed is None and exc.status in STALE_PARENT:
                 raise PublishError(
                     f"main changed since the plan was made (expected parent {str(parent)[:12]}); "
                     "nothing was committed: re-run publish to plan against the new state",
                     exc.status,
-                ) from None
+                ) from exc
             if landed is None:
                 raise
             commit = landed
         except RuntimeError as exc:  # the upload itself failed after the client's own retries
             raise PublishError(
                 f"uploading to {hub.endpoint} failed: {exc}; nothing was committed, re-run publish"
-            ) from None
+            ) from exc
         else:
             if plan.create_pr:
                 return PublishResult(
@@ -171,7 +172,7 @@ def _tag(plan: PublishPlan, hub: Hub, commit: str) -> None:
             f"committed {commit[:12]} to main, but tagging {plan.tag} failed: {exc}; "
             "re-run publish to tag it (nothing will be uploaded again)",
             exc.status,
-        ) from None
+        ) from exc
 
 
 def check_commit(plan: PublishPlan, hub: Hub, commit: str) -> None:

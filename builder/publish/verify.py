@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from builder.publish.hub import Hub, PublishError
 from builder.publish.plan import published_manifest
-from builder.writers.card import DEFAULT_CONFIG, SPLIT
+from builder.writers.card import DEFAULT_DATASET_CONFIG, SPLIT
 from schema import SCHEMA_VERSION, hf_features
 
 
@@ -45,7 +45,7 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
             "reading the dataset card",
             load_dataset_builder,
             repo_id,
-            DEFAULT_CONFIG,
+            DEFAULT_DATASET_CONFIG,
             revision=revision,
             token=hub.token or False,
         )
@@ -56,7 +56,7 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
             f"datasets cannot read {repo_id}@{revision}: {type(exc).__name__}: {exc}".splitlines()[
                 0
             ]
-        ) from None
+        ) from exc
     files = [str(f) for files in builder.config.data_files.values() for f in files]
     wrong = [f for f in files if f"@{commit}/" not in f]
     if not files or wrong:
@@ -79,7 +79,7 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
             f"datasets cannot load {repo_id}@{revision}: {type(exc).__name__}: {exc}".splitlines()[
                 0
             ]
-        ) from None
+        ) from exc
     if dataset.num_rows != report.rows:
         raise PublishError(
             f"{revision} loads {dataset.num_rows} rows, the manifest says {report.rows}"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from builder.readers.base import Container
+from builder.inputs.discover import Source
+from builder.readers.base import Reader
 from builder.readers.html import HtmlReader
 from builder.readers.json import JsonLinesReader, JsonReader
 from builder.readers.text import TextReader
 from builder.readers.warc import WarcReader
-from builder.sources import Source
 
-READERS: dict[str, type[Container]] = {
+READERS: dict[str, type[Reader]] = {
     ".txt": TextReader,
     ".json": JsonReader,
     ".jsonl": JsonLinesReader,
@@ -20,9 +20,9 @@ READERS: dict[str, type[Container]] = {
 }
 
 
-def reader_for(source: Source) -> type[Container] | None:
-    """The container class for this file, or None when its type is not an input format."""
+def reader_for(source: Source) -> type[Reader] | None:
+    """The reader class for this file, or None when its type is not an input format."""
     return READERS.get(source.format_suffix)
 
 
-__all__ = ["READERS", "Container", "reader_for"]
+__all__ = ["READERS", "Reader", "reader_for"]

@@ -1,9 +1,10 @@
-"""Containers: read one file into raw records, and the base for formats whose file is read whole.
+"""Readers: one file (or a byte range of one) to raw records, and the base for formats read whole.
 
-A container finds records and their bytes; what a record means (a seed-format text, a crawler's
-JSON object, later an HTML page) is the business of the content step it names. Containers signal
-a bad record, or a file that cannot be read on, by raising RejectError; `records` turns that into
-a Reject, the one place that does.
+A reader finds records and their bytes; what a record means (a seed-format text, a crawler's JSON
+object, a web page) is the business of the row maker it names (`rows`). A reader also says where
+its files may be cut (`cuts`), so that the planner can hand one big file to several workers.
+Readers signal a bad record, or a file that cannot be read on, by raising RejectError; `records`
+turns that into a Reject, the one place that does.
 """
 
 from __future__ import annotations
@@ -11,21 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from builder.batch import RawRecord, ReadItem, Skipped
 from builder.config import BuildSection
-from builder.decode import UndecodableError, decode
-from builder.records import Reject, RejectError, RejectReason, excerpt
-from builder.sources import (
-    BLANK_BOUND,
-    ContentError,
-    InputFile,
-    SkippedFile,
-    Source,
-    Whole,
-    open_content,
-    open_source,
-    read_whole,
-)
+from builder.inputs.compression import BLANK_BOUND, ContentError, Whole, open_content, read_whole
+from builder.inputs.discover import SkippedFile, Source
+from builder.inputs.files import InputFile
+from builder.outcomes import Reject, RejectError, RejectReason, excerpt
+from builder.readers.cuts import Boundaries
+from builder.records import RawRecord, ReadItem, Skipped
+from builder.text.decode import UndecodableError, decode
 
 WEB_PAGE_COST = 16  # extraction: about 30 ms for a 50 KB page, where a record takes 2 ms
 
@@ -36,10 +30,10 @@ def unreadable(source: Source, exc: OSError | SkippedFile) -> Reject:
     return Reject(source.rel, 1, RejectReason.UNREADABLE, f"cannot read the file: {why or exc}")
 
 
-class Container:
-    """Reads one source file into raw records; `content` names the step that makes rows of them."""
+class Reader:
+    """Reads one source file into raw records; `rows` names the row maker that makes rows of them."""
 
-    content: ClassVar[str]
+    rows: ClassVar[str]
     # Work per input byte against JSON Lines': work units hold 1/cost of `run.unit_bytes` of it,
     # so a unit of web pages (trafilatura's extraction) takes about as long as one of records.
     cost: ClassVar[int] = 1
@@ -47,15 +41,11 @@ class Container:
     def __init__(self, settings: BuildSection):
         self.settings = settings
 
-    def run(self, source: Source) -> Iterator[ReadItem]:
-        """Open the file and read it (the pipeline opens files itself, to check them afterwards)."""
-        try:
-            raw = open_source(source)
-        except (OSError, SkippedFile) as exc:
-            yield unreadable(source, exc)
-            return
-        with raw:
-            yield from self.records(source, raw)
+    @classmethod
+    def cuts(cls, source: Source, head: bytes) -> Boundaries | None:
+        """Where a file of this format, starting with `head`, may be cut into ranges that a
+        reader can start at (see `builder.readers.cuts`); None when it must be read whole."""
+        return None
 
     def records(self, source: Source, raw: InputFile) -> Iterator[ReadItem]:
         """Every record of the file, or a Reject where a record (or the rest of the file) is bad."""
@@ -79,11 +69,11 @@ class Container:
         raise NotImplementedError
 
     def decode(self, piece: RawRecord) -> RawRecord:
-        """One record's payload made ready for its content step; RejectError rejects it alone."""
+        """One record's payload made ready for its row maker; RejectError rejects it alone."""
         return piece
 
 
-class WholeFileContainer(Container):
+class WholeFileReader(Reader):
     """A format read whole, up to `limit_setting` bytes; subclasses split the decoded text."""
 
     limit_setting = "max_record_bytes"
@@ -93,16 +83,16 @@ class WholeFileContainer(Container):
         try:
             text = decode(whole.data)
         except UndecodableError as exc:
-            raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(whole.data)) from None
+            raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(whole.data)) from exc
         yield from self.split(source, whole.sha256, text)
 
     def read(self, source: Source, raw: InputFile) -> Whole:
         """The file's content, decompressed, up to the limit; RejectError if it cannot be."""
         limit = getattr(self.settings, self.limit_setting)
         try:
-            whole = read_whole(open_content(raw, source.name), limit)
+            whole = read_whole(open_content(raw.stream(), source.name), limit)
         except ContentError as exc:
-            raise RejectError(exc.reason, str(exc)) from None
+            raise RejectError(exc.reason, str(exc)) from exc
         if whole.over_limit:
             detail = f"file is over build.{self.limit_setting}={limit} bytes"
             raise RejectError(RejectReason.TOO_LARGE, detail, excerpt(whole.data))

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from builder.batch import RawRecord, Skipped, WebPage
-from builder.readers.base import WEB_PAGE_COST, WholeFileContainer
-from builder.sources import InputFile, Source
+from builder.inputs.discover import Source
+from builder.inputs.files import InputFile
+from builder.readers.base import WEB_PAGE_COST, WholeFileReader
+from builder.records import RawRecord, Skipped, WebPage
 
 
-class HtmlReader(WholeFileContainer):
+class HtmlReader(WholeFileReader):
     """A page read whole, up to build.max_record_bytes."""
 
-    content = "web_page"
+    rows = "web_page"
     cost = WEB_PAGE_COST
 
     def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Skipped]:

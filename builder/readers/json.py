@@ -1,4 +1,4 @@
-"""JSON and JSON Lines containers: parsed JSON values, one per record, for the crawler-fields step.
+"""JSON and JSON Lines readers: parsed JSON values, one per record, for the crawler_fields row maker.
 
 A .json file holds one record object or an array of them; a .jsonl/.ndjson file one per line.
 """
@@ -12,70 +12,70 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from builder.batch import RawRecord
-from builder.decode import BINARY_CONTROL_RATIO, UndecodableError, decode
-from builder.readers.base import Container, WholeFileContainer
-from builder.records import RejectError, RejectReason, excerpt
-from builder.sources import (
-    BYTES_CODEC,
-    HEAD_BYTES,
-    ContentError,
-    InputFile,
-    Source,
-    iter_lines,
-    open_content,
-    read_at_most,
-    stream_codec,
-    text_chunks,
-)
+from builder.inputs.compression import ContentError, is_plain, open_content, read_at_most
+from builder.inputs.discover import Source
+from builder.inputs.files import InputFile
+from builder.inputs.lines import BYTES_CODEC, HEAD_BYTES, iter_lines, stream_codec, text_chunks
+from builder.outcomes import RejectError, RejectReason, excerpt
+from builder.readers.base import Reader, WholeFileReader
+from builder.readers.cuts import Boundaries, LineEnds
+from builder.records import RawRecord
+from builder.text.decode import BINARY_CONTROL_RATIO, UndecodableError, decode
 
 
 def parse_json(text: str) -> Any:
     """json.loads, with every way it can fail on bad input turned into a ValueError."""
     try:
         return json.loads(text)
-    except RecursionError:
-        raise ValueError("invalid JSON: nested too deeply") from None
+    except RecursionError as exc:
+        raise ValueError("invalid JSON: nested too deeply") from exc
     except ValueError as exc:  # JSONDecodeError, and numbers too long to convert
-        raise ValueError(f"invalid JSON: {exc}") from None
+        raise ValueError(f"invalid JSON: {exc}") from exc
 
 
-class JsonReader(WholeFileContainer):
+class JsonReader(WholeFileReader):
     """A .json file, read whole up to build.max_file_bytes: one record object, or an array of them."""
 
-    content = "crawler_fields"
+    rows = "crawler_fields"
     limit_setting = "max_file_bytes"
 
     def split(self, source: Source, sha256: str, text: str) -> Iterator[RawRecord]:
         try:
             parsed = parse_json(text)
         except ValueError as exc:
-            raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from None
+            raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from exc
         records = parsed if isinstance(parsed, list) else [parsed]
         share = len(text) // max(len(records), 1)  # each record's part of the file, for batching
         for position, record in enumerate(records, start=1):
             yield RawRecord(source.rel, position, sha256, record, share)
 
 
-class JsonLinesReader(Container):
+class JsonLinesReader(Reader):
     """A .jsonl/.ndjson file: one record per line; a bad line rejects that record only.
 
     Lines are split after decoding when the content is UTF-16/32, and end at \\n, \\r\\n or \\r.
     A line over build.max_record_bytes reaches `decode` as its length, and is rejected there.
     """
 
-    content = "crawler_fields"
+    rows = "crawler_fields"
     codec = BYTES_CODEC
+
+    @classmethod
+    def cuts(cls, source: Source, head: bytes) -> Boundaries | None:
+        """Just after a newline, in a plain (uncompressed, 8-bit) file; compressed and UTF-16/32
+        files are read from their start."""
+        plain_text = is_plain(head, source.name) and stream_codec(head) == BYTES_CODEC
+        return LineEnds() if plain_text and not head_looks_binary(head) else None
 
     def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord]:
         limit = self.settings.max_record_bytes
         line_no = 0
         try:
             stream: io.BufferedIOBase
-            if raw.start:  # a later range of a plain 8-bit file, as planned (builder.units)
+            if raw.start:  # a later range of a plain 8-bit file, as planned (builder.reading.plan)
                 stream, head = raw.stream(), b""
             else:
-                stream = open_content(raw, source.name)
+                stream = open_content(raw.stream(), source.name)
                 head = read_at_most(stream, HEAD_BYTES)
                 self.codec = stream_codec(head)
                 if self.codec == BYTES_CODEC and head_looks_binary(head):
@@ -91,9 +91,7 @@ class JsonLinesReader(Container):
         except ContentError as exc:
             until = "to the end of this range of the file" if raw.is_range else "on"
             lost = f"{exc}; lines from {line_no + 1} {until} are lost" if line_no else str(exc)
-            raise RejectError(
-                exc.reason, lost, record=(line_no or raw.first_line - 1) + 1
-            ) from None
+            raise RejectError(exc.reason, lost, record=(line_no or raw.first_line - 1) + 1) from exc
 
     def decode(self, piece: RawRecord) -> RawRecord:
         line, codec = piece.payload, self.codec
@@ -108,7 +106,7 @@ class JsonLinesReader(Container):
             try:
                 text = decode(data)
             except UndecodableError as exc:
-                raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(data)) from None
+                raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(data)) from exc
         elif _LONE_SURROGATE.search(line):
             detail = f"bytes that are not valid {codec.upper()} text"
             raise RejectError(RejectReason.UNDECODABLE, detail, excerpt(line))
@@ -117,7 +115,7 @@ class JsonLinesReader(Container):
         try:
             record = parse_json(text)
         except ValueError as exc:
-            raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from None
+            raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from exc
         sha256 = hashlib.sha256(data).hexdigest()
         return RawRecord(piece.source_path, piece.source_record, sha256, record, piece.size)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builder.config import BuildSection
-from builder.records import DUPLICATE_SCHEMA
+from builder.outcomes import DUPLICATE_SCHEMA
 from builder.storage import Storage
 
 SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]

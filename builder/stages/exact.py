@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA, DuplicateReason, RejectReason, excerpt
+from builder.outcomes import DUPLICATE_SCHEMA, REJECT_SCHEMA, DuplicateReason, RejectReason, excerpt
 from builder.stages.base import Decision, Stage, first_of
 from builder.storage import Storage
 

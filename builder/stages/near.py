@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from rensa import RMinHash
 
 from builder.config import BuildSection, NearDuplicateSection
-from builder.records import DUPLICATE_SCHEMA, REJECT_SCHEMA, DuplicateReason
+from builder.outcomes import DUPLICATE_SCHEMA, REJECT_SCHEMA, DuplicateReason
 from builder.stages.base import (
     CLUSTER_SCHEMA,
     LEFT_OUT_SCHEMA,

@@ -1,9 +1,9 @@
 """Boilerplate at the edges of bodies: paragraphs such as "Riproduzione riservata" or "Sign up for
 our newsletter" removed from the start or the end, by rules kept as data per language.
 
-The shipped rules are `boilerplate.toml` beside this module; `build.boilerplate_rules` adds a
-maintainer's own. RE2 first tells, over the whole column, which bodies could start or end with a
-rule's paragraph; only those are split into paragraphs and matched in Python.
+The rules are `builder.rules.boilerplate`'s: the shipped ones and a maintainer's own. RE2 first
+tells, over the whole column, which bodies could start or end with a rule's paragraph; only
+those are split into paragraphs and matched in Python.
 """
 
 from __future__ import annotations
@@ -11,28 +11,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from builder.batch import Batch, with_columns
-from builder.config import BoilerplateRule, read_rules
-from builder.steps.base import Step, StepContext
-from builder.steps.charsets import to_re2
+from builder.rules.boilerplate import BoilerplateRule, shipped_rules
+from builder.steps.base import Step
+from builder.text.re2 import to_re2
+from builder.transform import StepContext
 
-SHIPPED_RULES = Path(__file__).with_name("boilerplate.toml")
 PARAGRAPH = "\n\n"  # the normalize step's paragraph break
 MAX_RULE_CHARS = 300  # a longer paragraph is never boilerplate: no rule is tried on it
 MAX_EDGE_PARAGRAPHS = 5  # paragraphs examined (and at most removed) at each edge
 ANY_LANGUAGE = "*"
-
-
-@cache
-def shipped_rules() -> tuple[BoilerplateRule, ...]:
-    """The rules that ship with the package (a bad one is a bug: the tests load them)."""
-    return tuple(read_rules(SHIPPED_RULES, str(SHIPPED_RULES.name)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The `dates` step: parse the date a text's header or a record's field wrote (`raw_date`).
 
-Rows without a raw date keep what their content step found (a web page's date, chosen by
+Rows without a raw date keep what their row maker found (a web page's date, chosen by
 `builder.dates.page_date`, with its precision, source and time), untouched.
 """
 

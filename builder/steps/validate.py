@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-from functools import cache
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -13,37 +11,10 @@ import pyarrow.compute as pc
 
 from builder.batch import Batch, Verdicts, with_columns
 from builder.constraints import compile_checks
-from builder.records import RejectReason
+from builder.outcomes import RejectReason
 from builder.steps.base import Step
-from builder.steps.charsets import to_re2
-from builder.steps.normalize import MARKS
+from builder.text.words import word_counts
 from schema import Article
-
-# A word is a run of letters/digits with their combining marks (Hindi vowel signs, Arabic
-# vowel points), except that each Han or kana character is a word of its own (those scripts
-# do not separate words with spaces).
-CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-WORD = re.compile(f"[{CJK}]|(?:[^\\W{CJK}]|{MARKS})+")
-
-
-def count_words(text: str) -> int:
-    """The reference for `word_counts`, one text at a time."""
-    return len(WORD.findall(text))
-
-
-@cache
-def word_re2() -> str:
-    return to_re2(WORD)
-
-
-def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """`count_words` of each text (nulls count 0), counted by RE2 over the whole column."""
-    if isinstance(texts, pa.ChunkedArray):
-        texts = texts.combine_chunks()  # RE2 compiles the pattern once per chunk
-    if len(texts) == 0:
-        return np.zeros(0, dtype=np.int64)
-    counts = pc.count_substring_regex(texts, word_re2())
-    return pc.fill_null(counts, 0).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def article_id(url: str | None, source_path: str, source_record: int) -> str:

@@ -1,5 +1,5 @@
 """A page's bytes to text, trying what the page says in the order the issue fixes: the HTTP
-header's charset, a byte-order mark, the `<meta>` charset, then detection (`builder.decode`).
+header's charset, a byte-order mark, the `<meta>` charset, then detection (`builder.text.decode`).
 
 A declared charset that cannot decode the bytes is passed over, and a single-byte code page
 declared for bytes that are valid multi-byte UTF-8 is taken for the lie it usually is: pages
@@ -11,8 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from builder.decode import decode
-from builder.sources import BOMS
+from builder.text.decode import BOMS, decode
 
 PRESCAN_BYTES = 4096  # where a <meta> charset must be (browsers look at the first 1,024)
 _META_CHARSET = re.compile(
@@ -62,7 +61,7 @@ def meta_charset(html: bytes) -> str | None:
 
 
 def page_text(html: bytes, http_charset: str | None = None) -> str:
-    """The page as text; raises builder.decode.UndecodableError when nothing can read it."""
+    """The page as text; raises builder.text.decode.UndecodableError when nothing can read it."""
     bom = next((codec for mark, codec in BOMS if html.startswith(mark)), None)
     for label in (http_charset, bom, meta_charset(html)):
         text = _declared(html, codec_of(label), bom)

@@ -3,7 +3,6 @@ the time limit, and check the page is an article at all (`builder.web.pages`).""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -20,10 +19,10 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
-from builder.batch import WebPage
 from builder.dates import DateFound, page_date
-from builder.decode import UndecodableError
-from builder.records import RejectError, RejectReason, excerpt
+from builder.outcomes import RejectError, RejectReason, excerpt
+from builder.records import WebPage
+from builder.text.decode import UndecodableError
 from builder.web.charset import page_text
 from builder.web.pages import check_body, check_page, check_response
 from builder.web.timelimit import TimeLimitExceeded, time_limit
@@ -43,6 +42,7 @@ class Extracted:
     site_name: str | None
     language: str | None  # as the page declares it (<html lang>, Content-Language)
     date: DateFound | None
+    notes: tuple[str, ...] = ()  # what went wrong without losing the page, for the step's counts
 
 
 def latest_date(page: WebPage, today: dt.date) -> dt.date:
@@ -61,17 +61,17 @@ def extract_page(page: WebPage, today: dt.date, seconds: float) -> Extracted:
     try:
         text = page_text(page.html, page.charset)
     except UndecodableError as exc:
-        raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(page.html)) from None
+        raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(page.html)) from exc
     latest = latest_date(page, today)
     try:
         with time_limit(seconds):
             return _extract(text, page.url, latest)
-    except TimeLimitExceeded:
+    except TimeLimitExceeded as exc:
         raise RejectError(
             RejectReason.EXTRACTION_TIMEOUT,
             f"extraction took over build.extraction_timeout={seconds:g} s; the page is left out",
             excerpt(text),
-        ) from None
+        ) from exc
 
 
 def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
@@ -80,7 +80,7 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
         raise RejectError(
             RejectReason.NO_TEXT, "not an HTML page (nothing to parse)", excerpt(text)
         )
-    meta = _metadata(tree)
+    meta, notes = _metadata(tree)
     address = url or meta.url  # the fetched URL, else the page's canonical one
     check_page(tree, address)
     date = page_date(tree, address, latest)
@@ -100,22 +100,32 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
         site_name=(meta.sitename or "").lstrip("@") or None,
         language=_declared_language(tree),
         date=date,
+        notes=notes,
     )
 
 
-def _metadata(tree: HtmlElement) -> Document:
+# What trafilatura's JSON-LD reader raises on JSON it does not expect (a list where it wants an
+# object, a number for a name); the page's meta tags stand then.
+JSON_LD_FAILURES = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
+
+
+def _metadata(tree: HtmlElement) -> tuple[Document, tuple[str, ...]]:
     """Title, authors, canonical URL and site name as trafilatura's extract_metadata finds them,
     without its date, categories, tags and licence, and with authors from the page's metadata
-    only: its search of the visible text copies the whole tree (a sixth of a page's time)."""
+    only: its search of the visible text copies the whole tree (a sixth of a page's time).
+    Also what went wrong on the way, as notes for the step's counts."""
     meta = examine_meta(tree)
     if meta.author and " " not in meta.author:  # a one-word "author" is a handle or a site
         meta.author = None
-    with contextlib.suppress(Exception):  # its JSON-LD reader fails on odd JSON: meta tags stand
+    notes: tuple[str, ...] = ()
+    try:
         meta = extract_meta_json(tree, meta)
+    except JSON_LD_FAILURES as exc:
+        notes = (f"JSON-LD unreadable ({type(exc).__name__}); meta tags used",)
     meta.title = meta.title or extract_title(tree)
     meta.url = meta.url or extract_url(tree)
     meta.sitename = meta.sitename or extract_sitename(tree)
-    return meta
+    return meta, notes
 
 
 def _declared_language(tree: HtmlElement) -> str | None:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from builder.records import RejectError, RejectReason
+from builder.outcomes import RejectError, RejectReason
 
 STUB_CHARS = 1500  # bodies at most this long are checked for error, consent and paywall wording
 _LISTING_PATH = re.compile(

@@ -13,14 +13,14 @@ from huggingface_hub import DatasetCardData
 
 from builder.config import Config
 from builder.layout import ALL_SHARDS_GLOB, UNDATED, language_glob, language_of
-from builder.stats import CHART_FILE
 from builder.writers.manifest import Manifest, Stats
+from builder.writers.stats import CHART_FILE
 from schema import field_table
 from schema.article import QUALITY_MEASURED_CHARS, QUALITY_SIGNALS
 from schema.derive import features_yaml
 
 SPLIT = "train"
-DEFAULT_CONFIG = "default"
+DEFAULT_DATASET_CONFIG = "default"  # the card's config of every language (load_dataset's `name`)
 _SIZE_CATEGORIES = [
     (1_000, "n<1K"),
     (10_000, "1K<n<10K"),
@@ -43,7 +43,7 @@ def config_splits(manifest: Manifest) -> defaultdict[str, Counter[str]]:
     """Per config name: rows, in-memory bytes and file bytes of its single split (0 when none)."""
     totals: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for path, info in manifest.shards.items():
-        for name in (DEFAULT_CONFIG, language_of(path)):
+        for name in (DEFAULT_DATASET_CONFIG, language_of(path)):
             totals[name].update(rows=info.rows or 0, nbytes=info.nbytes or 0, size=info.size)
     return totals
 
@@ -54,7 +54,7 @@ def card_metadata(config: Config, manifest: Manifest) -> dict:
     splits = config_splits(manifest)
     configs = [
         {
-            "config_name": DEFAULT_CONFIG,
+            "config_name": DEFAULT_DATASET_CONFIG,
             "data_files": [{"split": SPLIT, "path": ALL_SHARDS_GLOB}],
             "default": True,
         }
@@ -78,7 +78,7 @@ def card_metadata(config: Config, manifest: Manifest) -> dict:
             "download_size": splits[name]["size"],
             "dataset_size": splits[name]["nbytes"],
         }
-        for name in [DEFAULT_CONFIG, *languages]
+        for name in [DEFAULT_DATASET_CONFIG, *languages]
     ]
     data = DatasetCardData(
         pretty_name=config.dataset.pretty_name or config.dataset.name,
@@ -285,10 +285,10 @@ Every release is a tag `vX.Y.Z` on the Hub; load exactly this one with:
 ```python
 from datasets import load_dataset
 
-ds = load_dataset("{ds.repo_id}", "{DEFAULT_CONFIG}", revision="v{ds.version}", split="{SPLIT}")
+ds = load_dataset("{ds.repo_id}", "{DEFAULT_DATASET_CONFIG}", revision="v{ds.version}", split="{SPLIT}")
 ```
 
-Configs: `{DEFAULT_CONFIG}` (all languages){", " + configs if configs else ""}, one per language.
+Configs: `{DEFAULT_DATASET_CONFIG}` (all languages){", " + configs if configs else ""}, one per language.
 Files are `data/<language>/<YYYY-MM>/NNNN.parquet`; dates keep the precision their source gave
 (`date_precision` says whether `date` is a year, a month or a day).
 

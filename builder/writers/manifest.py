@@ -27,10 +27,10 @@ from pydantic import (
     model_validator,
 )
 
-import builder
 from builder.accounting import Accounting
 from builder.config import BuildSection, Config
 from builder.layout import DATA_DIR
+from builder.version import __version__
 from schema import SCHEMA_VERSION, arrow_schema
 
 MANIFEST_FORMAT = 1
@@ -79,7 +79,7 @@ class AccountingTotals(_Part):
 
 class Stats(_Part):
     """Articles per language and month, length percentiles and quality signal percentiles per
-    language (`builder.stats.compute_stats`)."""
+    language (`builder.writers.stats.compute_stats`)."""
 
     articles: int
     by_language: dict[str, int]
@@ -223,7 +223,7 @@ def build_manifest(
             version=config.dataset.version,
         ),
         versions=Versions(
-            builder=builder.__version__, pyarrow=pa.__version__, schema_version=SCHEMA_VERSION
+            builder=__version__, pyarrow=pa.__version__, schema_version=SCHEMA_VERSION
         ),
         input=InputInfo(fingerprint=fingerprint, files=input_files),
         build_settings=config.build,

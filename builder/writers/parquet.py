@@ -11,6 +11,7 @@ its own; the shards come out the same as from an in-memory sort.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,8 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from builder.digests import file_sha256
 from builder.layout import shard_path
-from builder.sources import file_sha256
 from builder.storage import WORK_FILE_OPTIONS, Storage
 from schema import arrow_schema
 
@@ -350,3 +351,16 @@ def write_table(table: pa.Table, path: Path, groups: list[tuple[int, int]] | Non
             writer.write_table(
                 table.slice(start, stop - start), row_group_size=max(1, stop - start)
             )
+
+
+SHARDS_KEY = "shards"  # where shard writers put shards in a non-local work storage
+
+
+def write_partition_to_work(task: PartitionTask) -> list[ShardInfo]:
+    """`write_partition` for a non-local work storage (`task.work`): the shards are written to a
+    local temporary folder, then copied to the work storage for the build to fetch."""
+    with tempfile.TemporaryDirectory(prefix="broadsheet-shards-") as folder:
+        shards = write_partition(dataclasses.replace(task, out_dir=Path(folder)))
+        for shard in shards:
+            task.work.upload(Path(folder) / shard.path, f"{SHARDS_KEY}/{shard.path}")
+    return shards

@@ -1,0 +1,93 @@
+"""What the build records besides rows: rejects (why a record was dropped) and duplicates.
+
+Their table schemas are derived from the dataclasses below, the one place their fields are listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from schema.derive import dataclass_schema
+
+
+class RejectReason(StrEnum):
+    UNREADABLE = "unreadable"  # the file cannot be opened (a broken link, no permission)
+    UNDECODABLE = "undecodable"  # bytes that are not text in any detectable encoding
+    CORRUPT_FILE = "corrupt_file"  # a truncated or damaged .gz/.zst stream
+    PARSE_ERROR = "parse_error"  # not valid JSON, or JSON that is not an article object
+    NO_TEXT = "no_text"  # nothing left after normalization
+    TOO_SHORT = "too_short"  # fewer words than build.min_words
+    TOO_LARGE = "too_large"  # over build.max_record_bytes
+    BAD_DATE = "bad_date"  # a date that does not parse or does not exist (2021-13)
+    FUTURE_DATE = "future_date"  # a date after the build day
+    INVALID_RECORD = "invalid_record"  # a field the schema refuses (e.g. an unknown language code)
+    ID_CONFLICT = "id_conflict"  # the id (URL) of a kept article, with a different text
+    CHANGED_WHILE_READING = "changed_while_reading"  # the file was rewritten during the build
+    TOO_COMPLEX = "too_complex"  # text whose normalization would cost more than linear time
+    EXTRACTION_TIMEOUT = "extraction_timeout"  # a web page over build.extraction_timeout
+    NOT_AN_ARTICLE = "not_an_article"  # a listing: front, tag, category or archive page
+    REDIRECT_PAGE = "redirect_page"  # an HTTP 3xx response, or a meta refresh to elsewhere
+    ERROR_PAGE = "error_page"  # an HTTP 4xx/5xx response, or a short "page not found" body
+    STUB_PAGE = "stub_page"  # a consent wall, paywall or "not available in your region" stub
+    LOW_QUALITY = "low_quality"  # a quality signal outside a build.quality threshold
+
+
+class DuplicateReason(StrEnum):
+    SAME_TEXT = "same_text"  # normalized text equal to a kept article's
+    NEAR_DUPLICATE = "near_duplicate"  # a near-copy of a kept article (builder.stages.near)
+
+
+EXCERPT_CHARS = 200
+
+
+@dataclass(slots=True, frozen=True)
+class Reject:
+    """A record left out, and why; one row of accounting/rejects.parquet."""
+
+    source_path: str
+    source_record: int
+    reason: RejectReason
+    detail: str
+    excerpt: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class Duplicate:
+    """A record equal or near to a kept one; one row of accounting/duplicates.parquet."""
+
+    source_path: str
+    source_record: int
+    reason: DuplicateReason
+    duplicate_of: str  # id of the article kept
+    # near_duplicate: the estimated Jaccard similarity of its word n-grams to the kept article's
+    # (or, when the two are linked only through others, to the closest article of its cluster)
+    similarity: float | None = None
+
+
+REJECT_SCHEMA = dataclass_schema(Reject)
+DUPLICATE_SCHEMA = dataclass_schema(Duplicate)
+
+
+class RejectError(Exception):
+    """Raised by readers and row makers for a record (or the rest of a file) that cannot be used;
+    the runner turns it into a Reject. `record` is where it applies when the raiser knows better."""
+
+    def __init__(
+        self, reason: RejectReason, detail: str, excerpt: str = "", record: int | None = None
+    ):
+        super().__init__(detail)
+        self.reason, self.detail, self.excerpt, self.record = reason, detail, excerpt, record
+
+    def reject(self, source_path: str, source_record: int) -> Reject:
+        where = self.record if self.record is not None else source_record
+        return Reject(source_path, where, self.reason, self.detail, self.excerpt)
+
+
+def excerpt(text: str | bytes) -> str:
+    """A short, printable beginning of the record, so a reject can be found and judged."""
+    if isinstance(text, bytes):
+        text = text[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    return "".join(
+        ch if ch.isprintable() or ch in "\n\t" else "\ufffd" for ch in text[:EXCERPT_CHARS]
+    )

@@ -1,0 +1,138 @@
+"""Where a work unit's output goes: its rows, one part file per language/month partition, their
+key rows (for the global stages) and its rejects, each spilled to the work storage in batches so
+that a unit's memory does not grow with its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from builder.batch import Batch
+from builder.config import BuildSection
+from builder.layout import partition_dir
+from builder.outcomes import REJECT_SCHEMA
+from builder.stages import key_columns
+from builder.stages.base import KeyFile
+from builder.stages.driver import key_writer
+from builder.storage import PartWriter, Storage
+from schema import arrow_schema
+from schema.working import published
+
+KEY_COLUMNS = [c for c in key_columns() if c not in ("_part", "_row")]  # the rest are added here
+SPILL_ROWS = 20_000  # rows (and rejects) buffered per unit before they are written to its parts
+SPILL_BYTES = 16 * 1024 * 1024  # or fewer rows, when they hold this many bytes: parts' batches
+# stay small, so the shard writers that read them back hold little
+
+
+class Spill:
+    """Buffers tables of one kind and spills them to part files (Storage.part_writer) in batches
+    of SPILL_ROWS rows or SPILL_BYTES bytes, whichever comes first."""
+
+    def __init__(self, work: Storage, schema: pa.Schema):
+        self.work, self.schema = work, schema
+        self.buffers: dict[str, list[pa.Table]] = {}
+        self.writers: dict[str, PartWriter] = {}
+        self.buffered = self.buffered_bytes = 0
+        self.rows: dict[str, int] = {}  # rows added to each file so far
+        self.nbytes: dict[str, int] = {}  # and their bytes in memory
+
+    def add(self, rel: str, table: pa.Table) -> int:
+        """Add rows to the file `rel` (a key in the work storage); the number of the first."""
+        self.buffers.setdefault(rel, []).append(table)
+        self.buffered += table.num_rows
+        self.buffered_bytes += table.nbytes
+        first = self.rows.get(rel, 0)
+        self.rows[rel] = first + table.num_rows
+        self.nbytes[rel] = self.nbytes.get(rel, 0) + table.nbytes
+        if self.buffered >= SPILL_ROWS or self.buffered_bytes >= SPILL_BYTES:
+            self.flush()
+        return first
+
+    def flush(self) -> None:
+        for rel, tables in self.buffers.items():
+            if rel not in self.writers:
+                self.writers[rel] = self.work.part_writer(rel, self.schema)
+            self.writers[rel].write_table(pa.concat_tables(tables))
+        self.buffers, self.buffered, self.buffered_bytes = {}, 0, 0
+
+    def close(self) -> dict[str, int]:
+        """Write what is buffered; the files written (keys in the work storage), with the bytes
+        their rows take in memory (what sorting them costs)."""
+        self.flush()
+        for writer in self.writers.values():
+            writer.close()
+        return {rel: self.nbytes[rel] for rel in sorted(self.writers)}
+
+    def discard(self) -> None:
+        """Drop everything: nothing of this file is published."""
+        self.buffers, self.buffered, self.buffered_bytes, self.rows = {}, 0, 0, {}
+        self.nbytes = {}
+        for rel, writer in self.writers.items():
+            writer.close()
+            self.work.remove(rel)
+        self.writers = {}
+
+
+def partitions(table: pa.Table) -> tuple[pa.Table, list[tuple[str, int, int]]]:
+    """The rows grouped by language/month (a stable sort: one take, not a filter per partition),
+    and each partition's folder with its (start, stop) in the grouped table, in order of first
+    appearance."""
+    month = pc.fill_null(pc.utf8_slice_codeunits(table["date"], 0, 7), "")
+    key = pc.binary_join_element_wise(table["language"], month, "/")
+    codes = pc.dictionary_encode(pa.chunked_array([key]).combine_chunks()).indices.to_numpy()
+    grouped = table.take(pa.array(np.argsort(codes, kind="stable")))
+    spans, start = [], 0
+    for count in np.bincount(codes).tolist():
+        language, date = grouped["language"][start].as_py(), grouped["date"][start].as_py()
+        spans.append((partition_dir(language, date), start, start + count))
+        start += count
+    return grouped, spans
+
+
+@dataclass(frozen=True, slots=True)
+class Spilled:
+    """What a unit wrote: part files holding rows (with their rows' bytes in memory), the part
+    file of its rejects, and the file of its rows' key rows."""
+
+    parts: dict[str, int]
+    rejects: str | None
+    keys: KeyFile | None
+
+
+class Sinks:
+    """Where one unit's rows (per partition), their key rows, and its rejects go."""
+
+    def __init__(self, work: Storage, index: int, buckets: int, settings: BuildSection):
+        self.index = index
+        self.rows = Spill(work, arrow_schema())
+        self.rejects = Spill(work, REJECT_SCHEMA)
+        self.keys = key_writer(work, index, buckets, settings)
+
+    def add(self, batch: Batch) -> None:
+        for rejects in batch.rejects:
+            self.rejects.add(f"rejects/{self.index:08d}.arrow", rejects)
+        if not batch.table.num_rows:
+            return
+        grouped, spans = partitions(batch.table)
+        rows, numbers, parts = published(grouped), [], []
+        for partition, start, stop in spans:
+            parts.append(f"parts/{partition}/{self.index:08d}.arrow")
+            first = self.rows.add(parts[-1], rows.slice(start, stop - start))
+            numbers.append(np.arange(first, first + stop - start, dtype=np.int64))
+        which = np.repeat(np.arange(len(parts)), [stop - start for _, start, stop in spans])
+        keys = grouped.select(KEY_COLUMNS)
+        keys = keys.append_column("_part", pa.array(parts, pa.string()).take(pa.array(which)))
+        keys = keys.append_column("_row", pa.array(np.concatenate(numbers)))
+        self.keys.write(keys)
+
+    def discard(self) -> None:
+        self.rows.discard()
+        self.rejects.discard()
+        self.keys.discard()
+
+    def close(self) -> Spilled:
+        return Spilled(self.rows.close(), next(iter(self.rejects.close()), None), self.keys.close())

@@ -1,0 +1,1 @@
+"""Rules kept as data: boilerplate paragraphs and quality thresholds, below the config."""
