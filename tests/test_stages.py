@@ -101,3 +101,52 @@ def test_a_new_stage_is_one_more_entry(tmp_path, monkeypatch):
     survivors = [r for r in rows(plain.out) if r["text_sha256"][0] in "02468ace"]
     assert sorted(r["id"] for r in rows(report.out)) == sorted(r["id"] for r in survivors)
     assert report.accounting.balanced and report.accounting.rows == len(survivors)
+
+
+def _article(url: str, text: str) -> dict:
+    return {"text": text, "url": url}
+
+
+def test_no_duplicate_names_an_article_rejected_for_its_id(tmp_path):
+    """Y and X share a URL with different texts, Y first: X loses the id (id_conflict). D is an
+    exact copy of X under another URL: with X gone it copies no row, so it is kept itself."""
+    other = ENGLISH.replace("council", "committee")
+    write(
+        tmp_path / "raw" / "a.jsonl",
+        jsonl(
+            [
+                _article("https://x.org/same", other),  # Y
+                _article("https://x.org/same", ENGLISH),  # X
+                _article("https://x.org/copy", ENGLISH),  # D
+            ]
+        ),
+    )
+    report = run_build(tmp_path / "raw", tmp_path / "out")
+    assert sorted(r["source_record"] for r in rows(report.out)) == [1, 3]
+    assert [(r["source_record"], r["reason"]) for r in rejects(report.out)] == [(2, "id_conflict")]
+    assert duplicates(report.out) == [] and report.accounting.balanced
+
+
+def test_copies_of_a_text_that_lost_its_id_lose_it_too(tmp_path):
+    """X keeps the URL; Y and its exact copy Z (same URL) are both id conflicts: no duplicate
+    names Y, which is not in the release."""
+    other = ENGLISH.replace("council", "committee")
+    write(
+        tmp_path / "raw" / "a.jsonl",
+        jsonl(
+            [
+                _article("https://x.org/same", ENGLISH),  # X
+                _article("https://x.org/same", other),  # Y
+                _article("https://x.org/same", other),  # Z
+                _article("https://x.org/again", ENGLISH),  # a copy of X: a duplicate naming X
+            ]
+        ),
+    )
+    report = run_build(tmp_path / "raw", tmp_path / "out")
+    published = {r["id"] for r in rows(report.out)}
+    assert [(r["source_record"], r["reason"]) for r in rejects(report.out)] == [
+        (2, "id_conflict"),
+        (3, "id_conflict"),
+    ]
+    (duplicate,) = duplicates(report.out)
+    assert duplicate["source_record"] == 4 and duplicate["duplicate_of"] in published

@@ -1,7 +1,8 @@
 """The build's stages, in order: decisions over the whole input (see `builder.stages.base`).
 
 A stage is one more entry in STAGES: the driver (`builder.stages.driver`) does not change.
-Near-duplicates (`builder.stages.near`) come after the exact stages, so exact copies are
+Ids come first (`builder.stages.exact`), so no exact copy names a record rejected after it;
+near-duplicates (`builder.stages.near`) come after the exact stages, so exact copies are
 `same_text`.
 """
 
@@ -12,7 +13,7 @@ from builder.stages.base import WHERE, Stage
 from builder.stages.exact import SameId, SameText
 from builder.stages.near import NearDuplicates
 
-STAGES: tuple[Stage, ...] = (SameText(), SameId(), NearDuplicates())
+STAGES: tuple[Stage, ...] = (SameId(), SameText(), NearDuplicates())
 
 
 def active(settings: BuildSection | None) -> tuple[Stage, ...]:

@@ -1,9 +1,12 @@
-"""Exact deduplication, as two stages.
+"""Exact deduplication, as two stages, ids first.
 
-Of the records sharing a normalized text, the one first in (source_path, source_record) order is
-kept, so the choice does not depend on worker count or buckets; the others are duplicates,
-recorded with the id of the article kept. Records with a different text but the id of a kept
-article (the same URL) are not duplicates: they are rejected as `id_conflict`.
+Records with a different text but the id of another record (the same URL) are not duplicates:
+the first in (source_path, source_record) order keeps the id, the others are rejected as
+`id_conflict` (`same_id`). Then, of the records sharing a normalized text, the first in that
+order is kept, and the others are duplicates naming it (`same_text`). Ids first, so that no
+duplicate names an article rejected afterwards: a copy of a rejected text is judged among the
+records that are left, and kept when it is the first of them. The choices never depend on
+worker count or buckets.
 """
 
 from __future__ import annotations
@@ -46,19 +49,24 @@ class SameText(Stage):
 
 
 class SameId(Stage):
-    """A different text under the id of a kept article: rejected, since an id names one article."""
+    """A different text under the id of an earlier record: rejected, since an id names one
+    article. Records with the first one's id and text go on: they are exact copies."""
 
     name = "same_id"
     key = "id"
+    columns = ("text_sha256",)
 
     def decide(self, keys: pa.Table, work: Storage) -> Decision:
         first = first_of(keys[self.key])
-        kept, conflicts = keys.filter(first), keys.filter(~first)
+        owners = keys.filter(first)
+        owner_text = pc.take(owners["text_sha256"], pc.index_in(keys[self.key], owners[self.key]))
+        conflict = pc.not_equal(keys["text_sha256"], owner_text)
+        kept, conflicts = keys.filter(pc.invert(conflict)), keys.filter(conflict)
         where = pc.take(
             pc.binary_join_element_wise(
-                kept["source_path"], kept["source_record"].cast(pa.string()), "#"
+                owners["source_path"], owners["source_record"].cast(pa.string()), "#"
             ),
-            pc.index_in(conflicts[self.key], kept[self.key]),
+            pc.index_in(conflicts[self.key], owners[self.key]),
         )
         detail = [
             f"same id {i} (same URL) as {w}, with a different text"
