@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from builder.errors import STOP_SIGNALS, InputError, OutputError
+from builder.errors import STOP_SIGNALS, InputError, Interrupted, OutputError
 from builder.layout import MANIFEST_FILE
 from builder.writers.manifest import is_broadsheet_manifest
 
@@ -114,12 +114,14 @@ def staged(out: Path) -> Iterator[Path]:
             try:
                 _mark(stage)
                 yield stage
-                with _signals_held():  # a stop signal now would leave the swap half done
+                with _stops_deferred() as stops:  # a stop now would leave the swap half done
                     (stage / MARKER_FILE).unlink()
                     swap_in(stage, out)
             except BaseException:
                 _remove(stage)
                 raise
+            if stops:  # asked to stop during the swap: it is done, say so
+                raise Interrupted(stops[0], released=True)
     except OSError as exc:
         if not _about_output(exc, out):
             raise
@@ -247,14 +249,20 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ignore stop signals for a few renames; they arrive either before the swap or after it is done."""
+def _stops_deferred() -> Iterator[list[int]]:
+    """Hold stop signals over a few renames: one that arrives meanwhile is noted, not acted on,
+    and the caller raises it once the swap is done. Python runs signal handlers in the main
+    thread whichever thread the kernel delivers to, so blocking the signals in this thread alone
+    (pthread_sigmask) would not hold them: the handlers are swapped for ones that note instead."""
+    stops: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stops
         return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in STOP_SIGNALS}
+    previous = {
+        s: signal.signal(s, lambda signum, _frame: stops.append(signum)) for s in STOP_SIGNALS
+    }
     try:
-        yield
+        yield stops
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -7,6 +7,7 @@ of the session is alive. Whatever happens, the fixture kills the session's proce
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from builder import release
-from tests.support import ENGLISH, ROOT, SEED, cli, jsonl, make_config, write
+from builder.cli import main
+from tests.support import ENGLISH, ROOT, SEED, cli, jsonl, make_config, rows, write
 from tests.test_release_safety import siblings, tree
 
 FILES, RECORDS = (
@@ -225,3 +227,73 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_a_stop_during_the_swap_comes_after_it_and_says_the_new_release_is_in(
+    project, monkeypatch, capsys
+):
+    """SIGTERM while the release is being swapped in is not lost: it is acted on once the swap is
+    done, exit 128+N, and the line says the new release is in place."""
+    real_swap = release.swap_in
+
+    def swap_with_a_stop(stage, out):
+        os.kill(os.getpid(), signal.SIGTERM)  # lands in the middle of the swap
+        real_swap(stage, out)
+
+    monkeypatch.setattr(release, "swap_in", swap_with_a_stop)
+    monkeypatch.chdir(project)
+    code = main(["build", "--workers", "1", "--no-cache"])
+    assert code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "interrupted by SIGTERM; the new release is in place in dist"
+    )
+    assert len(rows(project / "dist")) > 1  # the bulk records were published: the swap was done
+
+
+def test_no_process_of_a_finished_build_outlives_it(project):
+    """A supervisor waiting for the build's process group waits for the build only: every child
+    (the workers, multiprocessing's resource tracker) is reaped before it exits."""
+    build = subprocess.Popen(
+        [sys.executable, "-m", "builder", "build", "--workers", "2", "--no-cache"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert build.wait(timeout=TIMEOUT) == 0
+        assert group_members(build.pid) == {}  # zombies included
+    finally:
+        for pid in group_members(build.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def group_members(sid: int) -> dict[int, str]:
+    """Every process of a session, zombies included: pid -> state."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
+        if int(session) == sid:
+            found[int(entry.name)] = state
+    return found
+
+
+def test_ctrl_c_pressed_twice_is_still_one_line(project, building):
+    before = tree(project / "dist")
+    build = building()
+    build.wait_until_busy()
+    os.killpg(build.pid, signal.SIGINT)
+    time.sleep(0.05)
+    os.killpg(build.pid, signal.SIGINT)  # a second press while the first one cleans up
+    code, stderr = build.finish()
+    assert code == 128 + signal.SIGINT, stderr
+    assert only_line(stderr) == "interrupted by SIGINT; the previous release was left in place"
+    assert_nothing_changed_or_left(project, before, build)

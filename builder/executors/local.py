@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
 from typing import TypeVar
 
 from builder.errors import STOP_SIGNALS, BroadsheetError
@@ -93,6 +94,7 @@ class LocalExecutor:
             for process in list((self._executor._processes or {}).values()):
                 process.kill()
         self._executor.shutdown(wait=True, cancel_futures=True)
+        _stop_resource_tracker()
 
     def imap_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         if self._executor is None:
@@ -121,3 +123,15 @@ class LocalExecutor:
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield from (f.result() for f in done)
+
+
+def _stop_resource_tracker() -> None:
+    """Stop and reap the helper process 'spawn' starts (multiprocessing's resource tracker): left
+    to exit on its own after the build, it outlives it in the build's process group, and becomes
+    a zombie where nobody reaps orphans, so a supervisor waiting for the group would wait on it.
+    Python has no public API for this (3.11 to 3.14): `_stop` closes its pipe and waits for it;
+    it starts again when a later pool needs it."""
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is not None:
+        stop()
