@@ -13,35 +13,42 @@ work storage are copied into it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
 from builder.accounting import READ_STEP, Accounting, StepCounters
 from builder.batch import reject_table
-from builder.config import Config
+from builder.cache import Cache, CacheDamaged
+from builder.config import BuildSection, Config
 from builder.digests import file_sha256
-from builder.errors import BroadsheetError, ConfigError, InputError, StrictModeError
+from builder.errors import BroadsheetError, ConfigError, InputError, OutputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.inputs.discover import discover
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
 from builder.outcomes import REJECT_SCHEMA
 from builder.progress import Progress
-from builder.reading.gather import ReadPhase, gather
-from builder.reading.plan import Planner, expected_units, input_bytes
-from builder.reading.unit import UnitResult, UnitTask, process_unit
+from builder.reading.chain import check_steps
+from builder.reading.gather import ReadPhase
+from builder.reading.phase import read_input
+from builder.reading.plan import Piece, Planner, expected_units, input_bytes
+from builder.reading.result import UnitTask
+from builder.reading.reuse import KIND as UNITS
 from builder.release import check_target, is_release, staged
 from builder.rows import ROW_MAKERS
 from builder.stages import active
 from builder.stages.base import SOURCE_ORDER
 from builder.stages.driver import StagePlan, bucket_count, run_stages
 from builder.storage import Storage
+from builder.version import fingerprint
 from builder.writers.card import render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import (
@@ -55,12 +62,43 @@ from builder.writers.parquet import (
 from builder.writers.stats import CHART_FILE, compute_stats, write_chart
 from schema.derive import features_dict, json_schema_text
 
+SHARDS = "shards"  # the build cache's kind of entry holding a partition's shards
+
+
+@dataclass(frozen=True)
+class CacheReport:
+    """What the build cache gave a build: units reused and computed (and computed because their
+    entry was damaged), units that could not be cached, entries evicted, and the cache's size."""
+
+    reused: int
+    computed: int
+    uncached: int
+    damaged: int
+    partitions_reused: int
+    partitions_written: int
+    evicted: int
+    size: int
+
+    def line(self) -> str:
+        damaged = (
+            f" ({self.damaged} damaged entr{'y' if self.damaged == 1 else 'ies'} recomputed)"
+            if self.damaged
+            else ""
+        )
+        uncached = f", {self.uncached} not cacheable" if self.uncached else ""
+        return (
+            f"cache: {self.reused} unit(s) reused, {self.computed} computed{damaged}{uncached}; "
+            f"{self.partitions_reused} partition(s) reused, {self.partitions_written} written; "
+            f"{self.evicted} evicted ({self.size / 1e6:,.1f} MB cached)"
+        )
+
 
 @dataclass
 class BuildReport:
     out: Path
     manifest: Manifest
     accounting: Accounting
+    cache: CacheReport | None = None  # None: built with --no-cache
 
 
 def build(
@@ -75,6 +113,7 @@ def build(
     executor: str | None = None,
     address: str | None = None,
     work: str | None = None,
+    cache: bool = True,
 ) -> BuildReport:
     """Build `raw` (a folder or an fsspec URL) into the release folder `out`; the previous `out`
     stays until the new one is complete.
@@ -82,8 +121,11 @@ def build(
     A build without a single row replaces an existing release only with `allow_empty`: an empty
     input is more often an unmounted share than an intended empty dataset. `executor`, `address`
     and `work` (the work storage) default to the config's `[run]` section; the release is the
-    same on any executor and any storage.
+    same on any executor and any storage. `cache` (run.cache, else a folder beside the release)
+    keeps each work unit's results, so that the next build computes only what changed; the
+    release is the same with or without it.
     """
+    check_steps(config.build.steps)  # a step list that cannot make a valid row: exit 2, now
     out = Path(out)
     input_storage = Storage.of(raw)
     if input_storage.local:  # absolute: tasks may run with another working folder
@@ -106,19 +148,17 @@ def build(
                 f"{storage}: this filesystem lives in the build's process only, where worker "
                 "processes cannot see it; use --workers 1 with the local executor"
             )
+    salt = cache_salt(config.build)
     with staged(out) as stage, _work_storage(where, stage) as workspace, runner as pool:
-        planner = Planner(config.run.unit_bytes)
+        store = _open_cache(config, cache, out, input_storage, executor, workers)
         buckets = bucket_count(input_bytes(sources))
-        tasks = (
-            UnitTask(i, pieces, workspace, today, config.build, buckets)
-            for i, pieces in enumerate(planner.units(sources))
-        )
-        units: list[UnitResult] = []
-        for unit in pool.imap_unordered(process_unit, tasks):
-            units.append(unit)
-            progress.update(sum(f.size for f in unit.files), unit.records, _rejected(unit))
+
+        def task(number: int, pieces: list[Piece]) -> UnitTask:
+            return UnitTask(number, pieces, workspace, today, config.build, buckets, store, salt)
+
+        planner = Planner(config.run.unit_bytes)
+        read, use = read_input(pool, sources, planner, task, progress)
         progress.finish()
-        read = gather(sorted(units, key=lambda u: u.index), planner.scans)
 
         stages = ", ".join(s.name for s in active(config.build))
         progress.note(f"deduplicating (stages: {stages})")
@@ -133,7 +173,8 @@ def build(
             )
 
         progress.note("writing shards")
-        shards = _write_shards(config, read.parts, plan, workspace, stage, pool)
+        shares = ShardShares(salt, use.parts)
+        shards = _write_shards(config, read.parts, plan, workspace, stage, pool, store, shares)
         files = {
             s.path: {"sha256": s.sha256, "size": s.size, "rows": s.rows, "nbytes": s.nbytes}
             for s in shards
@@ -153,16 +194,77 @@ def build(
             raise RuntimeError(f"accounting does not balance: {accounting.to_dict()}")
         if accounting.rows == 0 and not allow_empty and is_release(out):
             raise InputError(_nothing_to_release(raw, out, accounting))
-        fingerprint = input_fingerprint([(f.rel, f.sha256) for f in read.files])
+        input_digest = input_fingerprint([(f.rel, f.sha256) for f in read.files])
         stats = compute_stats(stage, [s.path for s in shards])
         write_chart(stats, stage / CHART_FILE)
         (stage / JSON_SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
         for rel in (CHART_FILE, JSON_SCHEMA_FILE):  # the card is not listed: publish rewrites it
             files[rel] = {"sha256": file_sha256(stage / rel), "size": (stage / rel).stat().st_size}
-        manifest = build_manifest(config, accounting, files, fingerprint, len(read.files), stats)
+        manifest = build_manifest(config, accounting, files, input_digest, len(read.files), stats)
         write_manifest(manifest, stage / MANIFEST_FILE)
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
-    return BuildReport(out, manifest, accounting)
+    report = BuildReport(out, manifest, accounting)
+    if store is not None:
+        keep = {(UNITS, key) for key in use.keys} | {(SHARDS, key) for key in shares.keys}
+        evicted, size = store.evict(config.run.cache_max_bytes, keep)
+        report.cache = CacheReport(
+            use.reused,
+            use.computed,
+            use.uncached,
+            use.damaged,
+            shares.reused,
+            shares.written,
+            evicted,
+            size,
+        )
+    return report
+
+
+def cache_salt(settings: BuildSection) -> str:
+    """What every cache key of a build shares: the settings that can change a row (the whole
+    [build] section: limits, steps, rules, thresholds) and the builder's fingerprint (its code
+    and its libraries). The run section never changes a row, and is left out."""
+    body = json.dumps([fingerprint(), settings.model_dump(mode="json")], sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _open_cache(
+    config: Config,
+    use: bool,
+    out: Path,
+    input_storage: Storage,
+    executor: str,
+    workers: int,
+) -> Cache | None:
+    """The build cache (None with --no-cache): run.cache, else `.<release>.cache` beside the
+    release. It may not lie inside the input or the release."""
+    if not use:
+        return None
+    where = Storage.of(config.run.cache or out.parent / f".{out.name}.cache")
+    if where.local:
+        path = Path(where.root)
+        inside = [
+            p
+            for p in (out, *([Path(input_storage.root)] if input_storage.local else []))
+            if path == p or p in path.parents
+        ]
+        if inside:
+            raise ConfigError(
+                f"run.cache: {path} is inside {inside[0]}; put the cache outside the input and "
+                "the release"
+            )
+    if where.in_process and (executor != "local" or workers > 1):
+        raise ConfigError(
+            f"run.cache: {where} lives in the build's process only, where worker processes "
+            "cannot see it; use --workers 1 with the local executor"
+        )
+    try:
+        return Cache.open(where)
+    except OSError as exc:
+        raise OutputError(
+            f"run.cache: cannot write the build cache at {where}: {exc.strerror or exc}; give "
+            "run.cache a writable folder, or build with --no-cache"
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -178,10 +280,6 @@ def _work_storage(where: str | None, stage: Path) -> Iterator[Storage]:
         yield work
     finally:
         work.remove_root()
-
-
-def _rejected(unit: UnitResult) -> int:
-    return sum(sum(c.rejects.values()) for c in unit.steps)
 
 
 def _step_totals(counters: list[StepCounters], steps: Sequence[str]) -> list[StepCounters]:
@@ -211,9 +309,12 @@ def _write_shards(
     work: Storage,
     stage: Path,
     pool: Executor,
+    store: Cache | None,
+    shares: ShardShares,
 ) -> list[ShardInfo]:
-    """Every partition's shards, written by the workers into the staging folder, or, with a
-    non-local work storage, into it and then copied here (the release is always local)."""
+    """Every partition's shards: copied from the build cache when the partition's rows are those
+    of a cached partition, else written by the workers into the staging folder (or, with a
+    non-local work storage, into it and then copied here: the release is always local)."""
     by_partition: dict[str, list[str]] = defaultdict(list)
     for part in parts:
         by_partition[part.removeprefix("parts/").rsplit("/", 1)[0]].append(part)
@@ -233,15 +334,84 @@ def _write_shards(
         )
         for partition, members in sorted(by_partition.items())
     ]
+    shards: list[ShardInfo] = []
+    keys = {task.partition: shares.key(task) for task in tasks} if store is not None else {}
+    shares.keys.update(key for key in keys.values() if key is not None)
+    todo = []
+    for task in tasks:
+        reused = _reused_shards(store, keys.get(task.partition), stage)
+        if reused is None:
+            todo.append(task)
+        else:
+            shards += reused
+            shares.reused += 1
     writer = write_partition if work.local else write_partition_to_work
-    shards = sorted(
-        (s for shards in pool.imap_unordered(writer, tasks) for s in shards),
-        key=lambda s: s.path,
-    )
-    if not work.local:
+    for written in pool.imap_unordered(writer, todo):
+        if not work.local:
+            for shard in written:
+                _fetch_shard(work, shard, stage)
+        shards += written
+        if written:
+            partition = written[0].path.rsplit("/", 1)[0]
+            _store_shards(store, keys.get(partition), written, stage)
+        shares.written += 1
+    return sorted(shards, key=lambda s: s.path)
+
+
+@dataclass
+class ShardShares:
+    """Which partitions' shards can come from the cache: those whose every part is a cached
+    unit's (its name is that unit's key), with the same rows left out and marked. The key is a
+    sha256 of all of that, the writer's settings and the build's salt."""
+
+    salt: str
+    keyed_parts: set[str]
+    reused: int = 0
+    written: int = 0
+    keys: set[str] = field(default_factory=set)  # this build's shard entries, kept by eviction
+
+    def key(self, task: PartitionTask) -> str | None:
+        if not all(part in self.keyed_parts for part in task.parts):
+            return None
+        digest = hashlib.sha256(self.salt.encode())
+        for value in (task.partition, task.max_shard_bytes, task.max_row_group_bytes):
+            digest.update(f"{value}\0".encode())
+        digest.update(json.dumps(sorted(task.schema_metadata.items()), default=bytes.hex).encode())
+        for part in task.parts:
+            digest.update(f"{part}\0".encode())
+            dropped = task.dropped.get(part)
+            digest.update(b"-" if dropped is None else dropped.astype("<i8").tobytes())
+            rows, ids = task.clusters.get(part, (None, []))
+            digest.update(b"-" if rows is None else rows.astype("<i8").tobytes())
+            digest.update("\0".join(ids).encode() + b"\1")
+        return digest.hexdigest()
+
+
+def _reused_shards(store: Cache | None, key: str | None, stage: Path) -> list[ShardInfo] | None:
+    """A partition's shards copied from the cache into the staging folder; None when not there."""
+    if store is None or key is None:
+        return None
+    try:
+        entry = store.get(SHARDS, key)
+        if entry is None:
+            return None
+        shards = [ShardInfo(**s) for s in entry.meta["shards"]]
         for shard in shards:
-            _fetch_shard(work, shard, stage)
+            store.copy_out(entry, shard.path, Storage.of(stage), shard.path)
+    except CacheDamaged:
+        store.discard(SHARDS, key)
+        return None
+    store.touch(entry)
     return shards
+
+
+def _store_shards(
+    store: Cache | None, key: str | None, shards: list[ShardInfo], stage: Path
+) -> None:
+    if store is None or key is None:
+        return
+    files = {shard.path: (Storage.of(stage), shard.path) for shard in shards}
+    store.put(SHARDS, key, files, {"shards": [dataclasses.asdict(s) for s in shards]})
 
 
 def _fetch_shard(work: Storage, shard: ShardInfo, stage: Path) -> None:

@@ -27,6 +27,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         executor=args.executor,
         address=args.address,
         work=args.work,
+        cache=not args.no_cache,
     )
     shards = len(report.manifest.shards)
     by_kind: dict[str, list[str]] = {}
@@ -41,6 +42,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
             f"warning: the release holds no rows: {shown(str(args.raw))} gave no record to publish",
             file=sys.stderr,
         )
+    if report.cache is not None:
+        print(report.cache.line(), file=sys.stderr)
     print(report.accounting.table())
     print(f"release: {shown(str(args.out))}  ({shards} shard(s), version {config.dataset.version})")
     return 0
@@ -102,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
         "when it is complete; --out must be empty, missing or a Broadsheet release.",
         epilog="exit codes: 0 built, 1 other failure, 2 bad config, 3 bad input or --out, "
         "4 --strict and a record was rejected, 6 --out cannot be written (full disk, read-only "
-        "folder, mount point), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). "
+        "folder, mount point), 7 an input file kept changing while it was read, 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). "
         "On any failure the previous release is left as it was.",
     )
     b.add_argument(
@@ -136,6 +139,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="where work files go, a folder or an fsspec URL every worker can reach (default: "
         "run.work in the config, else a .work folder inside the release being built)",
+    )
+    b.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute every work unit, neither reusing nor storing results in the build cache "
+        "(run.cache, else a .<out>.cache folder beside the release)",
     )
     b.add_argument(
         "--strict",
@@ -193,6 +202,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except (Interrupted, KeyboardInterrupt) as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        kept = "; the previous release was left in place" if args.command == "build" else ""
-        print(f"interrupted by {signal.Signals(signum).name}{kept}", file=sys.stderr)
+        if isinstance(exc, Interrupted) and exc.released:
+            where = f"; the new release is in place in {shown(str(args.out))}"
+        elif args.command == "build":
+            where = "; the previous release was left in place"
+        else:
+            where = ""
+        if sys.stderr.isatty():  # the live progress line ends here, not under the message
+            sys.stderr.write("\r\x1b[2K")
+        print(f"interrupted by {signal.Signals(signum).name}{where}", file=sys.stderr)
         return 128 + signum

@@ -347,6 +347,19 @@ class RunSection(_Strict):
         "every worker can reach; the build works in a new folder inside it and removes it "
         "after. None: a .work folder inside the release being built.",
     )
+    cache: str | None = Field(
+        default=None,
+        description="The build cache: a folder or an fsspec URL every worker can reach, where "
+        "each work unit's results are kept under a key of its input bytes, the [build] settings "
+        "and the builder's code and libraries, so that a build computes only what changed and a "
+        "killed build, run again, redoes only the units in flight. None: a .<release>.cache "
+        "folder beside the release. --no-cache ignores it. The release does not depend on it.",
+    )
+    cache_max_bytes: Annotated[int, STRICT_INT, _within(MiB, 16 * 1024 * GiB)] = Field(
+        default=20 * GiB,
+        description="The cache's size bound: after a build, the least recently used entries "
+        "beyond it are removed (never the build's own); 1 MiB to 16 TiB.",
+    )
     unit_bytes: Annotated[int, STRICT_INT, _within(KiB, 4 * GiB)] = Field(
         default=32 * MiB,
         description="Work unit size: plain JSON Lines files and WARC files (.warc, and .warc.gz "

@@ -23,7 +23,6 @@ class RejectReason(StrEnum):
     FUTURE_DATE = "future_date"  # a date after the build day
     INVALID_RECORD = "invalid_record"  # a field the schema refuses (e.g. an unknown language code)
     ID_CONFLICT = "id_conflict"  # the id (URL) of a kept article, with a different text
-    CHANGED_WHILE_READING = "changed_while_reading"  # the file was rewritten during the build
     TOO_COMPLEX = "too_complex"  # text whose normalization would cost more than linear time
     EXTRACTION_TIMEOUT = "extraction_timeout"  # a web page over build.extraction_timeout
     NOT_AN_ARTICLE = "not_an_article"  # a listing: front, tag, category or archive page

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 import pyarrow as pa
@@ -20,12 +20,26 @@ from builder.batch import Batch
 from builder.config import BuildSection
 
 
+@dataclass(slots=True)
+class DayDependence:
+    """Whether the build day changed an outcome: a date judged to be in the future, a page date
+    candidate dropped for being after the day. A unit's cached results are valid on another day
+    only when it did not (builder.cache)."""
+
+    seen: bool = False
+
+    def note(self) -> None:
+        self.seen = True
+
+
 @dataclass(frozen=True, slots=True)
 class StepContext:
-    """What a transform may depend on besides its batch: the build's settings and day."""
+    """What a transform may depend on besides its batch: the build's settings and day, and where
+    to say that the day mattered."""
 
     settings: BuildSection
     today: dt.date
+    day: DayDependence = field(default_factory=DayDependence)
 
 
 class Carrier(Protocol):
@@ -44,6 +58,11 @@ class Transform(Generic[In]):
     the rows kept and only the rejects it made; `run` keeps the counters and carries rejects on."""
 
     name: ClassVar[str]
+    # Columns it reads, which an earlier transform must have filled, and columns it fills: a
+    # build whose steps leave a need unmet cannot make a valid row (builder.reading.chain).
+    needs: ClassVar[tuple[str, ...]] = ()
+    provides: ClassVar[tuple[str, ...]] = ()
+    rewrites: ClassVar[tuple[str, ...]] = ()  # columns it changes in place
 
     def __init__(self, context: StepContext):
         self.context = context

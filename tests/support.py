@@ -149,9 +149,14 @@ def run_build(
         out,
         workers=workers,
         today=TODAY,
-        progress=Progress(0, _Null()),
+        progress=quiet_progress(),
         **kw,
     )
+
+
+def quiet_progress() -> Progress:
+    """Progress that prints nothing: tests read results, not progress lines."""
+    return Progress(0, _Null())
 
 
 class _Null:

@@ -35,6 +35,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builder.config import BuildSection
+from builder.errors import InputChangedError
 from builder.inputs.discover import (
     LINK_OUTSIDE,
     SkippedFile,
@@ -48,7 +49,8 @@ from builder.outcomes import Reject, RejectReason
 from builder.readers import reader_for
 from builder.readers.json import JsonLinesReader
 from builder.reading.plan import Piece
-from builder.reading.unit import UnitTask, process_unit
+from builder.reading.result import UnitTask
+from builder.reading.unit import process_unit
 from builder.rows.crawler_fields import _record_excerpt
 from builder.writers.manifest import input_fingerprint
 from tests.support import (
@@ -62,6 +64,7 @@ from tests.support import (
     preview,
     read_part,
     rejects,
+    release_files,
     rows,
     run_build,
     seed_text,
@@ -114,7 +117,14 @@ def process_file(source, work, settings=SETTINGS):
     (file,) = unit.files
     rejects = sum((c.rejects for c in unit.steps), Counter())
     return Processed(
-        file.skipped, file.records, file.size, file.sha256, unit.parts, unit.rejects_part, rejects
+        file.skipped,
+        file.records,
+        file.size,
+        file.sha256,
+        unit.parts,
+        unit.rejects_part,
+        rejects,
+        file.change,
     )
 
 
@@ -129,6 +139,7 @@ class Processed:
     parts: dict[str, int]
     rejects_part: str | None
     rejects: Counter
+    change: str | None = None  # how the file changed while it was read (the build reads it again)
 
 
 def reject_rows(tmp_path, result):
@@ -139,7 +150,8 @@ def lines(*texts):
     return [{"text": t, "url": f"https://example.com/{i}"} for i, t in enumerate(texts)]
 
 
-# 1. A file that changes while it is read is rejected whole; the fingerprint is of what was read.
+# 1. A file that changes while it is read is read again once it holds still, or stops the build;
+# the fingerprint is of the bytes that made the release.
 
 BIG = lines(*(f"{ENGLISH} {i} " + os.urandom(40_000).hex() for i in range(30)))  # ~2.4 MB
 
@@ -171,58 +183,75 @@ def _remove(path):
 CHANGES = [_truncate, _append, _same_size_same_mtime, _replace, _remove]
 
 
-def meddling(change):
-    class Meddling(JsonLinesReader):
-        """Reads like JsonLinesReader, and changes the file after its first record."""
+def meddling(change, times=None):
+    """A JsonLinesReader that changes the file after its first record, the first `times` times
+    it reads it (every time when None)."""
+    done = []
 
+    class Meddling(JsonLinesReader):
         def records(self, source, raw):
             items = super().records(source, raw)
             yield next(items)
-            change(source.path)
+            if times is None or len(done) < times:
+                done.append(source.rel)
+                change(source.path)
             yield from items
 
     return Meddling
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=lambda c: c.__name__.strip("_"))
-def test_a_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch, change):
+def test_a_unit_whose_file_changes_while_read_gives_nothing_of_it(tmp_path, monkeypatch, change):
+    """The worker keeps no row or reject of the file and says how it changed: the build reads
+    it again (builder.reading.phase)."""
     path = write(tmp_path / "raw" / "a.jsonl", jsonl(BIG))
     monkeypatch.setattr("builder.reading.unit.reader_for", lambda source: meddling(change))
     result = process(path, tmp_path)
-    assert not result.parts and not list((tmp_path / "work").rglob("parts/**/*.arrow"))
-    assert (result.records, dict(result.rejects)) == (1, {"changed_while_reading": 1})
-    (reject,) = reject_rows(tmp_path, result)
-    assert reject["reason"] == "changed_while_reading" and "while it was read" in reject["detail"]
+    assert result.change and "while it was read" in result.change
+    assert not result.parts and not result.rejects
 
 
-def test_the_fingerprint_describes_the_bytes_read(tmp_path, monkeypatch):
-    path = write(tmp_path / "raw" / "a.jsonl", jsonl(BIG))
-    monkeypatch.setattr("builder.reading.unit.reader_for", lambda source: meddling(_truncate))
-    result = process(path, tmp_path)
-    assert result.size == path.stat().st_size  # what was left after the truncation
-    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def test_a_build_publishes_nothing_of_a_changed_file(tmp_path, monkeypatch):
+def test_a_file_that_changed_once_is_read_again_and_the_fingerprint_is_of_its_last_bytes(
+    tmp_path, monkeypatch
+):
     raw = tmp_path / "raw"
     write(raw / "a.jsonl", jsonl(BIG))
     write(raw / "b.txt", seed_text("2021-02", ITALIAN))
     real = reader_for
+    once = meddling(_truncate, times=1)
     monkeypatch.setattr(
-        "builder.reading.unit.reader_for",
-        lambda s: meddling(_truncate) if s.rel == "a.jsonl" else real(s),
+        "builder.reading.unit.reader_for", lambda s: once if s.rel == "a.jsonl" else real(s)
     )
+    monkeypatch.setattr("builder.reading.phase.RETRY_WAIT", 0.01)
     report = run_build(raw, tmp_path / "dist")
-    assert [r["source_path"] for r in rows(report.out)] == ["b.txt"]
-    assert [(r["source_path"], r["reason"]) for r in rejects(report.out)] == [
-        ("a.jsonl", "changed_while_reading")
+    kept = len((raw / "a.jsonl").read_bytes().splitlines())  # what was left after the truncation
+    published = [r["source_path"] for r in rows(report.out)] + [
+        r["source_path"] for r in rejects(report.out)
     ]
-    assert report.accounting.balanced and report.accounting.records_read == 2
+    assert published.count("a.jsonl") == kept and "b.txt" in published
+    assert report.accounting.balanced and report.accounting.records_read == kept + 1
     read_bytes = {"a.jsonl": (raw / "a.jsonl").read_bytes(), "b.txt": (raw / "b.txt").read_bytes()}
     expected = input_fingerprint(
         [(k, hashlib.sha256(v).hexdigest()) for k, v in read_bytes.items()]
     )
     assert report.manifest.input.fingerprint == expected
+
+
+def test_a_file_that_never_holds_still_stops_the_build_and_keeps_the_release(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    write(raw / "a.jsonl", jsonl(BIG[:3]))
+    write(raw / "b.txt", seed_text("2021-02", ITALIAN))
+    before = run_build(raw, tmp_path / "dist")
+    kept = release_files(before.out)
+    real = reader_for
+    monkeypatch.setattr(
+        "builder.reading.unit.reader_for",
+        lambda s: meddling(_append) if s.rel == "a.jsonl" else real(s),
+    )
+    monkeypatch.setattr("builder.reading.phase.RETRY_WAIT", 0.01)
+    with pytest.raises(InputChangedError, match=r"^a\.jsonl: the file .* changed again"):
+        run_build(raw, tmp_path / "dist", cache=False)  # with the cache, nothing is read again
+    assert release_files(before.out) == kept
 
 
 def test_an_unchanged_file_is_hashed_as_stored(tmp_path):

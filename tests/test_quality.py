@@ -348,7 +348,7 @@ def test_a_build_without_the_quality_step_leaves_the_columns_null(tmp_path, raw)
     cfg = config().model_copy(
         update={
             "build": config().build.model_copy(
-                update={"steps": ["normalize", "language", "validate"]}
+                update={"steps": ["normalize", "dates", "language", "validate"]}
             )
         }
     )

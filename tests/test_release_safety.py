@@ -38,8 +38,9 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def siblings(out: Path) -> set[str]:
-    """What lies next to the release folder, other than the persistent lock file."""
-    return {p.name for p in out.parent.iterdir()} - {f".{out.name}.lock"}
+    """What lies next to the release folder, other than the persistent lock file and the build
+    cache (both kept on purpose from one build to the next)."""
+    return {p.name for p in out.parent.iterdir()} - {f".{out.name}.lock", f".{out.name}.cache"}
 
 
 @pytest.fixture
@@ -320,7 +321,7 @@ def test_a_read_only_folder_holding_the_release(tmp_path):
         result = cli("build", "--out", "shelf/dist", cwd=tmp_path)
         one_line_error(result, 6, "Read-only file system", "writable folder")
         assert tree(shelf / "dist") == before
-        assert {p.name for p in shelf.iterdir()} == {"dist", ".dist.lock"}
+        assert {p.name for p in shelf.iterdir()} == {"dist", ".dist.lock", ".dist.cache"}
 
 
 def test_an_out_that_is_a_mount_point(tmp_path):

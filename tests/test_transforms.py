@@ -116,10 +116,31 @@ def test_manifest_lists_every_step_in_order_without_seconds(tmp_path, raw):
 
 
 def test_the_step_list_comes_from_the_config(tmp_path, raw):
-    report = build_with(tmp_path, with_steps("normalize", "language", "validate"))
+    report = build_with(tmp_path, with_steps("normalize", "dates", "language", "validate"))
     names = [s.name for s in report.manifest.steps]
-    assert "dates" not in names and names[-1] == "validate"
-    assert report.manifest.build_settings.steps == ["normalize", "language", "validate"]
+    assert "quality" not in names and names[-1] == "validate"
+    assert report.manifest.build_settings.steps == ["normalize", "dates", "language", "validate"]
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (("normalize", "validate"), "'validate' needs 'language', .* the 'language' step"),
+        (("normalize", "language", "validate"), "'validate' needs 'date', .* the 'dates' step"),
+        (("dates", "language", "validate"), "'validate' needs 'authors', .* the 'normalize' step"),
+        (("quality", "normalize", "dates", "language", "validate"), "'quality' needs 'language'"),
+        (
+            ("normalize", "dates", "language", "validate", "boilerplate"),
+            "'boilerplate' changes the text after 'validate'",
+        ),
+    ],
+)
+def test_steps_that_cannot_make_a_valid_row_are_a_config_error(tmp_path, raw, steps, message):
+    """A step list the config accepts name by name, but whose steps leave a column a later step
+    needs unfilled: exit 2 naming the missing step, before anything is read or written."""
+    with pytest.raises(ConfigError, match=f"^build.steps: {message}"):
+        build_with(tmp_path, with_steps(*steps))
+    assert not (tmp_path / "dist").exists()
 
 
 @pytest.mark.parametrize(

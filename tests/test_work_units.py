@@ -14,12 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builder.config import BuildSection
+from builder.errors import InputChangedError
 from builder.inputs.discover import discover
 from builder.inputs.files import open_source
 from builder.inputs.lines import HEAD_BYTES, iter_lines
 from builder.readers.cuts import LineEnds, cut
 from builder.reading.plan import Planner, expected_units, input_bytes
-from builder.reading.unit import UnitTask, process_unit
+from builder.reading.result import UnitTask
+from builder.reading.unit import process_unit
 from tests.support import ITALIAN_WORDS, KIB, TODAY, rejects, release_files, rows, run_build, write
 
 
@@ -147,8 +149,32 @@ def test_a_split_file_of_blank_lines_is_one_reject(tmp_path):
     assert report.accounting.records_read == 1 and report.accounting.balanced
 
 
-def test_a_split_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch):
-    """A range read after the file changed rejects the whole file: no row of it is kept."""
+def test_a_split_file_changed_while_read_is_planned_and_read_again(tmp_path, monkeypatch):
+    """A range read after the file changed: every range of the file is dropped, the file is
+    planned and read again once it holds still, and the release holds every record of it."""
+    raw = tmp_path / "raw"
+    path = write(raw / "big.jsonl", news_lines(400))
+    import builder.reading.unit as unit
+
+    real_open = unit._open
+    meddled = []
+
+    def meddling_open(piece, file):
+        if piece.start and not meddled:  # the first time a second range is opened only
+            meddled.append(piece.start)
+            data = path.read_bytes()
+            path.write_bytes(data[:10] + b"X" + data[11:])
+        return real_open(piece, file)
+
+    monkeypatch.setattr(unit, "_open", meddling_open)
+    monkeypatch.setattr("builder.reading.phase.RETRY_WAIT", 0.01)
+    report = run_build(raw, tmp_path / "out", unit_bytes=4 * KIB)
+    clean = run_build(raw, tmp_path / "clean", unit_bytes=4 * KIB, cache=False)
+    assert meddled and report.accounting.records_read == clean.accounting.records_read == 400
+    assert release_files(tmp_path / "out") == release_files(tmp_path / "clean")
+
+
+def test_a_split_file_that_never_holds_still_stops_the_build(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     path = write(raw / "big.jsonl", news_lines(400))
     import builder.reading.unit as unit
@@ -156,16 +182,18 @@ def test_a_split_file_changed_while_read_is_rejected_whole(tmp_path, monkeypatch
     real_open = unit._open
 
     def meddling_open(piece, file):
-        if piece.start:  # while the second range is opened, the file is rewritten in place
+        if piece.start:  # every time a later range is opened
             data = path.read_bytes()
-            path.write_bytes(data[:10] + b"X" + data[11:])
+            path.write_bytes(data[:10] + bytes([data[10] ^ 1]) + data[11:])
         return real_open(piece, file)
 
     monkeypatch.setattr(unit, "_open", meddling_open)
-    report = run_build(raw, tmp_path / "out", unit_bytes=4 * KIB)
-    assert rows(tmp_path / "out") == []
-    assert [r["reason"] for r in rejects(tmp_path / "out")] == ["changed_while_reading"]
-    assert report.accounting.records_read == 1 and report.accounting.balanced
+    monkeypatch.setattr("builder.reading.phase.RETRY_WAIT", 0.01)
+    with pytest.raises(
+        InputChangedError, match=r"big\.jsonl: .* changed again each of the 3 times"
+    ):
+        run_build(raw, tmp_path / "out", unit_bytes=4 * KIB)
+    assert not (tmp_path / "out").exists()
 
 
 # What the review of the ranges found.
@@ -199,19 +227,26 @@ def test_a_plain_file_named_gz_is_not_split(tmp_path):
     assert one.accounting.rows == 0
 
 
-def test_a_range_that_cannot_be_opened_rejects_the_whole_file_once(tmp_path):
-    raw, work = tmp_path / "raw", tmp_path / "work"
+def test_a_file_removed_while_its_ranges_are_read_is_one_unreadable_reject(tmp_path, monkeypatch):
+    """Its ranges are dropped and the file read again: it is gone, so it is one reject."""
+    raw = tmp_path / "raw"
     path = write(raw / "big.jsonl", news_lines(400))
-    work.mkdir()
-    planner, units = _units(raw, 8 * KIB)
-    assert len(units) > 3
-    first = _process(units[:2], work, planner)  # read before the file goes away
-    path.unlink()
-    read = _process(units, work, planner)
-    assert first.parts and not read.parts and read.rejects_parts == []
-    (reject,) = read.file_rejects
-    assert reject.reason == "changed_while_reading" and "removed" in reject.detail
-    assert [(f.rel, f.records) for f in read.files] == [("big.jsonl", 1)]
+    import builder.reading.unit as unit
+
+    real_open = unit._open
+
+    def removing_open(piece, file):
+        if piece.start and path.exists():
+            path.unlink()
+        return real_open(piece, file)
+
+    monkeypatch.setattr(unit, "_open", removing_open)
+    monkeypatch.setattr("builder.reading.phase.RETRY_WAIT", 0.01)
+    report = run_build(raw, tmp_path / "out", unit_bytes=8 * KIB)
+    assert rows(tmp_path / "out") == []
+    (reject,) = rejects(tmp_path / "out")
+    assert (reject["source_path"], reject["reason"]) == ("big.jsonl", "unreadable")
+    assert report.accounting.records_read == 1 and report.accounting.balanced
 
 
 def test_the_first_range_holds_the_head_the_reader_checks(tmp_path):
@@ -221,7 +256,9 @@ def test_the_first_range_holds_the_head_the_reader_checks(tmp_path):
     assert units[0][0].start == 0 and units[0][0].stop >= HEAD_BYTES
 
 
-def test_a_grouped_file_that_grew_after_listing_is_rejected_not_read_whole(tmp_path):
+def test_a_grouped_file_that_grew_after_listing_is_planned_again_not_read_whole(tmp_path):
+    """A unit of small files reads none of a file that grew since it was listed (it might be
+    huge now): it reports the change, and the build plans the file again."""
     raw, work = tmp_path / "raw", tmp_path / "work"
     path = write(raw / "small.jsonl", news_lines(3))
     write(raw / "other.jsonl", news_lines(3, seed=1))
@@ -230,8 +267,11 @@ def test_a_grouped_file_that_grew_after_listing_is_rejected_not_read_whole(tmp_p
     assert [len(u) for u in units] == [2]  # one group
     with open(path, "a") as f:
         f.write(news_lines(50))
-    read = _process(units, work, planner)
-    assert {f.rel: f.records for f in read.files} == {"other.jsonl": 3, "small.jsonl": 1}
+    result = process_unit(UnitTask(0, units[0], work, TODAY, BuildSection()))
+    grown = {f.rel: f for f in result.files}["small.jsonl"]
+    assert grown.change and "grew" in grown.change and grown.records == 0
+    report = run_build(raw, tmp_path / "out", unit_bytes=1024 * KIB)
+    assert report.accounting.records_read == 56  # planned again: all of it read
 
 
 def test_a_link_inside_the_input_is_planned_by_the_size_of_its_target(tmp_path):

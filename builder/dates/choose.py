@@ -64,13 +64,23 @@ TIMED = 4  # the first SOURCES that can give a time with its offset; text and UR
 
 
 def _usable(
-    sources: Iterable[Gatherer], tree: etree._Element, url: str | None, latest: dt.date
+    sources: Iterable[Gatherer],
+    tree: etree._Element,
+    url: str | None,
+    latest: dt.date,
+    late: list[str] | None = None,
 ) -> Iterator[DateFound]:
-    """Candidates in order of reliability, without those before 1990 or after `latest`."""
+    """Candidates in order of reliability, without those before 1990 or after `latest` (those
+    are noted in `late`, when given)."""
     for gather in sources:
         for found in gather(tree, url):
-            if found.date >= EARLIEST and not is_after(found.date, latest):
-                yield found
+            if found.date < EARLIEST:
+                continue
+            if is_after(found.date, latest):
+                if late is not None:
+                    late.append(found.date)
+                continue
+            yield found
 
 
 def _is_utc(found: DateFound) -> bool:
@@ -96,10 +106,13 @@ def _finer(best: DateFound, others: Iterable[DateFound]) -> DateFound:
     return days[0] if days else finer[0]
 
 
-def page_date(tree: etree._Element, url: str | None, latest: dt.date) -> DateFound | None:
-    """The most reliable publication date of the page, at its source's precision, or None."""
+def page_date(
+    tree: etree._Element, url: str | None, latest: dt.date, late: list[str] | None = None
+) -> DateFound | None:
+    """The most reliable publication date of the page, at its source's precision, or None.
+    Candidates dropped for being after `latest` are noted in `late`, when given."""
     for index, gather in enumerate(SOURCES):
-        best = next(_usable([gather], tree, url, latest), None)
+        best = next(_usable([gather], tree, url, latest, late), None)
         if best is None:
             continue
         if best.precision != DatePrecision.DAY:

@@ -5,6 +5,7 @@ the input). Discovery never follows a link out of the input folder and never ope
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -136,6 +137,24 @@ def _discover_local(root: Path, storage: Storage) -> list[Source]:
                     size = _target_size(entry) if skip is None else 0
                     found.append(Source(storage, key, rel, base, skip, size))
     return sorted(found, key=lambda s: s.rel)
+
+
+def rediscover(source: Source) -> Source:
+    """The source as it is now (its size, and whether it is still a file to read), for a file read
+    again after it changed; a file that is gone keeps its listing, and opening it reports it."""
+    if not source.storage.local:
+        try:
+            info = source.storage.fs.info(source.storage.path(source.key))
+        except OSError:
+            return source
+        return dataclasses.replace(source, size=info.get("size") or 0)
+    path = source.storage.path(source.key)
+    skip = classify(path, source.root) if source.root is not None else source.skip
+    try:
+        size = os.stat(path).st_size if skip is None else 0
+    except OSError:
+        size = 0
+    return dataclasses.replace(source, skip=skip, size=size)
 
 
 def _target_size(entry: os.DirEntry) -> int:

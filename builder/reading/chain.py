@@ -12,7 +12,8 @@ import pyarrow as pa
 
 from builder.accounting import READ_STEP, StepCounters
 from builder.batch import Batch, RawBatch, reject_table
-from builder.config import BuildSection
+from builder.config import REQUIRED_STEP, BuildSection
+from builder.errors import ConfigError
 from builder.outcomes import Reject
 from builder.records import RawRecord, ReadItem, Skipped
 from builder.rows import ROW_MAKERS
@@ -30,7 +31,7 @@ class Chain:
     each one instance (one set of counters) for all the unit's files."""
 
     def __init__(self, settings: BuildSection, today: dt.date):
-        context = StepContext(settings, today)
+        self.context = context = StepContext(settings, today)
         self.read = StepCounters(READ_STEP)
         self.makers = {name: maker(context) for name, maker in ROW_MAKERS.items()}
         self.steps: list[Step] = [STEPS[name](context) for name in settings.steps]
@@ -45,7 +46,7 @@ class Chain:
         return [self.read, *used, *(s.counters for s in self.steps)]
 
     def forget(self) -> None:
-        """Drop what was counted: the unit's only file changed, and is rejected whole instead."""
+        """Drop what was counted: the unit's only file changed, and is read again later."""
         for counters in self.counters():
             counters.rows_in = counters.rows_out = 0
             counters.rejects.clear()
@@ -113,3 +114,30 @@ def run_steps(batches: Iterable[Batch], steps: Sequence[Step]) -> Iterator[Batch
     for step in steps:
         batches = step.run(batches)
     return iter(batches)
+
+
+def check_steps(steps: Sequence[str]) -> None:
+    """ConfigError when the steps, after any row maker, leave a column a later step needs
+    unfilled (such a build could not make a single valid row of that kind of input), or rewrite
+    a column after `validate` computed the published fields from it (they would be stale)."""
+    validated = STEPS[REQUIRED_STEP].needs
+    makers = {name: set(maker.columns) for name, maker in ROW_MAKERS.items()}
+    for maker, filled in sorted(makers.items()):
+        available = set(filled)
+        for position, name in enumerate(steps):
+            step = STEPS[name]
+            stale = [c for c in step.rewrites if c in validated]
+            if stale and REQUIRED_STEP in steps[:position]:
+                raise ConfigError(
+                    f"build.steps: {name!r} changes the {stale[0]} after {REQUIRED_STEP!r} "
+                    f"computed the published fields from it: list it before {REQUIRED_STEP!r}"
+                )
+            missing = [column for column in step.needs if column not in available]
+            if missing:
+                makers_of = sorted(n for n, cls in STEPS.items() if missing[0] in cls.provides)
+                raise ConfigError(
+                    f"build.steps: {name!r} needs {missing[0]!r}, which rows made by the "
+                    f"{maker} row maker only get from the {' or '.join(map(repr, makers_of))} "
+                    f"step: add it before {name!r} (steps are {', '.join(map(repr, steps))})"
+                )
+            available.update(step.provides)

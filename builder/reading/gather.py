@@ -1,8 +1,8 @@
 """The read phase put together: the units' results as one result per input file.
 
-A split file comes back as several ranges. It is whole again here: its hash is the one the
-build computed scanning it, and if it changed at any time (while scanned, or before a range was
-read) all of its ranges' rows and rejects are dropped for one `changed_while_reading` reject.
+A split file comes back as several ranges. It is whole again here: its hash is the one the build
+computed scanning it. Files that changed while they were read are not here: the reading phase
+(`builder.reading.phase`) reads them again, or stops the build.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from builder.accounting import READ_STEP, StepCounters
 from builder.outcomes import Reject
 from builder.reading.plan import Scan
-from builder.reading.unit import FileResult, UnitResult, changed_reject, empty_reject
+from builder.reading.result import FileResult, UnitResult
+from builder.reading.unit import empty_reject
 from builder.stages.base import KeyFile
 
 
@@ -28,21 +29,15 @@ class ReadPhase:
 
 
 def gather(units: list[UnitResult], scans: dict[str, Scan]) -> ReadPhase:
-    """`units` in unit order; `scans` are the split files, by name."""
+    """`units` in unit order, none holding a changed file; `scans` are the split files, by name."""
     phase = ReadPhase()
     ranges: dict[str, list[FileResult]] = defaultdict(list)
-    changed: dict[str, str] = {rel: scan.change for rel, scan in scans.items() if scan.change}
     for unit in units:
         for file in unit.files:
             if file.rel in scans:
                 ranges[file.rel].append(file)
-                if file.change and file.rel not in changed:
-                    changed[file.rel] = file.change
             else:
                 phase.files.append(file)
-    for unit in units:
-        if any(f.rel in changed for f in unit.files):  # a range: its unit holds that file only
-            continue
         phase.parts |= unit.parts
         phase.rejects_parts += [unit.rejects_part] if unit.rejects_part else []
         phase.keys += [unit.keys] if unit.keys else []
@@ -51,12 +46,8 @@ def gather(units: list[UnitResult], scans: dict[str, Scan]) -> ReadPhase:
         whole = FileResult(rel, sum(r.size for r in ranges[rel]), scan.sha256)
         whole.records = sum(r.records for r in ranges[rel])
         whole.passed_over = sum(r.passed_over for r in ranges[rel])
-        reject = None
-        if rel in changed:
-            reject = changed_reject(rel, changed[rel])
-        elif whole.records == 0 and whole.passed_over == 0:
+        if whole.records == 0 and whole.passed_over == 0:
             reject = empty_reject(rel)
-        if reject is not None:
             whole.records = 1
             phase.file_rejects.append(reject)
             phase.steps.append(

@@ -106,21 +106,21 @@ class Spilled:
 class Sinks:
     """Where one unit's rows (per partition), their key rows, and its rejects go."""
 
-    def __init__(self, work: Storage, index: int, buckets: int, settings: BuildSection):
-        self.index = index
+    def __init__(self, work: Storage, name: str, buckets: int, settings: BuildSection):
+        self.name = name  # of the unit's files: its cache key, or its number when it has none
         self.rows = Spill(work, arrow_schema())
         self.rejects = Spill(work, REJECT_SCHEMA)
-        self.keys = key_writer(work, index, buckets, settings)
+        self.keys = key_writer(work, name, buckets, settings)
 
     def add(self, batch: Batch) -> None:
         for rejects in batch.rejects:
-            self.rejects.add(f"rejects/{self.index:08d}.arrow", rejects)
+            self.rejects.add(f"rejects/{self.name}.arrow", rejects)
         if not batch.table.num_rows:
             return
         grouped, spans = partitions(batch.table)
         rows, numbers, parts = published(grouped), [], []
         for partition, start, stop in spans:
-            parts.append(f"parts/{partition}/{self.index:08d}.arrow")
+            parts.append(f"parts/{partition}/{self.name}.arrow")
             first = self.rows.add(parts[-1], rows.slice(start, stop - start))
             numbers.append(np.arange(first, first + stop - start, dtype=np.int64))
         which = np.repeat(np.arange(len(parts)), [stop - start for _, start, stop in spans])

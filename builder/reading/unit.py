@@ -8,13 +8,11 @@ everything the build needs back travels in its `UnitResult`.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-from builder.accounting import StepCounters
+from builder.cache import CacheDamaged
 from builder.config import BuildSection
 from builder.inputs.discover import NOT_INPUT_FORMAT, SkippedFile
 from builder.inputs.files import InputFile, open_source
@@ -23,59 +21,10 @@ from builder.readers import reader_for
 from builder.readers.base import Reader, unreadable
 from builder.reading.chain import Chain
 from builder.reading.plan import Piece
+from builder.reading.result import FileResult, UnitResult, UnitTask
+from builder.reading.reuse import piece_digests, restore, store, unit_key
 from builder.reading.sinks import Sinks
 from builder.records import ReadItem, Skipped
-from builder.stages.base import KeyFile
-from builder.storage import Storage
-
-
-@dataclass(frozen=True, slots=True)
-class UnitTask:
-    index: int
-    pieces: list[Piece]
-    work: Storage  # where parts, rejects and key files go (a local path is taken as one)
-    today: dt.date
-    settings: BuildSection
-    buckets: int = 1  # of the stages' keys (builder.stages)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "work", Storage.of(self.work))
-
-
-@dataclass(slots=True)
-class FileResult:
-    """What a unit read of one file: all of it, or one range."""
-
-    rel: str
-    size: int = 0  # bytes read (0 when the file was not read)
-    sha256: str = ""  # of the bytes read: the file's, or the range's
-    skipped: str | None = (
-        None  # why the file was not read: its kind ("fifo", "not an input format")
-    )
-    records: int = 0
-    passed_over: int = 0  # records skipped on purpose (a WARC's requests): the file is not empty
-    change: str | None = (
-        None  # a range that changed since it was planned: the build rejects the file
-    )
-
-    @property
-    def supported(self) -> bool:
-        return self.skipped is None
-
-
-@dataclass(slots=True)
-class UnitResult:
-    index: int
-    files: list[FileResult] = field(default_factory=list)
-    # part files (keys in the work storage) holding rows, with their rows' bytes in memory
-    parts: dict[str, int] = field(default_factory=dict)
-    rejects_part: str | None = None
-    keys: KeyFile | None = None  # the rows' key rows, for the stages
-    steps: list[StepCounters] = field(default_factory=list)  # read, row makers, build.steps
-
-    @property
-    def records(self) -> int:
-        return sum(f.records for f in self.files)
 
 
 def file_reject(rel: str, reason: RejectReason, detail: str) -> Reject:
@@ -83,25 +32,43 @@ def file_reject(rel: str, reason: RejectReason, detail: str) -> Reject:
     return Reject(rel, 1, reason, detail)
 
 
-def changed_reject(rel: str, change: str) -> Reject:
-    return file_reject(
-        rel, RejectReason.CHANGED_WHILE_READING, f"{change}; build again once it is complete"
-    )
-
-
 def empty_reject(rel: str) -> Reject:  # an empty .jsonl or '[]': say so rather than let it vanish
     return file_reject(rel, RejectReason.NO_TEXT, "the file holds no records")
 
 
 def process_unit(task: UnitTask) -> UnitResult:
-    """Read a unit's files (or its one range) and run their records through the steps.
+    """A unit's results: reused from the build cache when its key is there, else computed (and
+    stored). See `builder.reading.reuse` for what the key is made of."""
+    digests = piece_digests(task.pieces) if task.cache is not None else None
+    if digests is None:
+        result = _compute(task, f"u{task.index:08d}")
+        result.cache = "uncached"
+        return result
+    key = unit_key(task.salt, digests)
+    damaged = False
+    try:
+        reused = restore(task, key)
+        if reused is not None:
+            reused.key = key
+            return reused
+    except CacheDamaged:
+        damaged = True
+    result = _compute(task, key)
+    result.key, result.damaged = key, damaged
+    store(task, key, result, digests)
+    return result
+
+
+def _compute(task: UnitTask, name: str) -> UnitResult:
+    """Read a unit's files (or its one range) and run their records through the steps; its files
+    in the work storage are called `name`.
 
     A unit of one piece is streamed, whatever its size; a file that changed while it was read is
     rejected whole then, and its rows discarded. A group holds small files only: each is read
     whole and checked before its records go on, and records of many files share batches.
     """
     result = UnitResult(task.index)
-    sinks = Sinks(task.work, task.index, task.buckets, task.settings)
+    sinks = Sinks(task.work, name, task.buckets, task.settings)
     chain = Chain(task.settings, task.today)
     if len(task.pieces) == 1:
         _stream(task.pieces[0], task.settings, chain, sinks, result)
@@ -118,6 +85,7 @@ def process_unit(task: UnitTask) -> UnitResult:
             for batch in chain.run(rows, items):
                 sinks.add(batch)
     result.steps = chain.counters()
+    result.day_dependent = chain.context.day.seen
     spilled = sinks.close()
     result.parts, result.rejects_part, result.keys = spilled.parts, spilled.rejects, spilled.keys
     return result
@@ -148,7 +116,8 @@ def _open(piece: Piece, file: FileResult) -> InputFile | Reject | None:
 
 
 def _whole(piece: Piece, reader: Reader, result: UnitResult) -> Iterator[ReadItem]:
-    """A small file's records, read whole and checked for changes before any goes on."""
+    """A small file's records, read whole and checked for changes before any goes on. A file
+    that changed (or grew past what was planned) gives none: the build reads it again."""
     file = FileResult(piece.source.rel)
     result.files.append(file)
     raw = _open(piece, file)
@@ -158,16 +127,18 @@ def _whole(piece: Piece, reader: Reader, result: UnitResult) -> Iterator[ReadIte
         items: list[ReadItem] = [raw]
     elif raw.size > piece.source.size:  # read whole only what was small when planned
         with raw:
-            grew = f"the file grew from {piece.source.size} to {raw.size} bytes after it was listed"
-        items = [changed_reject(piece.source.rel, grew)]
+            file.change = (
+                f"the file grew from {piece.source.size} to {raw.size} bytes after it was listed"
+            )
+        return
     else:
         with raw:
             items = list(reader.records(piece.source, raw))
-            change = raw.finish()
+            file.change = raw.finish()
+        if file.change is not None:
+            return
         file.size, file.sha256 = raw.bytes_read, raw.sha256
-        if change is not None:
-            items = [changed_reject(piece.source.rel, change)]
-        elif not items:
+        if not items:
             items = [empty_reject(piece.source.rel)]
     file.passed_over = sum(isinstance(item, Skipped) for item in items)
     file.records = len(items) - file.passed_over
@@ -187,7 +158,7 @@ def _stream(
     raw = _open(piece, file)
     if piece.stop is not None and not isinstance(raw, InputFile):  # a range that cannot be
         file.skipped, file.change = None, "the file was removed or replaced while it was read"
-        return  # opened now: the build rejects the whole file, once
+        return  # opened now: the build plans the whole file again
     if raw is None:
         return
     if isinstance(raw, Reject):
@@ -197,16 +168,14 @@ def _stream(
         for batch in chain.run(reader.rows, reader.records(piece.source, raw)):
             sinks.add(batch)
         change = raw.finish()
-    file.size, file.sha256, file.records = raw.bytes_read, raw.sha256, chain.read.rows_in
-    file.passed_over = sum(chain.read.counts.values())
-    if change is not None:
+    if change is not None:  # the build reads it again, once it holds still
         sinks.discard()
         chain.forget()
-        if piece.stop is not None:  # a range: the build rejects the whole file, once
-            file.change, file.records = change, 0
-        else:
-            _reject_file(changed_reject(piece.source.rel, change), reader, chain, sinks, file)
-    elif file.records == 0 and file.passed_over == 0 and piece.stop is None:
+        file.change = change
+        return
+    file.size, file.sha256, file.records = raw.bytes_read, raw.sha256, chain.read.rows_in
+    file.passed_over = sum(chain.read.counts.values())
+    if file.records == 0 and file.passed_over == 0 and piece.stop is None:
         _reject_file(empty_reject(piece.source.rel), reader, chain, sinks, file)
 
 

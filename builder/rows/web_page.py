@@ -42,6 +42,8 @@ class WebPageFields(RowMaker):
         settings = self.context.settings
         found = extract_page(page, self.context.today, settings.extraction_timeout)
         self.counters.counts.update(found.notes)
+        if found.day_dependent:
+            self.context.day.note()
         date = found.date
         return {
             "text": found.text,

@@ -160,7 +160,7 @@ class BucketWriter:
         if self._writer is None:
             return None
         self._writer.close()
-        return KeyFile(self.rel, tuple(self.groups))
+        return KeyFile(self.rel, tuple(self.groups), self.buckets)
 
     def discard(self) -> None:
         self._buffer, self._buffered = [], 0
@@ -172,10 +172,12 @@ class BucketWriter:
 
 @dataclass(frozen=True, slots=True)
 class KeyFile:
-    """A file of key rows (a key in the work storage) and the bucket of each of its row groups."""
+    """A file of key rows (a key in the work storage), the bucket of each of its row groups, and
+    how many buckets it was written for."""
 
     rel: str
     groups: tuple[int, ...]
+    buckets: int
 
 
 def read_bucket(work: Storage, files: Iterable[KeyFile], bucket: int) -> pa.Table | None:

@@ -40,10 +40,11 @@ def bucket_count(input_bytes: int) -> int:
 
 
 def key_writer(
-    work: Storage, unit: int, buckets: int, settings: BuildSection | None = None
+    work: Storage, name: str, buckets: int, settings: BuildSection | None = None
 ) -> BucketWriter:
-    """Where a unit writes its key rows, bucketed for the first stage: each batch's rows are
-    annotated by every stage that runs, and keep only the columns the stages read."""
+    """Where a unit (`name`: its cache key, or its number) writes its key rows, bucketed for the
+    first stage: each batch's rows are annotated by every stage that runs, and keep only the
+    columns the stages read."""
     stages = active(settings)
     needed = {n for s in stages for n in (s.key, *s.columns, *s.produces)} | set(WHERE)
 
@@ -53,9 +54,23 @@ def key_writer(
         return keys.select([name for name in keys.column_names if name in needed])
 
     first = stages[0]
-    return BucketWriter(
-        work, f"keys/{unit:08d}.parquet", first.key, buckets * first.fanout, prepare
-    )
+    return BucketWriter(work, f"keys/{name}.parquet", first.key, buckets * first.fanout, prepare)
+
+
+def rebucket(work: Storage, file: KeyFile, buckets: int, settings: BuildSection) -> KeyFile:
+    """A key file written for another number of buckets (a unit reused from the cache, in a
+    build whose input grew past a bucket's size), written again for `buckets`, in place."""
+    first = active(settings)[0]
+    if file.buckets == buckets * first.fanout:
+        return file
+    table = work.parquet_file(file.rel).read()
+    work.remove(file.rel)
+    writer = BucketWriter(work, file.rel, first.key, buckets * first.fanout)
+    for start in range(0, table.num_rows, BUFFER_ROWS):
+        writer.write(table.slice(start, BUFFER_ROWS))
+    rewritten = writer.close()
+    assert rewritten is not None  # the file had rows, or it would not exist
+    return rewritten
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,6 +118,8 @@ class Boilerplate(Step):
     and those for every language; count the articles each rule touched."""
 
     name = "boilerplate"
+    rewrites = ("text",)
+    needs = ("text", "language")
 
     def __init__(self, context: StepContext):
         super().__init__(context)

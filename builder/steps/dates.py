@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from builder.batch import Batch, Verdicts, with_columns
 from builder.dates import judge_date
+from builder.outcomes import RejectReason
 from builder.steps.base import Step
 
 
@@ -21,6 +22,7 @@ class ParseDate(Step):
     """
 
     name = "dates"
+    provides = ("date", "date_precision", "date_time")  # from raw_date, where there is one
 
     def process(self, batch: Batch) -> Batch:
         table = batch.table
@@ -33,6 +35,8 @@ class ParseDate(Step):
         for slot, verdict in enumerate(verdicts):
             if verdict.failure is not None:
                 rejected.reject(slots == slot, *verdict.failure)
+                if verdict.failure[0] == RejectReason.FUTURE_DATE:
+                    self.context.day.note()  # on a later day this row may be kept
         stamps = [v.stamp for v in verdicts]
         parsed = {
             name: pc.take(pa.array([s and s[i] for s in stamps], pa.string()), which)

@@ -19,6 +19,8 @@ class DetectLanguage(Step):
     the model runs on every text, for the confidence and to notice contradicted declarations."""
 
     name = "language"
+    needs = ("text",)
+    provides = ("language", "language_confidence")
 
     def process(self, batch: Batch) -> Batch:
         settings = self.context.settings

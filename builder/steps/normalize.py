@@ -27,6 +27,9 @@ class Normalize(Step):
     """Normalize the text fields per batch; reject what has no text left, or would take too long."""
 
     name = "normalize"
+    rewrites = ("text", "title", "authors", "url", "domain")
+    needs = ("text",)
+    provides = ("authors",)  # an empty list where the source gave none
 
     def process(self, batch: Batch) -> Batch:
         table = batch.table

@@ -21,6 +21,7 @@ class Quality(Step):
     (build.quality) as low_quality, the detail naming the rule and the value."""
 
     name = "quality"
+    needs = ("text", "language")
 
     def process(self, batch: Batch) -> Batch:
         table = batch.table

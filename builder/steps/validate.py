@@ -41,6 +41,10 @@ class Validate(Step):
     """
 
     name = "validate"
+    # the schema wants a language and an author list on every row, and a date wherever the
+    # source wrote one (a raw date left unparsed would leave date_source without a date)
+    needs = ("text", "language", "authors", "date")
+    provides = ("id", "domain", "num_words", "num_chars", "text_sha256")
 
     def process(self, batch: Batch) -> Batch:
         table = batch.table

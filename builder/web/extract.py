@@ -43,16 +43,22 @@ class Extracted:
     language: str | None  # as the page declares it (<html lang>, Content-Language)
     date: DateFound | None
     notes: tuple[str, ...] = ()  # what went wrong without losing the page, for the step's counts
+    day_dependent: bool = False  # a date candidate was dropped for being after the build day
 
 
 def latest_date(page: WebPage, today: dt.date) -> dt.date:
     """The last day the page can have been published: the fetch day, else the build day."""
+    fetched = _fetch_day(page)
+    return today if fetched is None else min(today, fetched)
+
+
+def _fetch_day(page: WebPage) -> dt.date | None:
     if page.fetched:
         try:
-            return min(today, dt.date.fromisoformat(page.fetched[:10]))
+            return dt.date.fromisoformat(page.fetched[:10])
         except ValueError:
             pass
-    return today
+    return None
 
 
 def extract_page(page: WebPage, today: dt.date, seconds: float) -> Extracted:
@@ -63,9 +69,11 @@ def extract_page(page: WebPage, today: dt.date, seconds: float) -> Extracted:
     except UndecodableError as exc:
         raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(page.html)) from exc
     latest = latest_date(page, today)
+    fetched = _fetch_day(page)
+    by_today = fetched is None or fetched > today  # a later build day may date the page otherwise
     try:
         with time_limit(seconds):
-            return _extract(text, page.url, latest)
+            return _extract(text, page.url, latest, by_today)
     except TimeLimitExceeded as exc:
         raise RejectError(
             RejectReason.EXTRACTION_TIMEOUT,
@@ -74,7 +82,7 @@ def extract_page(page: WebPage, today: dt.date, seconds: float) -> Extracted:
         ) from exc
 
 
-def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
+def _extract(text: str, url: str | None, latest: dt.date, by_today: bool) -> Extracted:
     tree = load_html(text)
     if tree is None or len(tree) == 0:
         raise RejectError(
@@ -83,7 +91,8 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
     meta, notes = _metadata(tree)
     address = url or meta.url  # the fetched URL, else the page's canonical one
     check_page(tree, address)
-    date = page_date(tree, address, latest)
+    late: list[str] = []
+    date = page_date(tree, address, latest, late)
     # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
     # result does not depend on the build's day; comments are not part of an article.
     document = trafilatura.bare_extraction(tree, include_comments=False)
@@ -101,6 +110,7 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
         language=_declared_language(tree),
         date=date,
         notes=notes,
+        day_dependent=by_today and bool(late),
     )
 
 
