@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from builder.text.re2 import CODE_POINTS, CodeSet, to_re2
-from builder.text.words import CJK, MARK_SET, word_counts
+from builder.text.word_batch import word_counts
+from builder.text.words import CJK, MARK_SET
 from tests.reference import count_words
 
 
