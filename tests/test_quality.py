@@ -22,7 +22,14 @@ from builder.progress import Progress
 from builder.text.chars import chars_of
 from builder.text.re2 import CodeSet
 from builder.text.signals import signals
-from builder.text.stopwords import STOPWORDS_FILE, stop_words
+from builder.text.stopwords import (
+    CASED_PLANES,
+    CONTEXTUAL,
+    NO_CHARACTER,
+    STOPWORDS_FILE,
+    lower_table,
+    stop_words,
+)
 from builder.text.word_batch import words_of
 from builder.text.words import LETTER_PLANES, WORD
 from builder.writers.card import render_card
@@ -228,6 +235,41 @@ def test_a_batch_gives_each_text_the_reference_values(batch):
             assert value == pytest.approx(expected), (name, text, language)
 
 
+# Characters at the edges of every rule: combining and kana voicing marks, Han and kana and the
+# non-letters of their blocks, scripts written without spaces and Tibetan, letters whose
+# lower-casing is not one fixed character, every kind of space (NBSP, ideographic, \x0b, \x1c),
+# closing quotes, terminal punctuation, bullets, digits of other scripts, emoji.
+_ADVERSARIAL = list(
+    "aZé\u0301\u0308\u093f\u3099\u309a日本語カタ・゠ー々"
+    "กิ่ไทยເລົາខ្មែរမြန်ལྷ་"
+    "İΣσςßI"
+    " \u00a0\u3000\t\r\x0b\x1c\u2028\u200b\n"
+    "\"'”’»›)]」』）.!?…。！？؟।-*+•►✓"
+    "0٣½_😀👍🏽\u200d"
+) + ["The", "THE", "İN", "ΣΑΣ", "...", "- ", "* x", "東京", "กรุงเทพฯ"]
+_adversarial = st.lists(st.sampled_from(_ADVERSARIAL + _VOCABULARY + _GLUE), max_size=60).map(
+    "".join
+)
+_long = st.tuples(_adversarial, st.integers(1, 40)).map(
+    lambda text_times: text_times[0] * text_times[1]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_adversarial | _long, st.sampled_from(["en", "it", "de", "th", "ja", "und"])),
+        max_size=12,
+    )
+)
+def test_adversarial_unicode_gets_exactly_the_reference_values(batch):
+    texts, languages = [t for t, _ in batch], [lang for _, lang in batch]
+    got = signals(pa.array(texts, pa.string()), pa.array(languages, pa.string()))
+    for row, (text, language) in enumerate(batch):
+        for name, expected in reference(text, language).items():
+            assert got[name][row].as_py() == expected, (name, text, language)
+
+
 def test_texts_measured_in_chunks_get_the_values_they_get_together(monkeypatch):
     texts = pa.array([ENGLISH, "", None, ITALIAN * 3, "red car red car", "東京 東京"])
     languages = pa.array(["en", "en", None, "it", "en", "ja"])
@@ -243,6 +285,21 @@ def test_a_huge_text_is_measured_on_its_beginning():
     start = time.perf_counter()
     assert measure(huge) == measure(huge[:QUALITY_MEASURED_CHARS])
     assert time.perf_counter() - start < 5
+
+
+def test_words_are_lower_cased_as_python_does_before_the_stop_word_lists():
+    """The table lower-cases one code point at a time; the two characters Python lower-cases
+    otherwise (İ to two code points, Σ by its place in the word) make a word no list holds."""
+    changed = CodeSet.where(lambda ch: ch.lower() != ch)
+    assert changed.ranges() == CodeSet.where(lambda ch: ch.lower() != ch, CASED_PLANES).ranges()
+    table = lower_table()
+    for code in changed.codepoints():
+        lowered = chr(code).lower()
+        assert table[code] == (ord(lowered) if chr(code) not in CONTEXTUAL else NO_CHARACTER)
+        assert len(lowered) == 1 or chr(code) in CONTEXTUAL
+    listed = "".join(set().union(*stop_words().values()))
+    assert not set("\u0307σς") & set(listed)  # İ lower-cases to i and U+0307, Σ to σ or ς
+    assert measure("İN İn in", "en")["stop_word_share"] == 1 / 3
 
 
 def test_no_letter_lies_outside_the_planes_searched_for_letters():

@@ -66,9 +66,9 @@ def _groups(keys: np.ndarray, at: np.ndarray, owner: np.ndarray) -> _Groups:
 def _both_halves_repeat(groups: _Groups) -> tuple[np.ndarray, np.ndarray]:
     """Where an (n+1)-gram may repeat, n-grams at i and i + 1 both repeating, in text order,
     and the number of the n-gram at each."""
-    repeats = groups.frequency[groups.number] >= 2
+    entries = _members(groups, np.flatnonzero(groups.frequency >= 2))
     shift = max(len(groups.number), 1).bit_length()
-    packed = np.sort((groups.at[repeats] << shift) | groups.number[repeats])
+    packed = np.sort((groups.at[entries] << shift) | groups.number[entries])
     at, number = packed >> shift, packed & ((1 << shift) - 1)
     followed = np.flatnonzero(at[1:] == at[:-1] + 1)
     return at[followed], number[followed]
@@ -86,10 +86,17 @@ def _covered(groups: _Groups, n: int, owner: np.ndarray, ends: np.ndarray, rows:
     earliest = np.full(rows, len(owner))
     np.minimum.at(earliest, text[tied], at[tied])
     chosen = repeated[tied[at[tied] == earliest[text[tied]]]]  # ...then the first, per text
-    sizes = groups.frequency[chosen]
-    before = np.cumsum(sizes) - sizes
-    hits = groups.at[np.repeat(groups.starts[chosen] - before, sizes) + np.arange(sizes.sum())]
+    entries = _members(groups, chosen)
+    hits = groups.at[entries]  # every occurrence of the chosen n-grams, in text order
     covered_from = hits.copy()  # an occurrence adds what the one before it left uncovered
-    later = np.repeat(before, sizes) != np.arange(len(hits))
+    later = np.zeros(len(hits), bool)  # not the first occurrence of its n-gram
+    later[1:] = groups.number[entries[1:]] == groups.number[entries[:-1]]
     covered_from[later] = np.maximum(hits[later], hits[np.flatnonzero(later) - 1] + n)
     return np.bincount(owner[hits], weights=ends[hits + n] - ends[covered_from], minlength=rows)
+
+
+def _members(groups: _Groups, which: np.ndarray) -> np.ndarray:
+    """Where in the sorted order every n-gram of these groups is, group after group."""
+    sizes = groups.frequency[which]
+    before = np.cumsum(sizes) - sizes
+    return np.repeat(groups.starts[which] - before, sizes) + np.arange(sizes.sum())

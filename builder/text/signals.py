@@ -107,10 +107,12 @@ def _line_signals(chars: Chars, lines: Lines) -> dict[str, pa.Array]:
         return lambda at: (chars.kinds[at] & np.uint8(kind)) != 0
 
     last = skip(of(Kind.CLOSER), ends - 1, starts - 1, -1)  # last byte before closing quotes
-    ended = last >= starts
+    ended = last >= starts  # (else the line is all closing quotes: `last` is before it)
+    last = np.maximum(last, starts)
     final = code_points(codes, skip(of(Kind.CONTINUATION), last, starts - 1, -1))
     dots = (last - 2 >= starts) & (codes[last] == DOT) & (codes[last - 1] == DOT)
-    ellipsis = ended & ((final == ELLIPSIS) | (dots & (codes[last - 2] == DOT)))
+    dots &= codes[np.maximum(last - 2, starts)] == DOT
+    ellipsis = ended & ((final == ELLIPSIS) | dots)
     bullet = np.isin(code_points(codes, starts), BULLETS) | (
         np.isin(codes[starts], BULLET_SIGNS)
         & (starts + 1 < ends)

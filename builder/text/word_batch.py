@@ -75,12 +75,13 @@ def _cjk_cuts(chars: Chars) -> np.ndarray:
 def _continuing(chars: Chars, cjk: np.ndarray) -> np.ndarray:
     """Which of these Han and kana characters are voicing marks continuing a word: a run of
     such marks continues the word of the character before it when that character is a word
-    character other than Han or kana (the word rule's runs take marks in)."""
+    character other than Han or kana (the word rule's runs take marks in), and not the end of a
+    Thai, Lao, Khmer or Myanmar run (the word rule starts afresh after one)."""
     marks = (chars.kinds[cjk] & np.uint8(Kind.CJK_MARK)) != 0
     at = cjk[marks]
     first = _run_starts(at, chars)
     run_start = at[np.maximum.accumulate(np.where(first, np.arange(len(at)), 0))]
-    before = chars.kinds[run_start - 1] & np.uint8(Kind.WORD | Kind.CJK)  # its last byte
+    before = chars.kinds[run_start - 1] & np.uint8(Kind.WORD | Kind.CJK | Kind.SEGMENTED)
     out = np.zeros(len(cjk), bool)
     out[marks] = before == Kind.WORD
     return out
