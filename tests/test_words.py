@@ -87,6 +87,13 @@ def test_nulls_chunks_and_empty_columns():
     assert word_counts(pa.array(["a b"], pa.large_string())).tolist() == [2]
 
 
+def test_texts_larger_than_a_chunk_are_counted_in_pieces(monkeypatch):
+    monkeypatch.setattr("builder.text.word_batch.CHUNK_BYTES", 16)
+    texts = ["naïve café\u0301s  x_y", "東京 ราคา฿100 ก\u3099a 日本\u3099", "", "short", "a" * 40]
+    assert_same(texts)
+    assert_same([text for _, text, _ in SEGMENTED_SAMPLES])
+
+
 def test_categories_translate_to_exactly_pythons_code_points():
     """\\w, \\W, \\s, \\d and the word rule's class match in RE2 the code points they match in `re`."""
     chars = [chr(c) for c in range(CODE_POINTS) if not 0xD800 <= c <= 0xDFFF]

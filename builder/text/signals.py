@@ -76,24 +76,25 @@ def signals(
 
 def _signals(chars: Chars, languages: pa.Array) -> dict[str, pa.Array]:
     out = _line_signals(chars, lines_of(chars))
+    stop_list = pc.index_in(languages, pa.array(stop_languages(), pa.string()))
+    listed = stop_list.is_valid().to_numpy(zero_copy_only=False)
     words = words_of(chars)
-    known = vocabulary(chars, words)
+    known = vocabulary(chars, words, look_up_stop_words=bool(listed.any()))
     counts = words.counts
     # One gather and one sum per word for two signals: a word's characters (below 2**32 in a
     # text) in the low bits, 1 above them when it holds a letter.
-    both = _per_text(known.lengths_and_letter[known.ids], words.first)
-    word_chars, letter_words = both & 0xFFFFFFFF, both >> 32
+    per_word = known.lengths_and_letter[known.ids]
+    lengths = per_word & 0xFFFFFFFF
+    per_text = _per_text(per_word, words.first)
+    word_chars, letter_words = per_text & 0xFFFFFFFF, per_text >> 32
     others = np.uint8(Kind.WORD | Kind.SPACE | Kind.CONTINUATION)
     symbol = (chars.kinds & others) == 0  # a character neither in a word nor a space
     symbols = np.add.reduceat(symbol, chars.starts[:-1], dtype=np.int64)
     out["mean_word_length"] = _share(word_chars, counts)
     out["letter_word_share"] = _share(letter_words, counts)
     out["non_alnum_char_share"] = _share(symbols, word_chars + symbols)
-    lengths = known.lengths_and_letter[known.ids] & 0xFFFFFFFF
     for n, covered in top_ngram_chars(known.ids, lengths, words.owner, chars.rows).items():
         out[f"top_{n}gram_char_share"] = _share(covered, np.where(counts >= n, word_chars, 0))
-    stop_list = pc.index_in(languages, pa.array(stop_languages(), pa.string()))
-    listed = stop_list.is_valid().to_numpy(zero_copy_only=False)
     bit = np.repeat(pc.fill_null(stop_list, 0).to_numpy().astype(np.int64), counts)
     stops = (known.stop_lists[known.ids] >> bit) & 1
     out["stop_word_share"] = _share(_per_text(stops, words.first), np.where(listed, counts, 0))

@@ -28,7 +28,9 @@ class Vocabulary:
     stop_lists: np.ndarray  # int64 per distinct word: bit i for stop_languages()[i]'s list
 
 
-def vocabulary(chars: Chars, words: Words) -> Vocabulary:
+def vocabulary(chars: Chars, words: Words, look_up_stop_words: bool) -> Vocabulary:
+    """The vocabulary of these words; their stop-word lists only when asked (no text of the
+    batch has a language with a list otherwise)."""
     # The words partition the word characters: their bytes in a row are every word byte's.
     spelled = _binary(np.compress(chars.has(Kind.WORD), chars.codes), words.ends - words.starts)
     encoded = spelled.dictionary_encode()
@@ -39,16 +41,16 @@ def vocabulary(chars: Chars, words: Words) -> Vocabulary:
     kinds = classify(codes)
     firsts = (kinds & np.uint8(Kind.CONTINUATION)) == 0
     lengths = np.add.reduceat(firsts, offsets[:-1], dtype=np.int64)
+    letter = np.logical_or.reduceat((kinds & np.uint8(Kind.LETTER)) != 0, offsets[:-1])
+    lengths_and_letter = lengths | (letter.astype(np.int64) << 32)
+    if not look_up_stop_words:
+        return Vocabulary(ids, lengths_and_letter, np.zeros(len(lengths), np.int64))
     points = np.frombuffer(codes.tobytes().decode().encode("utf-32-le"), np.uint32)
     lowered = _binary(lower_table()[points], lengths)
     keys, lists = stop_table()
     found = pc.index_in(lowered, value_set=keys)
-    letter = np.logical_or.reduceat((kinds & np.uint8(Kind.LETTER)) != 0, offsets[:-1])
-    return Vocabulary(
-        ids=ids,
-        lengths_and_letter=lengths | (letter.astype(np.int64) << 32),
-        stop_lists=np.where(found.is_valid(), lists[pc.fill_null(found, 0)], 0),
-    )
+    stop_lists = np.where(found.is_valid(), lists[pc.fill_null(found, 0)], 0)
+    return Vocabulary(ids, lengths_and_letter, stop_lists)
 
 
 def _binary(values: np.ndarray, lengths: np.ndarray) -> pa.Array:
