@@ -1,7 +1,7 @@
 """The word rule (`builder.text.words`) over a whole column: where every word starts and ends.
 
-Words are the runs of word characters (one comparison of neighbours over the column's code
-points, `builder.text.chars`), cut further where the rule says a word ends inside such a run:
+Words are the runs of word characters (one comparison of neighbours over the column's
+classified bytes, `builder.text.chars`), cut further where the rule says a word ends inside such a run:
 around a Han or kana character, at the edges of a Thai, Lao, Khmer or Myanmar run and where ICU
 cuts it. Only texts holding those characters pay for the cuts. `num_words` and the quality
 signals read the same spans, so both count the same words.
@@ -40,6 +40,7 @@ class Words:
 
 
 def words_of(chars: Chars) -> Words:
+    """The words of every text of `chars`."""
     inside = chars.has(Kind.WORD)
     edges = np.flatnonzero(inside[1:] != inside[:-1]) + 1  # starts and ends, alternating
     if inside[:1].any():
