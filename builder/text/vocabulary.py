@@ -1,4 +1,4 @@
-"""The distinct words of a batch, numbered exactly, and what the quality signals ask of each.
+"""The distinct words of a chunk of texts, numbered exactly, and what the quality signals ask of each.
 
 Equal words get equal numbers from Arrow's hash table over their bytes (no hash of a word ever
 stands for the word), so repeated n-grams are found exactly. A word's length, whether it holds
@@ -29,8 +29,8 @@ class Vocabulary:
 
 
 def vocabulary(chars: Chars, words: Words, look_up_stop_words: bool) -> Vocabulary:
-    """The vocabulary of these words; their stop-word lists only when asked (no text of the
-    batch has a language with a list otherwise)."""
+    """The vocabulary of these words. Their stop-word lists are looked up only when some text
+    of the chunk has a language with a list (`look_up_stop_words`); else they are left empty."""
     # The words partition the word characters: their bytes in a row are every word byte's.
     spelled = _binary(np.compress(chars.has(Kind.WORD), chars.codes), words.ends - words.starts)
     encoded = spelled.dictionary_encode()
