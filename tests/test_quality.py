@@ -319,7 +319,7 @@ def test_words_are_the_words_num_words_counts():
 
 def test_signals_are_fast_on_generated_news():
     """The per-article hot path: a few thousand generated articles well under a millisecond each
-    (0.3 ms measured; the bound leaves room for a loaded machine)."""
+    (about 0.1 ms measured; the bound leaves room for a loaded machine)."""
     sample = list(itertools.islice(records(), 2000))
     texts = pa.array([r["maintext"] for r in sample])
     languages = pa.array([r["language"] for r in sample])
