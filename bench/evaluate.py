@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 
 from bench.build import Outcome, measure
 from bench.warc_corpus import write_warc
-from builder.text.words import WORD
+from tests.reference import words
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -345,7 +345,7 @@ def merged(runs: list[Run]) -> Run:
 
 def tokens(text: str) -> Counter:
     """The words of `text` as `num_words` counts them, lowercased, with their counts."""
-    return Counter(WORD.findall(text.lower()))
+    return Counter(words(text.lower()))
 
 
 def token_scores(predicted: str | None, reference: str) -> tuple[float, float, float]:

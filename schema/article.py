@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from schema.languages import ISO_639_1, UNDETERMINED
 
-SCHEMA_VERSION = "1.2.0"
-"""Semver of the record layout: major for removed/renamed/retyped fields, minor for additions."""
+SCHEMA_VERSION = "1.3.0"
+"""Semver of the record layout: major for removed/renamed/retyped fields, minor for additions
+and for values computed another way (1.3.0: `num_words` cuts Thai, Lao, Khmer and Myanmar)."""
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -194,7 +195,12 @@ class Article(BaseModel):
         int,
         Field(
             ge=0,
-            description="Words in `text`: runs of letters or digits, each Han or kana character counting as one.",
+            description=(
+                "Words in `text`: runs of letters or digits with their marks, each Han or kana "
+                "character counting as one; runs of Thai, Lao, Khmer and Myanmar (written "
+                "without spaces) are cut into words by ICU's word break iterator, and Tibetan "
+                "counts one word per tsheg-separated syllable."
+            ),
         ),
     ]
     num_chars: Annotated[int, Field(ge=0, description="Unicode code points in `text`.")]

@@ -7,8 +7,14 @@ random text with hypothesis).
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
+from icu4py.breakers import WordBreaker
+
 from builder.text.language import decide, model
 from builder.text.normalize import C0, MAX_PASSES, check_complexity, repair, tidy
+from builder.text.segment import segmented_set
 from builder.text.words import WORD
 
 
@@ -39,9 +45,25 @@ def normalize_inline(value: str | None) -> str | None:
     return value or None
 
 
+@cache
+def _segmented_run() -> re.Pattern[str]:
+    return re.compile(segmented_set().re_class() + "+")
+
+
+def words(text: str) -> list[str]:
+    """The words of a text: those of `WORD`, except that each maximal run of Thai, Lao, Khmer or
+    Myanmar word characters is cut where ICU's word break iterator cuts that run alone."""
+    out, pos = [], 0
+    for run in _segmented_run().finditer(text):
+        pieces = WordBreaker(run.group(), "root").segments()
+        out += WORD.findall(text, pos, run.start()) + [run.group()[a:b] for a, b in pieces]
+        pos = run.end()
+    return out + WORD.findall(text, pos)
+
+
 def count_words(text: str) -> int:
     """The words of a text as `num_words` counts them (`word_counts` is this, over a column)."""
-    return len(WORD.findall(text))
+    return len(words(text))
 
 
 def detect_language(text: str) -> str:

@@ -13,7 +13,7 @@ from builder.batch import Batch, Verdicts, with_columns
 from builder.constraints import compile_checks
 from builder.outcomes import RejectReason
 from builder.steps.base import Step
-from builder.text.words import word_counts
+from builder.text.word_batch import word_counts
 from schema import Article
 
 

@@ -76,6 +76,9 @@ class CodeSet:
     def __or__(self, other: CodeSet) -> CodeSet:
         return CodeSet(self.members | other.members)
 
+    def __and__(self, other: CodeSet) -> CodeSet:
+        return CodeSet(self.members & other.members)
+
     def codepoints(self) -> np.ndarray:
         return np.flatnonzero(self.members)
 
