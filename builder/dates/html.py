@@ -7,7 +7,6 @@ modification dates are never candidates: only what says *published*.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 
@@ -15,12 +14,9 @@ from lxml import etree
 
 from builder.dates.found import DateFound
 from builder.dates.text import MAX_VALUE, text_dates, value_stamp
+from builder.web.jsonld import json_ld_objects, type_rank
 from schema import DatePrecision, DateSource
 
-MAX_SCRIPTS = 8  # JSON-LD blocks read per page
-MAX_SCRIPT_CHARS = 300_000  # a longer block is skipped, not parsed
-MAX_JSON_NODES = 5_000  # objects and lists visited across one block
-MAX_JSON_DEPTH = 12
 MAX_METAS = 400
 MAX_ITEMPROPS = 8
 MAX_TIMES = 40
@@ -31,10 +27,6 @@ MAX_WALK = 3_000  # elements visited to gather a window
 MAX_HEADLINES = 5  # <h1> elements compared with the page's title
 MAX_HINTED = 20  # elements whose class says date, published, posted or byline
 
-_SCRIPTS = etree.XPath(
-    "(//script[contains(translate(@type, 'LDJSON', 'ldjson'), 'ld+json')])"
-    f"[position() <= {MAX_SCRIPTS}]"
-)
 _METAS = etree.XPath(f"(//meta[@content])[position() <= {MAX_METAS}]")
 _ITEMPROPS = etree.XPath(
     f"(//*[@itemprop='datePublished' or @itemprop='datepublished'])[position() <= {MAX_ITEMPROPS}]"
@@ -64,9 +56,6 @@ META_NAMES = (
 )  # fmt: skip
 _META_RANK = {name: rank for rank, name in enumerate(META_NAMES)}
 
-_ARTICLE_TYPES = {"blogposting", "liveblogposting", "socialmediaposting", "posting", "report"}
-_MEDIA_TYPES = {"imageobject", "videoobject", "audioobject", "mediaobject", "person"}
-
 
 def _stamps(values: Iterable[str | None], source: DateSource) -> Iterator[DateFound]:
     for value in values:
@@ -74,52 +63,14 @@ def _stamps(values: Iterable[str | None], source: DateSource) -> Iterator[DateFo
             yield DateFound.of(stamp, source)
 
 
-def _type_rank(node: dict) -> int:
-    """0 for an article, 2 for a media object or person, 1 for anything else (a WebPage)."""
-    kinds = node.get("@type")
-    kinds = kinds if isinstance(kinds, list) else [kinds]
-    names = {k.rsplit("/", 1)[-1].lower() for k in kinds if isinstance(k, str)}
-    if any(n.endswith("article") or n in _ARTICLE_TYPES for n in names):
-        return 0
-    return 2 if names & _MEDIA_TYPES else 1
-
-
-def _published(data: object) -> list[tuple[int, str]]:
-    """(type rank, value) of every `datePublished` in a JSON-LD value, within fixed bounds."""
-    found: list[tuple[int, str]] = []
-    stack: list[tuple[object, int]] = [(data, 0)]
-    visited = 0
-    while stack and visited < MAX_JSON_NODES:
-        node, depth = stack.pop()
-        visited += 1
-        if depth > MAX_JSON_DEPTH:
-            continue
-        if isinstance(node, dict):
-            value = node.get("datePublished")
-            if isinstance(value, str):
-                found.append((_type_rank(node), value))
-            children = list(node.values())
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        stack.extend((child, depth + 1) for child in reversed(children))
-    return found
-
-
 def json_ld_dates(tree: etree._Element) -> Iterator[DateFound]:
     """`datePublished` of JSON-LD blocks (in @graph and lists too), articles first; malformed
     blocks are skipped."""
-    found: list[tuple[int, str]] = []
-    for script in _SCRIPTS(tree):
-        text = script.text or ""
-        if len(text) > MAX_SCRIPT_CHARS:
-            continue
-        text = text.strip().removeprefix("<![CDATA[").removesuffix("]]>").strip()
-        try:
-            found += _published(json.loads(text, strict=False))
-        except (ValueError, RecursionError):
-            continue
+    found = [
+        (type_rank(node), value)
+        for node in json_ld_objects(tree)
+        if isinstance(value := node.get("datePublished"), str)
+    ]
     found.sort(key=lambda pair: pair[0])  # stable: document order within a rank
     yield from _stamps((value for _, value in found), DateSource.JSON_LD)
 
