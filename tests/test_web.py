@@ -56,7 +56,8 @@ def test_a_saved_page_becomes_an_article_with_its_metadata(tmp_path):
     )
     (row,) = build_one(tmp_path, "piano.html", article(PARAGRAPHS, head))
 
-    assert row["title"] == "Il piano per la mobilità"
+    assert row["title"] == "Il piano per la mobilità"  # the <title> says "| Gazzetta di Prova"
+    assert row["title_source"] == "h1"
     assert ITALIAN in row["text"].split("\n\n")
     assert "Home" not in row["text"] and "P.IVA" not in row["text"]
     assert row["canonical_url"] == "https://gazzetta.example/politica/2021/02/piano-mobilita"

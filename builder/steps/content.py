@@ -35,6 +35,7 @@ from builder.records import RejectError, RejectReason, excerpt
 from builder.steps.base import Step
 from builder.steps.charsets import to_re2
 from schema import DateSource
+from schema.article import TitleSource
 from schema.working import working_table
 
 # Columns whose lone UTF-16 surrogates (from a JSON '\\ud800') become U+FFFD, as normalization's
@@ -186,6 +187,10 @@ def _authors(record: dict[str, Any]) -> list[str]:
     return [n.strip() for n in names if n.strip()]
 
 
+def _has_word(text: str | None) -> bool:
+    return text is not None and any(ch.isalnum() for ch in text)
+
+
 def _json_type(value: Any) -> str:
     return {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}.get(
         type(value), type(value).__name__
@@ -253,6 +258,7 @@ class CrawlerFields(ContentStep):
     columns = (
         "text",
         "title",
+        "title_source",
         "raw_date",
         "date_source",
         "declared_language",
@@ -281,9 +287,12 @@ class CrawlerFields(ContentStep):
             if not isinstance(text, str):
                 raise FieldTypeError(f"`{key}` is a JSON {_json_type(text)}, expected a string")
             raw_date = _optional_str(value, "date")
+            title = _optional_str(value, "title")
             return {
                 "text": text,  # paragraphs are made in `finish`
-                "title": _optional_str(value, "title"),
+                "title": title,
+                # normalization keeps every letter and digit: a title with one keeps a value
+                "title_source": TitleSource.RECORD if _has_word(title) else None,
                 "raw_date": raw_date,
                 "date_source": raw_date and DateSource.RECORD,
                 "declared_language": _optional_str(value, "language"),

@@ -14,7 +14,6 @@ from trafilatura.metadata import (
     examine_meta,
     extract_meta_json,
     extract_sitename,
-    extract_title,
     extract_url,
 )
 from trafilatura.settings import Document
@@ -27,6 +26,8 @@ from builder.records import RejectError, RejectReason, excerpt
 from builder.web.charset import page_text
 from builder.web.pages import check_body, check_page, check_response
 from builder.web.timelimit import TimeLimitExceeded, time_limit
+from builder.web.titles import page_title
+from schema.article import TitleSource
 
 # trafilatura and htmldate log every page they discard; the build reports rejects itself.
 for _name in ("trafilatura", "htmldate", "courlan"):
@@ -38,6 +39,7 @@ for _name in ("trafilatura", "htmldate", "courlan"):
 class Extracted:
     text: str
     title: str | None
+    title_source: TitleSource | None
     authors: list[str]
     canonical_url: str | None
     site_name: str | None
@@ -83,6 +85,7 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
     meta = _metadata(tree)
     address = url or meta.url  # the fetched URL, else the page's canonical one
     check_page(tree, address)
+    titled = page_title(tree, address)
     date = page_date(tree, address, latest)
     # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
     # result does not depend on the build's day; comments are not part of an article.
@@ -90,11 +93,12 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
     body = (document.text or "").strip() if isinstance(document, Document) else ""
     if not body:
         raise RejectError(RejectReason.NO_TEXT, "no article body found in the page", excerpt(text))
-    title = meta.title or None
+    title = titled.title if titled else None
     check_body(body, title)
     return Extracted(
         text=body,
         title=title,
+        title_source=titled.source if titled else None,
         authors=[a.strip() for a in (meta.author or "").split(";") if a.strip()],
         canonical_url=meta.url or None,
         site_name=(meta.sitename or "").lstrip("@") or None,
@@ -104,15 +108,15 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
 
 
 def _metadata(tree: HtmlElement) -> Document:
-    """Title, authors, canonical URL and site name as trafilatura's extract_metadata finds them,
-    without its date, categories, tags and licence, and with authors from the page's metadata
-    only: its search of the visible text copies the whole tree (a sixth of a page's time)."""
+    """Authors, canonical URL and site name as trafilatura's extract_metadata finds them,
+    without its title (`builder.web.titles` chooses the headline), date, categories, tags and
+    licence, and with authors from the page's metadata only: its search of the visible text
+    copies the whole tree (a sixth of a page's time)."""
     meta = examine_meta(tree)
     if meta.author and " " not in meta.author:  # a one-word "author" is a handle or a site
         meta.author = None
     with contextlib.suppress(Exception):  # its JSON-LD reader fails on odd JSON: meta tags stand
         meta = extract_meta_json(tree, meta)
-    meta.title = meta.title or extract_title(tree)
     meta.url = meta.url or extract_url(tree)
     meta.sitename = meta.sitename or extract_sitename(tree)
     return meta

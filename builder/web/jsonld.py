@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from weakref import WeakKeyDictionary
 
 from lxml import etree
 
@@ -17,6 +18,8 @@ _SCRIPTS = etree.XPath(
     "(//script[contains(translate(@type, 'LDJSON', 'ldjson'), 'ld+json')])"
     f"[position() <= {MAX_SCRIPTS}]"
 )
+# A page's objects while its tree lives: gone with the page, never held for the next one.
+_READ: WeakKeyDictionary[etree._Element, tuple[dict, ...]] = WeakKeyDictionary()
 _ARTICLE_TYPES = {"blogposting", "liveblogposting", "socialmediaposting", "posting", "report"}
 _MEDIA_TYPES = {"imageobject", "videoobject", "audioobject", "mediaobject", "person"}
 
@@ -50,8 +53,17 @@ def _objects(data: object) -> Iterator[dict]:
         stack.extend((child, depth + 1) for child in reversed(children))
 
 
-def json_ld_objects(tree: etree._Element) -> Iterator[dict]:
-    """The objects of the page's JSON-LD blocks, block by block; malformed blocks are skipped."""
+def json_ld_objects(tree: etree._Element) -> tuple[dict, ...]:
+    """The objects of the page's JSON-LD blocks, block by block; malformed blocks are skipped.
+    Parsed once per page (the date and the headline read the same blocks): read them, never
+    change them."""
+    found = _READ.get(tree)
+    if found is None:
+        found = _READ[tree] = tuple(_read(tree))
+    return found
+
+
+def _read(tree: etree._Element) -> Iterator[dict]:
     for script in _SCRIPTS(tree):
         text = script.text or ""
         if len(text) > MAX_SCRIPT_CHARS:
