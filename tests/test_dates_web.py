@@ -19,6 +19,7 @@ from builder.pipeline import items_of, run_steps
 from builder.steps import STEPS, StepContext
 from builder.steps.content import CrawlerFields, SeedText
 from builder.steps.dates import ParseDate
+from builder.web.titles import page_title
 from schema import DatePrecision, DateSource
 from schema.working import working_table
 
@@ -140,6 +141,33 @@ def test_an_element_whose_class_names_the_date():
         + '<div class="publishing-date">13.01.2022</div>'
     )
     assert found(body=body) == DateFound("2022-01-13", "day", DateSource.TEXT)
+
+
+def test_the_printed_headline_anchors_the_text_windows_without_an_h1():
+    tree = page(
+        "<title>Il sindaco inaugura il ponte</title>",
+        "<table><tr><td><b>Il sindaco inaugura il ponte</b></td></tr>"
+        "<tr><td>Gazzetta ( 2012-06-04 09:20:26 )</td></tr></table>",
+    )
+    assert page_date(tree, None, LATEST) is None  # no <h1>: no window to read
+    printed = page_title(tree, None)
+    assert printed.headline is not None and printed.headline.tag == "b"
+    assert page_date(tree, None, LATEST, printed.headline).date == "2012-06-04"
+
+
+def test_a_dateline_just_above_the_headline_beats_a_day_further_below():
+    story = "<p>" + "Il cantiere era fermo da anni. " * 10 + "</p>"
+    body = (
+        "<p>Par Loïc Le Clerc | 30 septembre 2018</p><h1>Deux ans en Macronie</h1>"
+        + story + "<p>Réaction du 7 janvier 2020</p>"
+    )  # fmt: skip
+    assert found(body=body).date == "2018-09-30"
+
+
+def test_the_indentation_of_the_source_is_not_read_as_text():
+    indent = "<div>" + "\n" + " " * 400 + "\t</div>"
+    body = f"<p>14. Februar 2012</p>{indent * 3}<h1>Berlusconis Prozess geht weiter</h1>"
+    assert found(body=body).date == "2012-02-14"
 
 
 def test_url_day_and_month():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -37,17 +38,25 @@ EARLIEST = "1990"  # the web is younger: an earlier date on a page is not its pu
 UTC = "+00:00"
 
 
-def _url_dates(tree: etree._Element, url: str | None) -> Iterator[DateFound]:
-    stamp = url_date(url)
+class Page(NamedTuple):
+    """What the sources read: the parsed page, its address, and its headline when known."""
+
+    tree: etree._Element
+    url: str | None
+    headline: etree._Element | None
+
+
+def _url_dates(page: Page) -> Iterator[DateFound]:
+    stamp = url_date(page.url)
     if stamp is not None:
         yield DateFound.of(stamp, DateSource.URL)
 
 
-Gatherer = Callable[[etree._Element, str | None], Iterator[DateFound]]
+Gatherer = Callable[[Page], Iterator[DateFound]]
 
 
 def _of_tree(gather: Callable[[etree._Element], Iterator[DateFound]]) -> Gatherer:
-    return lambda tree, url: gather(tree)
+    return lambda page: gather(page.tree)
 
 
 SOURCES: tuple[Gatherer, ...] = (
@@ -55,7 +64,7 @@ SOURCES: tuple[Gatherer, ...] = (
     _of_tree(meta_dates),
     _of_tree(microdata_dates),
     _of_tree(time_dates),
-    _of_tree(visible_text_dates),
+    lambda page: visible_text_dates(page.tree, page.headline),
     _url_dates,
 )  # most reliable first
 
@@ -63,12 +72,10 @@ SOURCES: tuple[Gatherer, ...] = (
 TIMED = 4  # the first SOURCES that can give a time with its offset; text and URL never do
 
 
-def _usable(
-    sources: Iterable[Gatherer], tree: etree._Element, url: str | None, latest: dt.date
-) -> Iterator[DateFound]:
+def _usable(sources: Iterable[Gatherer], page: Page, latest: dt.date) -> Iterator[DateFound]:
     """Candidates in order of reliability, without those before 1990 or after `latest`."""
     for gather in sources:
-        for found in gather(tree, url):
+        for found in gather(page):
             if found.date >= EARLIEST and not is_after(found.date, latest):
                 yield found
 
@@ -96,15 +103,22 @@ def _finer(best: DateFound, others: Iterable[DateFound]) -> DateFound:
     return days[0] if days else finer[0]
 
 
-def page_date(tree: etree._Element, url: str | None, latest: dt.date) -> DateFound | None:
-    """The most reliable publication date of the page, at its source's precision, or None."""
+def page_date(
+    tree: etree._Element,
+    url: str | None,
+    latest: dt.date,
+    headline: etree._Element | None = None,
+) -> DateFound | None:
+    """The most reliable publication date of the page, at its source's precision, or None.
+    `headline` is the element printing the page's title (`builder.web.titles`), when found."""
+    page = Page(tree, url, headline)
     for index, gather in enumerate(SOURCES):
-        best = next(_usable([gather], tree, url, latest), None)
+        best = next(_usable([gather], page, latest), None)
         if best is None:
             continue
         if best.precision != DatePrecision.DAY:
-            return _finer(best, _usable(SOURCES[index:], tree, url, latest))
+            return _finer(best, _usable(SOURCES[index:], page, latest))
         if _is_utc(best):
-            return _local(best, _usable(SOURCES[index:TIMED], tree, url, latest))
+            return _local(best, _usable(SOURCES[index:TIMED], page, latest))
         return best
     return None

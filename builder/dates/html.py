@@ -130,6 +130,11 @@ def time_dates(tree: etree._Element) -> Iterator[DateFound]:
     yield from _stamps((value for _, value in ranked), DateSource.TIME_ELEMENT)
 
 
+def _visible(text: str) -> int:
+    """Characters a reader sees: the indentation of the page's source is not text."""
+    return len(text) - sum(ch.isspace() for ch in text) + (1 if text.strip() else 0)
+
+
 def _following(start: etree._Element, budget: int) -> str:
     """Up to `budget` characters of visible text after `start` in document order (its own text
     excluded), visiting at most MAX_WALK nodes."""
@@ -143,14 +148,14 @@ def _following(start: etree._Element, budget: int) -> str:
             visible = isinstance(node.tag, str) and node.tag not in _SKIPPED_TAGS
             if visible and node.text:
                 parts.append(node.text)
-                budget -= len(node.text)
+                budget -= _visible(node.text)
             child = next(iter(node), None) if visible else None
             if child is not None:
                 node = child
                 continue
         if node.tail:
             parts.append(node.tail)
-            budget -= len(node.tail)
+            budget -= _visible(node.tail)
         following = node.getnext()
         node, entering = (following, True) if following is not None else (node.getparent(), False)
     return " ".join(parts)
@@ -182,7 +187,7 @@ def _preceding(start: etree._Element, budget: int) -> str:
                 node, text = parent, parent.text
         if text:
             parts.append(text)
-            budget -= len(text)
+            budget -= _visible(text)
     return " ".join(reversed(parts))
 
 
@@ -208,16 +213,21 @@ def _found(texts: Iterable[str]) -> Iterator[DateFound]:
             yield DateFound.of(stamp, DateSource.TEXT)
 
 
-def visible_text_dates(tree: etree._Element) -> Iterator[DateFound]:
-    """Dates in the visible text: right after the headline, just before it (nearest first),
-    then in elements whose class names a date or a byline. Past the first BYLINE characters
-    after the headline only a full day counts: a month alone there is an archive link or an
-    event in the story, not when the story was published."""
-    headline = _headline(tree)
+def visible_text_dates(
+    tree: etree._Element, headline: etree._Element | None = None
+) -> Iterator[DateFound]:
+    """Dates in the visible text: right after the headline (its byline), just before it (nearest
+    first), further after it, then in elements whose class names a date or a byline. Past the
+    first BYLINE characters after the headline only a full day counts: a month alone there is
+    an archive link or an event in the story, not when the story was published; and a day
+    there is further from the headline than a dateline just above it. The headline is the
+    element given (the one printing the page's chosen title), else the <h1> the page's title
+    names."""
+    headline = headline if headline is not None else _headline(tree)
     if headline is not None:
         after = _following(headline, TEXT_WINDOW)
         yield from _found([after[:BYLINE]])
-        yield from (f for f in _found([after]) if f.precision == DatePrecision.DAY)
         yield from reversed(list(_found([_preceding(headline, TEXT_BEFORE)])))
+        yield from (f for f in _found([after]) if f.precision == DatePrecision.DAY)
     classes = (e for e in _HINTED(tree) if not _UPDATE.search(e.get("class", "")))
     yield from _found(map(_text_of, classes))

@@ -86,7 +86,7 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
     address = url or meta.url  # the fetched URL, else the page's canonical one
     check_page(tree, address)
     titled = page_title(tree, address)
-    date = page_date(tree, address, latest)
+    date = page_date(tree, address, latest, titled.headline if titled else None)
     # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
     # result does not depend on the build's day; comments are not part of an article.
     document = trafilatura.bare_extraction(tree, include_comments=False)
