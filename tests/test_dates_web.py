@@ -170,6 +170,13 @@ def test_the_indentation_of_the_source_is_not_read_as_text():
     assert found(body=body).date == "2012-02-14"
 
 
+def test_a_two_digit_year_counts_only_in_an_element_marked_as_a_date():
+    assert found(body='<div class="date">Party, 30.10.23</div><h1>Kostüme</h1>') == DateFound(
+        "2023-10-30", "day", DateSource.TEXT
+    )
+    assert found(body="<p>Party, 30.10.23</p><h1>Kostüme</h1>") is None
+
+
 def test_url_day_and_month():
     assert found(url="https://a.example/2021/02/17/ponte") == DateFound("2021-02-17", "day", "url")
     assert found(url="https://a.example/news/2021-02-17-ponte.html").date == "2021-02-17"

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from lxml import etree
 
 from builder.dates.found import DateFound
-from builder.dates.text import MAX_VALUE, text_dates, value_stamp
+from builder.dates.text import MAX_VALUE, short_year_dates, text_dates, value_stamp
 from builder.web.jsonld import json_ld_objects, type_rank
 from schema import DatePrecision, DateSource
 
@@ -213,6 +213,13 @@ def _found(texts: Iterable[str]) -> Iterator[DateFound]:
             yield DateFound.of(stamp, DateSource.TEXT)
 
 
+def _marked(element: etree._Element) -> Iterator[DateFound]:
+    """The dates of an element marked as a date, a two-digit year too ('Party, 30.10.23')."""
+    text = _text_of(element)
+    found = list(_found([text]))
+    yield from found or (DateFound.of(s, DateSource.TEXT) for s in short_year_dates(text))
+
+
 def visible_text_dates(
     tree: etree._Element, headline: etree._Element | None = None
 ) -> Iterator[DateFound]:
@@ -229,5 +236,6 @@ def visible_text_dates(
         yield from _found([after[:BYLINE]])
         yield from reversed(list(_found([_preceding(headline, TEXT_BEFORE)])))
         yield from (f for f in _found([after]) if f.precision == DatePrecision.DAY)
-    classes = (e for e in _HINTED(tree) if not _UPDATE.search(e.get("class", "")))
-    yield from _found(map(_text_of, classes))
+    for element in _HINTED(tree):
+        if not _UPDATE.search(element.get("class", "")):
+            yield from _marked(element)

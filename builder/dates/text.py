@@ -59,6 +59,8 @@ _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(?:\d{6})?(?!\d)")
 _RFC_2822 = re.compile(
     rf"(?:\w+,\s*)?(\d{{1,2}})\s+(\w+)\.?\s+(\d{{4}})\s+{_CLOCK}\s*{_ZONE}", re.IGNORECASE
 )
+_SHORT_YEAR = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{2})(?![\d.])")
+CENTURY_TURN = 90  # a two-digit year from here is in the 1990s, below it in the 2000s
 MAX_VALUE = 200  # a machine value longer than this is not a date
 
 
@@ -113,6 +115,19 @@ def text_dates(text: str) -> Iterator[Stamp]:
             continue
         try:
             yield checked(match.group(0), *fields)
+        except DateError:
+            continue
+
+
+def short_year_dates(text: str) -> Iterator[Stamp]:
+    """Days written with a two-digit year, day first as dotted dates are ('30.10.23'). Only for
+    text the page marks as a date: elsewhere '1.2.23' may be a version or a score."""
+    for match in _SHORT_YEAR.finditer(ascii_digits(text)):
+        day, month, year = map(int, match.groups())
+        try:
+            yield checked(
+                match.group(0), year + (1900 if year >= CENTURY_TURN else 2000), month, day
+            )
         except DateError:
             continue
 
