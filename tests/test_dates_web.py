@@ -177,6 +177,16 @@ def test_a_two_digit_year_counts_only_in_an_element_marked_as_a_date():
     assert found(body="<p>Party, 30.10.23</p><h1>Kostüme</h1>") is None
 
 
+@pytest.mark.parametrize(
+    "byline", ["Updated June 13, 2019", "Aktualisiert: 30.12.2016", "Aggiornato il 17 febbraio 2021",
+               "Mis à jour le mercredi 17 février 2021", "Last updated on Wednesday, 17 Feb 2021"],
+)  # fmt: skip
+def test_a_date_after_an_update_word_is_never_the_publication_date(byline):
+    assert found(body=headline(byline)) is None
+    both = "Pubblicato il 16 febbraio 2021, aggiornato il 17 febbraio 2021"
+    assert found(body=headline(both)).date == "2021-02-16"
+
+
 def test_url_day_and_month():
     assert found(url="https://a.example/2021/02/17/ponte") == DateFound("2021-02-17", "day", "url")
     assert found(url="https://a.example/news/2021-02-17-ponte.html").date == "2021-02-17"

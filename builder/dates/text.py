@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from builder.dates.months import MONTHS, month_numbers
 from builder.dates.parse import DateError, Stamp, ascii_digits, checked, date_time_of, parse_stamp
+from builder.dates.phrases import UPDATED
 
 _NUMBERS = month_numbers()
 _FULL_NAMES = {
@@ -51,6 +52,7 @@ _HUMAN = re.compile(
 _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _BEFORE_YEAR = 40  # "17th of September, " or "Wednesday 17 de septiembre de " before the year
 _AFTER_YEAR = 12  # "年2月17日" or "-02-17" after it
+UPDATE_REACH = 48  # characters before a date searched for an update word
 _COPYRIGHT = re.compile(r"(?:©|&copy|\(c\)|copyright|urheberrecht)\W*$", re.IGNORECASE)
 _ISO_START = re.compile(
     rf"(\d{{4}})[-/.](\d{{2}})[-/.](\d{{2}})(?:[T ]{_CLOCK}\s*{_ZONE}?)?", re.IGNORECASE
@@ -105,10 +107,13 @@ def _matches(text: str) -> Iterator[re.Match]:
 
 
 def text_dates(text: str) -> Iterator[Stamp]:
-    """The dates of a text in order, each at the precision written; no year alone, no copyright."""
+    """The dates of a text in order, each at the precision written; no year alone, no copyright,
+    no date an update word stands in front of ("Updated June 13, 2019")."""
     text = ascii_digits(text)
     for match in _matches(text):
         if _COPYRIGHT.search(text, max(0, match.start() - 16), match.start()):
+            continue
+        if UPDATED.search(text, max(0, match.start() - UPDATE_REACH), match.start()):
             continue
         fields = _fields(match)
         if fields is None:
