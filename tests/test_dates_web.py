@@ -187,6 +187,15 @@ def test_a_date_after_an_update_word_is_never_the_publication_date(byline):
     assert found(body=headline(both)).date == "2021-02-16"
 
 
+def test_a_description_dates_the_page_only_after_a_publication_phrase():
+    described = meta(
+        "description", "ORSO MARSICANO: UN ANNO DA RECORD (Notizia del 14 Gennaio 2020)", "name"
+    )
+    assert found(described, "<h1>Orso marsicano</h1>") == DateFound("2020-01-14", "day", "meta")
+    event = meta("og:description", "Il concerto del 14 gennaio 2020 al Teatro Regio")
+    assert found(event, "<h1>Orso marsicano</h1>") is None
+
+
 def test_url_day_and_month():
     assert found(url="https://a.example/2021/02/17/ponte") == DateFound("2021-02-17", "day", "url")
     assert found(url="https://a.example/news/2021-02-17-ponte.html").date == "2021-02-17"

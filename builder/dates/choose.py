@@ -1,8 +1,9 @@
 """The publication date of a web page: every candidate gathered, the most reliable one chosen.
 
 Sources in order of reliability: JSON-LD, meta tags, microdata, <time> elements, the visible
-text near the headline, the URL (used only when nothing better exists). Candidates before 1990
-or after `latest` (the fetch time or the build day) are dropped, and the next one is used.
+text near the headline, the page's description where it says "published on", the URL (used
+only when nothing better exists). Candidates before 1990 or after `latest` (the fetch time or
+the build day) are dropped, and the next one is used.
 
 Two refinements, each taking another candidate only when it agrees with the chosen one:
 - Precision: when the chosen date is less precise (2021-02 from a meta tag) and more precise
@@ -22,6 +23,7 @@ from lxml import etree
 
 from builder.dates.found import DateFound
 from builder.dates.html import (
+    described_dates,
     json_ld_dates,
     meta_dates,
     microdata_dates,
@@ -65,6 +67,7 @@ SOURCES: tuple[Gatherer, ...] = (
     _of_tree(microdata_dates),
     _of_tree(time_dates),
     lambda page: visible_text_dates(page.tree, page.headline),
+    _of_tree(described_dates),
     _url_dates,
 )  # most reliable first
 

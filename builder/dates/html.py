@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from lxml import etree
 
 from builder.dates.found import DateFound
+from builder.dates.phrases import PUBLISHED
 from builder.dates.text import MAX_VALUE, short_year_dates, text_dates, value_stamp
 from builder.web.jsonld import json_ld_objects, type_rank
 from schema import DatePrecision, DateSource
@@ -39,6 +40,11 @@ _HINTED = etree.XPath(
     " or contains(@class, 'posted') or contains(@class, 'byline')])"
     f"[position() <= {MAX_HINTED}]"
 )
+_DESCRIPTIONS = etree.XPath(
+    "(//meta[@name='description' or @property='og:description'])[position() <= 2]/@content"
+)
+PHRASE_REACH = 40  # characters after a publication phrase that may hold its date
+MAX_DESCRIPTION = 1_000  # characters of a description read
 _UPDATE = re.compile(r"modif|updat|edited|comment", re.IGNORECASE)  # never a publication date
 _SKIPPED_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select"}
 
@@ -239,3 +245,15 @@ def visible_text_dates(
     for element in _HINTED(tree):
         if not _UPDATE.search(element.get("class", "")):
             yield from _marked(element)
+
+
+def described_dates(tree: etree._Element) -> Iterator[DateFound]:
+    """Dates the page's description says it was published on ("Notizia del 14 Gennaio 2020"):
+    right after a publication phrase (`phrases`) only, since a description tells of other days
+    too."""
+    for description in _DESCRIPTIONS(tree):
+        text = str(description)[:MAX_DESCRIPTION]
+        for phrase in PUBLISHED.finditer(text):
+            stamp = next(text_dates(text[phrase.end() : phrase.end() + PHRASE_REACH]), None)
+            if stamp is not None:
+                yield DateFound.of(stamp, DateSource.META)
