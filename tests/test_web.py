@@ -14,6 +14,7 @@ from builder.config import BuildSection
 from builder.pipeline import preview
 from builder.records import Reject, RejectError
 from builder.sources import Source
+from builder.web import extract
 from builder.web.charset import page_text
 from builder.web.extract import extract_page, latest_date
 from builder.web.timelimit import TimeLimitExceeded, time_limit
@@ -65,6 +66,23 @@ def test_a_saved_page_becomes_an_article_with_its_metadata(tmp_path):
     assert row["site_name"] == "Gazzetta di Prova"
     assert row["authors"] == ["Maria Rossi"]
     assert row["declared_language"] == "it"
+
+
+def test_a_body_shorter_than_a_paragraph_is_extracted_again_favouring_recall(monkeypatch):
+    tagline = "Dein wichtigster Touchpoint zur Digitalbranche."
+    calls = []
+
+    def extracted(tree, favor_recall=False):
+        calls.append(favor_recall)
+        return "\n".join(PARAGRAPHS) if favor_recall else tagline
+
+    monkeypatch.setattr(extract, "_extracted", extracted)
+    found = extract_page(WebPage(article(PARAGRAPHS).encode()), TODAY, 5)
+    assert found.text == "\n".join(PARAGRAPHS) and calls == [False, True]
+    calls.clear()
+    tagline = ITALIAN  # a body of a paragraph is kept at the first extraction
+    assert extract_page(WebPage(article(PARAGRAPHS).encode()), TODAY, 5).text == ITALIAN
+    assert calls == [False]
 
 
 def test_compressed_pages_are_read_too(tmp_path):

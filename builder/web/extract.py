@@ -35,6 +35,9 @@ for _name in ("trafilatura", "htmldate", "courlan"):
     logging.getLogger(_name).propagate = False
 
 
+SHORT_BODY = 200  # characters: a shorter body is extracted a second time, favouring recall
+
+
 @dataclass(frozen=True, slots=True)
 class Extracted:
     text: str
@@ -87,10 +90,7 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
     check_page(tree, address)
     titled = page_title(tree, address)
     date = page_date(tree, address, latest, titled.headline if titled else None)
-    # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
-    # result does not depend on the build's day; comments are not part of an article.
-    document = trafilatura.bare_extraction(tree, include_comments=False)
-    body = (document.text or "").strip() if isinstance(document, Document) else ""
+    body = _body(tree)
     if not body:
         raise RejectError(RejectReason.NO_TEXT, "no article body found in the page", excerpt(text))
     title = titled.title if titled else None
@@ -105,6 +105,23 @@ def _extract(text: str, url: str | None, latest: dt.date) -> Extracted:
         language=_declared_language(tree),
         date=date,
     )
+
+
+def _body(tree: HtmlElement) -> str:
+    """The article's text as trafilatura extracts it. A body under SHORT_BODY characters is
+    often a tagline the page repeats, the article having been passed over: trafilatura is asked
+    again, favouring recall, and the longer body is kept."""
+    body = _extracted(tree)
+    if len(body) < SHORT_BODY:
+        body = max(body, _extracted(tree, favor_recall=True), key=len)
+    return body
+
+
+def _extracted(tree: HtmlElement, favor_recall: bool = False) -> str:
+    # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
+    # result does not depend on the build's day; comments are not part of an article.
+    document = trafilatura.bare_extraction(tree, include_comments=False, favor_recall=favor_recall)
+    return (document.text or "").strip() if isinstance(document, Document) else ""
 
 
 def _metadata(tree: HtmlElement) -> Document:
