@@ -15,8 +15,10 @@ Body figures: token precision, recall and F1 (words as `num_words` counts them, 
 as multisets) averaged over the pages that have a reference text (macro; a page with no body
 scores 0); must-contain / must-not-contain snippet pass rates and their F1 pooled over all
 snippets (micro, as trafilatura's own evaluation counts them), after NFKC, case folding and
-whitespace collapsing. Dates compare at the precision of the truth: exact, consistent (ours a
-prefix of it), over-precise (the truth a prefix of ours), wrong, or missing.
+whitespace collapsing. Titles are exact (spacing aside); the pipeline's also by `title_source`.
+Dates compare at the precision of the truth: exact, consistent (ours a prefix of it),
+over-precise (the truth a prefix of ours), wrong, or missing; the pages the pipeline leaves
+undated are listed set by set beside htmldate's count.
 
     .venv/bin/python -m bench.evaluate --corpus ../shared/corpus [--config dataset.toml]
 """
@@ -61,6 +63,10 @@ SHOWN_LOSSES = 15  # pages printed per comparison; the JSON has them all
 # Issue 8's targets on ../shared/corpus.
 TARGET_BODY_F1_LOSS = 0.01
 TARGET_WARC_RATIO = 0.8
+# Issue 18's: titles exact over every page with a reference title, dates without the URL.
+TARGET_TITLES = 0.8
+TARGET_MISSING_DATES = 8
+TARGET_WRONG_DATES = 21
 
 
 # --- pages and their ground truth -------------------------------------------------------------
@@ -194,9 +200,11 @@ class Output:
     language: str | None = None
     date_source: str | None = None  # the pipeline's: where it found the date
     reject: str | None = None  # the pipeline's: why it rejected the page
+    title_source: str | None = None  # the pipeline's: where it found the title
 
 
-SCORED = ("text", "title", "date", "language")  # the Output fields scores are computed on
+# the Output fields scores are computed on (the pipeline gives them all)
+SCORED = ("text", "title", "date", "language", "title_source")
 
 
 @dataclass
@@ -273,7 +281,9 @@ def build_command(raw: Path, out: Path, config: Path, workers: int) -> list[str]
 def release_outputs(release: Path) -> dict[str, Output]:
     """A release's rows by source_path; a duplicate gets the row it duplicates, a reject its
     reason."""
-    columns = ["id", "source_path", "text", "title", "date", "language", "date_source"]
+    columns = [
+        "id", "source_path", "text", "title", "date", "language", "date_source", "title_source"
+    ]  # fmt: skip
     data = release / "data"  # absent when the build gave no row
     rows = (
         pads.dataset(data, format="parquet").to_table(columns=columns).to_pylist()
@@ -410,6 +420,7 @@ class Score:
     snippet_f1: float | None = None
     titles: float | None = None
     title_pages: int = 0
+    titles_by_source: dict[str, list[int]] = field(default_factory=dict)  # source -> [exact, pages]
     dates: dict[str, int] = field(default_factory=dict)  # verdict -> pages with a true date
     language: float | None = None
     language_pages: int = 0
@@ -432,6 +443,8 @@ def score(set_name: str, pages: list[Page], run: Run) -> Score:
         titled = [(out[p.key].title, p.truth.title) for p in pages if p.truth.title]
         s.title_pages = len(titled)
         s.titles = ratio(sum(same_title(ours, truth) for ours, truth in titled), len(titled))
+    if "title_source" in run.fields:
+        s.titles_by_source = _by_source(pages, out)
     if "date" in run.fields:
         verdicts = Counter(
             date_verdict(out[p.key].date, p.truth.date) for p in pages if p.truth.date
@@ -447,6 +460,18 @@ def score(set_name: str, pages: list[Page], run: Run) -> Score:
         s.per_core = s.pages_per_s / run.cores
         s.per_cpu_second = len(pages) / run.cpu_seconds if run.cpu_seconds else None
     return s
+
+
+def _by_source(pages: list[Page], out: dict[str, Output]) -> dict[str, list[int]]:
+    """[exact, pages] of the titles by the source the pipeline names ('none' for no title)."""
+    counts: dict[str, list[int]] = {}
+    for page in pages:
+        if page.truth.title:
+            mine = out[page.key]
+            count = counts.setdefault(mine.title_source or "none", [0, 0])
+            count[0] += same_title(mine.title, page.truth.title)
+            count[1] += 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1][1]))
 
 
 def _body(s: Score, pages: list[Page], out: dict[str, Output]) -> None:
@@ -512,6 +537,21 @@ def date_losses(pages: list[Page], ours: Run, theirs: Run) -> list[dict]:
                 }
             )
     return losses
+
+
+def undated(pages: list[Page], ours: Run, htmldate: Run) -> list[dict]:
+    """The pages with a true date the pipeline leaves undated, with its reject reason if any
+    and htmldate's date."""
+    return [
+        {
+            "page": page.key,
+            "truth": page.truth.date,
+            "reject": ours.outputs.get(page.key, Output()).reject,
+            "htmldate": htmldate.outputs.get(page.key, Output()).date,
+        }
+        for page in pages
+        if page.truth.date and not ours.outputs.get(page.key, Output()).date
+    ]
 
 
 def _loss_line(loss: dict) -> str:
@@ -670,14 +710,44 @@ def table(scores: Iterable[Score]) -> str:
     return "\n".join(lines)
 
 
+def titles_report(scores: Iterable[Score]) -> str:
+    """The pipeline's exact titles by title_source, set by set."""
+    lines = []
+    for s in scores:
+        if s.tool == "pipeline" and s.title_pages:
+            shown = ", ".join(
+                f"{source} {exact / pages:.3f} ({exact}/{pages})"
+                for source, (exact, pages) in s.titles_by_source.items()
+            )
+            lines.append(f"  {s.set:<20} {s.titles:.3f}: {shown}")
+    return "\n".join(lines) or "  no page with a reference title"
+
+
+def missing_dates_report(scores: list[Score]) -> str:
+    """Pages with a true date left undated, set by set: the pipeline's beside htmldate's."""
+    by = {(s.set, s.tool): s for s in scores}
+    lines = []
+    for (name, tool), ours in by.items():
+        theirs, dated = by.get((name, "htmldate")), sum(ours.dates.values())
+        if tool == "pipeline" and dated and theirs is not None:
+            lines.append(
+                f"  {name:<20} pipeline {ours.dates['missing']:>3}  htmldate "
+                f"{theirs.dates['missing']:>3}  of {dated} pages with a date"
+            )
+    return "\n".join(lines)
+
+
+def _verdict(name: str, met: bool | None, shown: str) -> tuple[str, str]:
+    return name, f"{'not measured' if met is None else ('met' if met else 'MISSED')}: {shown}"
+
+
 def targets(overall: dict[str, Score], warc: dict) -> list[tuple[str, str]]:
     """Issue 8's targets, each with its verdict on this run."""
     ours, trafilatura, htmldate = (overall[t] for t in ("pipeline", "trafilatura", "htmldate"))
-    out = []
+    out: list[tuple[str, str]] = []
 
     def check(name: str, met: bool | None, shown: str) -> None:
-        verdict = "not measured" if met is None else ("met" if met else "MISSED")
-        out.append((name, f"{verdict}: {shown}"))
+        out.append(_verdict(name, met, shown))
 
     wrong = ours.dates.get("wrong", 0), htmldate.dates.get("wrong", 0)
     fewer = wrong[0] < wrong[1] or wrong[0] == 0
@@ -703,6 +773,28 @@ def targets(overall: dict[str, Score], warc: dict) -> list[tuple[str, str]]:
             None if value is None else value >= TARGET_WARC_RATIO,
             "-" if value is None else f"{value:.3f}x",
         )
+    return out
+
+
+def title_date_targets(scores: list[Score]) -> list[tuple[str, str]]:
+    """Issue 18's targets for titles and dates, each with its verdict on this run."""
+    by = {(s.set, s.tool): s for s in scores}
+    ours = by["all", "pipeline"]
+    shown = "-" if ours.titles is None else f"{ours.titles:.3f} of {ours.title_pages} pages"
+    met = None if ours.titles is None else ours.titles >= TARGET_TITLES
+    out = [_verdict(f"titles: exact >= {TARGET_TITLES}", met, shown)]
+    below = [
+        f"{name} {s.titles:.3f} < {by[name, 'trafilatura'].titles:.3f}"
+        for (name, tool), s in by.items()
+        if tool == "pipeline" and s.titles is not None
+        and s.titles < (by[name, "trafilatura"].titles or 0)
+    ]  # fmt: skip
+    out.append(
+        _verdict("titles: >= trafilatura's on every set", not below, "; ".join(below) or "-")
+    )
+    for verdict, limit in (("missing", TARGET_MISSING_DATES), ("wrong", TARGET_WRONG_DATES)):
+        count = ours.dates.get(verdict, 0)
+        out.append(_verdict(f"dates: {verdict} <= {limit}", count <= limit, f"{count}"))
     return out
 
 
@@ -779,6 +871,7 @@ def evaluate(corpus: Path, config: Path, scratch: Path, limit: float) -> Evaluat
     losses = {
         "body below trafilatura's": body_losses(pages, whole["pipeline"], whole["trafilatura"]),
         "dates htmldate has right": date_losses(pages, whole["pipeline"], whole["htmldate"]),
+        "left undated": undated(pages, whole["pipeline"], whole["htmldate"]),
     }
     work = Path(tempfile.mkdtemp(prefix="warc-", dir=scratch))
     try:
@@ -830,16 +923,22 @@ def main(argv: list[str] | None = None) -> int:
     for name, losses in done.losses.items():
         print(f"\npipeline pages, {name} ({len(losses)}; up to {SHOWN_LOSSES} shown):")
         print("\n".join(_loss_line(loss) for loss in losses[:SHOWN_LOSSES]) or "  none")
+    print("\npipeline titles exact, by title_source (exact/pages):")
+    print(titles_report(done.scores))
+    print("\ndates missing without a URL, by set:")
+    print(missing_dates_report(done.scores))
     print("\n" + warc_report(done.warc))
     verdicts = targets(done.overall, done.warc)
-    print("\nissue 8 targets:")
-    for name, verdict in verdicts:
-        print(f"  {name:<58} {verdict}")
+    later = title_date_targets(done.scores)
+    for heading, shown in (("issue 8 targets", verdicts), ("issue 18 targets", later)):
+        print(f"\n{heading}:")
+        for name, verdict in shown:
+            print(f"  {name:<58} {verdict}")
     results = {
         "scores": [asdict(s) for s in done.scores],
         "losses": done.losses,
         "warc": done.warc,
-        "targets": dict(verdicts),
+        "targets": dict(verdicts + later),
         "seconds": time.perf_counter() - started,
     }
     path = args.json or args.out / "eval.json"

@@ -16,7 +16,8 @@ from schema.languages import ISO_639_1, UNDETERMINED
 
 SCHEMA_VERSION = "1.3.0"
 """Semver of the record layout: major for removed/renamed/retyped fields, minor for additions
-and for values computed another way (1.3.0: `num_words` cuts Thai, Lao, Khmer and Myanmar)."""
+and for values computed another way (1.3.0: `title_source` added; `num_words` cuts Thai, Lao,
+Khmer and Myanmar into words)."""
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -40,6 +41,18 @@ class DateSource(StrEnum):
     TIME_ELEMENT = "time_element"  # a <time datetime> element in the article
     TEXT = "text"  # the visible text near the headline ("17 febbraio 2021")
     URL = "url"  # the URL's path (/2021/02/17/slug): used only when nothing better exists
+
+
+class TitleSource(StrEnum):
+    """Where the title was found: a record's field, or the web page's source that won the choice
+    (the printed headline and the page's metadata are compared, as the date's sources are)."""
+
+    RECORD = "record"  # the title field of a JSON record
+    JSON_LD = "json_ld"  # schema.org `headline` (or `name`) of the page's article in JSON-LD
+    OG = "og"  # the Open Graph title (<meta property="og:title">)
+    TWITTER = "twitter"  # the Twitter card title (<meta name="twitter:title">)
+    H1 = "h1"  # the headline printed on the page: the article's <h1>
+    TITLE_TAG = "title_tag"  # the page's <title>, without the site's name
 
 
 DATE_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$"
@@ -73,6 +86,18 @@ class Article(BaseModel):
     ]
     title: Annotated[
         str | None, Field(description="Headline, normalized; null when the source has none.")
+    ]
+    title_source: Annotated[
+        TitleSource | None,
+        Field(
+            default=None,  # records written before the field existed have none
+            description=(
+                "Where `title` was found: 'record' (a JSON record's field), or the web page's "
+                "source chosen by agreement between them: 'json_ld', 'og', 'twitter', 'h1' (the "
+                "printed headline) or 'title_tag', the site's name removed; null when `title` "
+                "is null."
+            ),
+        ),
     ]
     text: Annotated[
         str,

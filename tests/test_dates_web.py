@@ -22,6 +22,7 @@ from builder.rows.seed_text import SeedText
 from builder.steps import STEPS
 from builder.steps.dates import ParseDate
 from builder.transform import StepContext
+from builder.web.titles import page_title
 from schema import DatePrecision, DateSource
 from schema.working import working_table
 from tests.support import items_of
@@ -144,6 +145,59 @@ def test_an_element_whose_class_names_the_date():
         + '<div class="publishing-date">13.01.2022</div>'
     )
     assert found(body=body) == DateFound("2022-01-13", "day", DateSource.TEXT)
+
+
+def test_the_printed_headline_anchors_the_text_windows_without_an_h1():
+    tree = page(
+        "<title>Il sindaco inaugura il ponte</title>",
+        "<table><tr><td><b>Il sindaco inaugura il ponte</b></td></tr>"
+        "<tr><td>Gazzetta ( 2012-06-04 09:20:26 )</td></tr></table>",
+    )
+    assert page_date(tree, None, LATEST) is None  # no <h1>: no window to read
+    printed = page_title(tree, None)
+    assert printed.headline is not None and printed.headline.tag == "b"
+    assert page_date(tree, None, LATEST, printed.headline).date == "2012-06-04"
+
+
+def test_a_dateline_just_above_the_headline_beats_a_day_further_below():
+    story = "<p>" + "Il cantiere era fermo da anni. " * 10 + "</p>"
+    body = (
+        "<p>Par Loïc Le Clerc | 30 septembre 2018</p><h1>Deux ans en Macronie</h1>"
+        + story + "<p>Réaction du 7 janvier 2020</p>"
+    )  # fmt: skip
+    assert found(body=body).date == "2018-09-30"
+
+
+def test_the_indentation_of_the_source_is_not_read_as_text():
+    indent = "<div>" + "\n" + " " * 400 + "\t</div>"
+    body = f"<p>14. Februar 2012</p>{indent * 3}<h1>Berlusconis Prozess geht weiter</h1>"
+    assert found(body=body).date == "2012-02-14"
+
+
+def test_a_two_digit_year_counts_only_in_an_element_marked_as_a_date():
+    assert found(body='<div class="date">Party, 30.10.23</div><h1>Kostüme</h1>') == DateFound(
+        "2023-10-30", "day", DateSource.TEXT
+    )
+    assert found(body="<p>Party, 30.10.23</p><h1>Kostüme</h1>") is None
+
+
+@pytest.mark.parametrize(
+    "byline", ["Updated June 13, 2019", "Aktualisiert: 30.12.2016", "Aggiornato il 17 febbraio 2021",
+               "Mis à jour le mercredi 17 février 2021", "Last updated on Wednesday, 17 Feb 2021"],
+)  # fmt: skip
+def test_a_date_after_an_update_word_is_never_the_publication_date(byline):
+    assert found(body=headline(byline)) is None
+    both = "Pubblicato il 16 febbraio 2021, aggiornato il 17 febbraio 2021"
+    assert found(body=headline(both)).date == "2021-02-16"
+
+
+def test_a_description_dates_the_page_only_after_a_publication_phrase():
+    described = meta(
+        "description", "ORSO MARSICANO: UN ANNO DA RECORD (Notizia del 14 Gennaio 2020)", "name"
+    )
+    assert found(described, "<h1>Orso marsicano</h1>") == DateFound("2020-01-14", "day", "meta")
+    event = meta("og:description", "Il concerto del 14 gennaio 2020 al Teatro Regio")
+    assert found(event, "<h1>Orso marsicano</h1>") is None
 
 
 def test_url_day_and_month():

@@ -176,6 +176,57 @@ def test_a_tool_is_scored_only_on_what_it_gives_and_a_failed_build_has_no_speed(
     assert ev.score("s", pages, failed).pages_per_s is None
 
 
+def test_the_pipelines_titles_are_counted_by_their_source():
+    pages = [_page(n, title="T") for n in "abcd"]
+    outputs = {
+        "s/a": ev.Output(title="T", title_source="h1"),
+        "s/b": ev.Output(title="T | Site", title_source="h1"),
+        "s/c": ev.Output(title="T", title_source="og"),
+    }  # d: no title
+    s = ev.score("s", pages, ev.Run("pipeline", ev.SCORED, outputs, 1.0, 1.0))
+    assert s.titles_by_source == {"h1": [1, 2], "og": [1, 1], "none": [0, 1]}
+    assert "s                    0.500: h1 0.500 (1/2), og 1.000 (1/1), none 0.000 (0/1)" in (
+        ev.titles_report([s])
+    )
+    theirs = ev.score("s", pages, ev.Run("trafilatura", ("title",), outputs, 1.0, 1.0))
+    assert theirs.titles_by_source == {}
+
+
+def test_undated_pages_are_listed_and_counted_beside_htmldates():
+    pages = [_page("a", date="2021-02-17"), _page("b", date="2021-02"), _page("c")]
+    ours = ev.Run("pipeline", ev.SCORED, {"s/a": ev.Output(reject="too_short")}, 1.0, 1.0)
+    theirs = ev.Run("htmldate", ("date",), {"s/a": ev.Output(date="2021-02-17")}, 1.0, 1.0)
+    assert ev.undated(pages, ours, theirs) == [
+        {"page": "s/a", "truth": "2021-02-17", "reject": "too_short", "htmldate": "2021-02-17"},
+        {"page": "s/b", "truth": "2021-02", "reject": None, "htmldate": None},
+    ]
+    scores = [ev.score("s", pages, ours), ev.score("s", pages, theirs)]
+    assert ev.missing_dates_report(scores) == (
+        "  s                    pipeline   2  htmldate   1  of 2 pages with a date"
+    )
+
+
+def test_issue_18_targets_judge_titles_per_set_and_dates_overall():
+    pages = [_page("a", title="T", date="2021-02-17"), _page("b", title="U", date="2021-02")]
+    ours = {"s/a": ev.Output(title="T", date="2021-02-17"), "s/b": ev.Output(title="U")}
+    theirs = {"s/a": ev.Output(title="T"), "s/b": ev.Output(title="U")}
+    scores = [
+        ev.score(name, pages, ev.Run(tool, ev.SCORED, outputs, 1.0, 1.0))
+        for name in ("s", "all")
+        for tool, outputs in (("pipeline", ours), ("trafilatura", theirs))
+    ]
+    assert dict(ev.title_date_targets(scores)) == {
+        "titles: exact >= 0.8": "met: 1.000 of 2 pages",
+        "titles: >= trafilatura's on every set": "met: -",
+        "dates: missing <= 8": "met: 1",
+        "dates: wrong <= 21": "met: 0",
+    }
+    scores[1] = ev.score("s", pages, ev.Run("trafilatura", ("title",), theirs, 1.0, 1.0))
+    scores[0] = ev.score("s", pages, ev.Run("pipeline", ev.SCORED, {}, 1.0, 1.0))
+    verdicts = dict(ev.title_date_targets(scores))
+    assert verdicts["titles: >= trafilatura's on every set"] == "MISSED: s 0.000 < 1.000"
+
+
 def test_page_by_page_the_pipeline_losses_are_listed_worst_first():
     pages = [
         _page("a", text="a b c d", date="2021-02-17"),
@@ -318,6 +369,16 @@ def test_a_whole_run_scores_every_set_and_builds_the_warc(tmp_path, capsys):
     assert warc["accounting"]["skipped_records"] == {"warc request": 5, "warc warcinfo": 1}
     assert warc["load_dataset_rows"] == len(PAGES)
     assert warc["ratio"] > 0 and warc["cpu_ratio"] > 0 and warc["cpu_seconds"] > 0
-    assert len(results["targets"]) == 8
-    for line in ("set                 tool", "WARC build (5 pages", "issue 8 targets:"):
+    assert ours["titles_by_source"] == {"h1": [3, 4]}  # goose3's reference keeps "- Example News"
+    assert results["losses"]["left undated"] == []
+    assert len(results["targets"]) == 12
+    assert results["targets"]["titles: exact >= 0.8"] == "MISSED: 0.750 of 4 pages"
+    for line in (
+        "set                 tool",
+        "pipeline titles exact, by title_source (exact/pages):\n  trafilatura_eval",
+        "dates missing without a URL, by set:\n  trafilatura_eval     pipeline   0  htmldate   0",
+        "WARC build (5 pages",
+        "issue 8 targets:",
+        "issue 18 targets:",
+    ):
         assert line in shown

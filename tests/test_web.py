@@ -12,6 +12,7 @@ import pytest
 from builder.config import BuildSection
 from builder.outcomes import Reject, RejectError
 from builder.records import WebPage
+from builder.web import extract
 from builder.web.charset import page_text
 from builder.web.extract import extract_page, latest_date
 from builder.web.timelimit import TimeLimitExceeded, time_limit
@@ -54,7 +55,8 @@ def test_a_saved_page_becomes_an_article_with_its_metadata(tmp_path):
     )
     (row,) = build_one(tmp_path, "piano.html", article(PARAGRAPHS, head))
 
-    assert row["title"] == "Il piano per la mobilità"
+    assert row["title"] == "Il piano per la mobilità"  # the <title> says "| Gazzetta di Prova"
+    assert row["title_source"] == "h1"
     assert ITALIAN in row["text"].split("\n\n")
     assert "Home" not in row["text"] and "P.IVA" not in row["text"]
     assert row["canonical_url"] == "https://gazzetta.example/politica/2021/02/piano-mobilita"
@@ -62,6 +64,23 @@ def test_a_saved_page_becomes_an_article_with_its_metadata(tmp_path):
     assert row["site_name"] == "Gazzetta di Prova"
     assert row["authors"] == ["Maria Rossi"]
     assert row["declared_language"] == "it"
+
+
+def test_a_body_shorter_than_a_paragraph_is_extracted_again_favouring_recall(monkeypatch):
+    tagline = "Dein wichtigster Touchpoint zur Digitalbranche."
+    calls = []
+
+    def extracted(tree, favor_recall=False):
+        calls.append(favor_recall)
+        return "\n".join(PARAGRAPHS) if favor_recall else tagline
+
+    monkeypatch.setattr(extract, "_extracted", extracted)
+    found = extract_page(WebPage(article(PARAGRAPHS).encode()), TODAY, 5)
+    assert found.text == "\n".join(PARAGRAPHS) and calls == [False, True]
+    calls.clear()
+    tagline = ITALIAN  # a body of a paragraph is kept at the first extraction
+    assert extract_page(WebPage(article(PARAGRAPHS).encode()), TODAY, 5).text == ITALIAN
+    assert calls == [False]
 
 
 def test_compressed_pages_are_read_too(tmp_path):

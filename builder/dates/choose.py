@@ -1,8 +1,9 @@
 """The publication date of a web page: every candidate gathered, the most reliable one chosen.
 
 Sources in order of reliability: JSON-LD, meta tags, microdata, <time> elements, the visible
-text near the headline, the URL (used only when nothing better exists). Candidates before 1990
-or after `latest` (the fetch time or the build day) are dropped, and the next one is used.
+text near the headline, the page's description where it says "published on", the URL (used
+only when nothing better exists). Candidates before 1990 or after `latest` (the fetch time or
+the build day) are dropped, and the next one is used.
 
 Two refinements, each taking another candidate only when it agrees with the chosen one:
 - Precision: when the chosen date is less precise (2021-02 from a meta tag) and more precise
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
 
 from lxml import etree
 
 from builder.dates.found import DateFound
 from builder.dates.html import (
+    described_dates,
     json_ld_dates,
     meta_dates,
     microdata_dates,
@@ -37,17 +40,25 @@ EARLIEST = "1990"  # the web is younger: an earlier date on a page is not its pu
 UTC = "+00:00"
 
 
-def _url_dates(tree: etree._Element, url: str | None) -> Iterator[DateFound]:
-    stamp = url_date(url)
+class Page(NamedTuple):
+    """What the sources read: the parsed page, its address, and its headline when known."""
+
+    tree: etree._Element
+    url: str | None
+    headline: etree._Element | None
+
+
+def _url_dates(page: Page) -> Iterator[DateFound]:
+    stamp = url_date(page.url)
     if stamp is not None:
         yield DateFound.of(stamp, DateSource.URL)
 
 
-Gatherer = Callable[[etree._Element, str | None], Iterator[DateFound]]
+Gatherer = Callable[[Page], Iterator[DateFound]]
 
 
 def _of_tree(gather: Callable[[etree._Element], Iterator[DateFound]]) -> Gatherer:
-    return lambda tree, url: gather(tree)
+    return lambda page: gather(page.tree)
 
 
 SOURCES: tuple[Gatherer, ...] = (
@@ -55,7 +66,8 @@ SOURCES: tuple[Gatherer, ...] = (
     _of_tree(meta_dates),
     _of_tree(microdata_dates),
     _of_tree(time_dates),
-    _of_tree(visible_text_dates),
+    lambda page: visible_text_dates(page.tree, page.headline),
+    _of_tree(described_dates),
     _url_dates,
 )  # most reliable first
 
@@ -64,16 +76,12 @@ TIMED = 4  # the first SOURCES that can give a time with its offset; text and UR
 
 
 def _usable(
-    sources: Iterable[Gatherer],
-    tree: etree._Element,
-    url: str | None,
-    latest: dt.date,
-    late: list[str] | None = None,
+    sources: Iterable[Gatherer], page: Page, latest: dt.date, late: list[str] | None = None
 ) -> Iterator[DateFound]:
     """Candidates in order of reliability, without those before 1990 or after `latest` (those
     are noted in `late`, when given)."""
     for gather in sources:
-        for found in gather(tree, url):
+        for found in gather(page):
             if found.date < EARLIEST:
                 continue
             if is_after(found.date, latest):
@@ -107,17 +115,23 @@ def _finer(best: DateFound, others: Iterable[DateFound]) -> DateFound:
 
 
 def page_date(
-    tree: etree._Element, url: str | None, latest: dt.date, late: list[str] | None = None
+    tree: etree._Element,
+    url: str | None,
+    latest: dt.date,
+    headline: etree._Element | None = None,
+    late: list[str] | None = None,
 ) -> DateFound | None:
     """The most reliable publication date of the page, at its source's precision, or None.
-    Candidates dropped for being after `latest` are noted in `late`, when given."""
+    `headline` is the element printing the page's title (`builder.web.titles`), when found;
+    candidates dropped for being after `latest` are noted in `late`, when given."""
+    page = Page(tree, url, headline)
     for index, gather in enumerate(SOURCES):
-        best = next(_usable([gather], tree, url, latest, late), None)
+        best = next(_usable([gather], page, latest, late), None)
         if best is None:
             continue
         if best.precision != DatePrecision.DAY:
-            return _finer(best, _usable(SOURCES[index:], tree, url, latest))
+            return _finer(best, _usable(SOURCES[index:], page, latest, late))
         if _is_utc(best):
-            return _local(best, _usable(SOURCES[index:TIMED], tree, url, latest))
+            return _local(best, _usable(SOURCES[index:TIMED], page, latest, late))
         return best
     return None

@@ -7,20 +7,17 @@ modification dates are never candidates: only what says *published*.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 
 from lxml import etree
 
 from builder.dates.found import DateFound
-from builder.dates.text import MAX_VALUE, text_dates, value_stamp
+from builder.dates.jsonld import json_ld_objects, type_rank
+from builder.dates.phrases import PUBLISHED
+from builder.dates.text import MAX_VALUE, short_year_dates, text_dates, value_stamp
 from schema import DatePrecision, DateSource
 
-MAX_SCRIPTS = 8  # JSON-LD blocks read per page
-MAX_SCRIPT_CHARS = 300_000  # a longer block is skipped, not parsed
-MAX_JSON_NODES = 5_000  # objects and lists visited across one block
-MAX_JSON_DEPTH = 12
 MAX_METAS = 400
 MAX_ITEMPROPS = 8
 MAX_TIMES = 40
@@ -31,10 +28,6 @@ MAX_WALK = 3_000  # elements visited to gather a window
 MAX_HEADLINES = 5  # <h1> elements compared with the page's title
 MAX_HINTED = 20  # elements whose class says date, published, posted or byline
 
-_SCRIPTS = etree.XPath(
-    "(//script[contains(translate(@type, 'LDJSON', 'ldjson'), 'ld+json')])"
-    f"[position() <= {MAX_SCRIPTS}]"
-)
 _METAS = etree.XPath(f"(//meta[@content])[position() <= {MAX_METAS}]")
 _ITEMPROPS = etree.XPath(
     f"(//*[@itemprop='datePublished' or @itemprop='datepublished'])[position() <= {MAX_ITEMPROPS}]"
@@ -47,6 +40,11 @@ _HINTED = etree.XPath(
     " or contains(@class, 'posted') or contains(@class, 'byline')])"
     f"[position() <= {MAX_HINTED}]"
 )
+_DESCRIPTIONS = etree.XPath(
+    "(//meta[@name='description' or @property='og:description'])[position() <= 2]/@content"
+)
+PHRASE_REACH = 40  # characters after a publication phrase that may hold its date
+MAX_DESCRIPTION = 1_000  # characters of a description read
 _UPDATE = re.compile(r"modif|updat|edited|comment", re.IGNORECASE)  # never a publication date
 _SKIPPED_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select"}
 
@@ -64,9 +62,6 @@ META_NAMES = (
 )  # fmt: skip
 _META_RANK = {name: rank for rank, name in enumerate(META_NAMES)}
 
-_ARTICLE_TYPES = {"blogposting", "liveblogposting", "socialmediaposting", "posting", "report"}
-_MEDIA_TYPES = {"imageobject", "videoobject", "audioobject", "mediaobject", "person"}
-
 
 def _stamps(values: Iterable[str | None], source: DateSource) -> Iterator[DateFound]:
     for value in values:
@@ -74,52 +69,14 @@ def _stamps(values: Iterable[str | None], source: DateSource) -> Iterator[DateFo
             yield DateFound.of(stamp, source)
 
 
-def _type_rank(node: dict) -> int:
-    """0 for an article, 2 for a media object or person, 1 for anything else (a WebPage)."""
-    kinds = node.get("@type")
-    kinds = kinds if isinstance(kinds, list) else [kinds]
-    names = {k.rsplit("/", 1)[-1].lower() for k in kinds if isinstance(k, str)}
-    if any(n.endswith("article") or n in _ARTICLE_TYPES for n in names):
-        return 0
-    return 2 if names & _MEDIA_TYPES else 1
-
-
-def _published(data: object) -> list[tuple[int, str]]:
-    """(type rank, value) of every `datePublished` in a JSON-LD value, within fixed bounds."""
-    found: list[tuple[int, str]] = []
-    stack: list[tuple[object, int]] = [(data, 0)]
-    visited = 0
-    while stack and visited < MAX_JSON_NODES:
-        node, depth = stack.pop()
-        visited += 1
-        if depth > MAX_JSON_DEPTH:
-            continue
-        if isinstance(node, dict):
-            value = node.get("datePublished")
-            if isinstance(value, str):
-                found.append((_type_rank(node), value))
-            children = list(node.values())
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        stack.extend((child, depth + 1) for child in reversed(children))
-    return found
-
-
 def json_ld_dates(tree: etree._Element) -> Iterator[DateFound]:
     """`datePublished` of JSON-LD blocks (in @graph and lists too), articles first; malformed
     blocks are skipped."""
-    found: list[tuple[int, str]] = []
-    for script in _SCRIPTS(tree):
-        text = script.text or ""
-        if len(text) > MAX_SCRIPT_CHARS:
-            continue
-        text = text.strip().removeprefix("<![CDATA[").removesuffix("]]>").strip()
-        try:
-            found += _published(json.loads(text, strict=False))
-        except (ValueError, RecursionError):
-            continue
+    found = [
+        (type_rank(node), value)
+        for node in json_ld_objects(tree)
+        if isinstance(value := node.get("datePublished"), str)
+    ]
     found.sort(key=lambda pair: pair[0])  # stable: document order within a rank
     yield from _stamps((value for _, value in found), DateSource.JSON_LD)
 
@@ -179,6 +136,11 @@ def time_dates(tree: etree._Element) -> Iterator[DateFound]:
     yield from _stamps((value for _, value in ranked), DateSource.TIME_ELEMENT)
 
 
+def _visible(text: str) -> int:
+    """Characters a reader sees: the indentation of the page's source is not text."""
+    return len(text) - sum(ch.isspace() for ch in text) + (1 if text.strip() else 0)
+
+
 def _following(start: etree._Element, budget: int) -> str:
     """Up to `budget` characters of visible text after `start` in document order (its own text
     excluded), visiting at most MAX_WALK nodes."""
@@ -192,14 +154,14 @@ def _following(start: etree._Element, budget: int) -> str:
             visible = isinstance(node.tag, str) and node.tag not in _SKIPPED_TAGS
             if visible and node.text:
                 parts.append(node.text)
-                budget -= len(node.text)
+                budget -= _visible(node.text)
             child = next(iter(node), None) if visible else None
             if child is not None:
                 node = child
                 continue
         if node.tail:
             parts.append(node.tail)
-            budget -= len(node.tail)
+            budget -= _visible(node.tail)
         following = node.getnext()
         node, entering = (following, True) if following is not None else (node.getparent(), False)
     return " ".join(parts)
@@ -231,7 +193,7 @@ def _preceding(start: etree._Element, budget: int) -> str:
                 node, text = parent, parent.text
         if text:
             parts.append(text)
-            budget -= len(text)
+            budget -= _visible(text)
     return " ".join(reversed(parts))
 
 
@@ -257,16 +219,41 @@ def _found(texts: Iterable[str]) -> Iterator[DateFound]:
             yield DateFound.of(stamp, DateSource.TEXT)
 
 
-def visible_text_dates(tree: etree._Element) -> Iterator[DateFound]:
-    """Dates in the visible text: right after the headline, just before it (nearest first),
-    then in elements whose class names a date or a byline. Past the first BYLINE characters
-    after the headline only a full day counts: a month alone there is an archive link or an
-    event in the story, not when the story was published."""
-    headline = _headline(tree)
+def _marked(element: etree._Element) -> Iterator[DateFound]:
+    """The dates of an element marked as a date, a two-digit year too ('Party, 30.10.23')."""
+    text = _text_of(element)
+    found = list(_found([text]))
+    yield from found or (DateFound.of(s, DateSource.TEXT) for s in short_year_dates(text))
+
+
+def visible_text_dates(
+    tree: etree._Element, headline: etree._Element | None = None
+) -> Iterator[DateFound]:
+    """Dates in the visible text: right after the headline (its byline), just before it (nearest
+    first), further after it, then in elements whose class names a date or a byline. Past the
+    first BYLINE characters after the headline only a full day counts: a month alone there is
+    an archive link or an event in the story, not when the story was published; and a day
+    there is further from the headline than a dateline just above it. The headline is the
+    element given (the one printing the page's chosen title), else the <h1> the page's title
+    names."""
+    headline = headline if headline is not None else _headline(tree)
     if headline is not None:
         after = _following(headline, TEXT_WINDOW)
         yield from _found([after[:BYLINE]])
-        yield from (f for f in _found([after]) if f.precision == DatePrecision.DAY)
         yield from reversed(list(_found([_preceding(headline, TEXT_BEFORE)])))
-    classes = (e for e in _HINTED(tree) if not _UPDATE.search(e.get("class", "")))
-    yield from _found(map(_text_of, classes))
+        yield from (f for f in _found([after]) if f.precision == DatePrecision.DAY)
+    for element in _HINTED(tree):
+        if not _UPDATE.search(element.get("class", "")):
+            yield from _marked(element)
+
+
+def described_dates(tree: etree._Element) -> Iterator[DateFound]:
+    """Dates the page's description says it was published on ("Notizia del 14 Gennaio 2020"):
+    right after a publication phrase (`phrases`) only, since a description tells of other days
+    too."""
+    for description in _DESCRIPTIONS(tree):
+        text = str(description)[:MAX_DESCRIPTION]
+        for phrase in PUBLISHED.finditer(text):
+            stamp = next(text_dates(text[phrase.end() : phrase.end() + PHRASE_REACH]), None)
+            if stamp is not None:
+                yield DateFound.of(stamp, DateSource.META)

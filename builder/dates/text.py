@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from builder.dates.months import MONTHS, month_numbers
 from builder.dates.parse import DateError, Stamp, ascii_digits, checked, date_time_of, parse_stamp
+from builder.dates.phrases import UPDATED
 
 _NUMBERS = month_numbers()
 _FULL_NAMES = {
@@ -51,6 +52,7 @@ _HUMAN = re.compile(
 _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _BEFORE_YEAR = 40  # "17th of September, " or "Wednesday 17 de septiembre de " before the year
 _AFTER_YEAR = 12  # "年2月17日" or "-02-17" after it
+UPDATE_REACH = 48  # characters before a date searched for an update word
 _COPYRIGHT = re.compile(r"(?:©|&copy|\(c\)|copyright|urheberrecht)\W*$", re.IGNORECASE)
 _ISO_START = re.compile(
     rf"(\d{{4}})[-/.](\d{{2}})[-/.](\d{{2}})(?:[T ]{_CLOCK}\s*{_ZONE}?)?", re.IGNORECASE
@@ -59,6 +61,8 @@ _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})(?:\d{6})?(?!\d)")
 _RFC_2822 = re.compile(
     rf"(?:\w+,\s*)?(\d{{1,2}})\s+(\w+)\.?\s+(\d{{4}})\s+{_CLOCK}\s*{_ZONE}", re.IGNORECASE
 )
+_SHORT_YEAR = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{2})(?![\d.])")
+CENTURY_TURN = 90  # a two-digit year from here is in the 1990s, below it in the 2000s
 MAX_VALUE = 200  # a machine value longer than this is not a date
 
 
@@ -103,16 +107,32 @@ def _matches(text: str) -> Iterator[re.Match]:
 
 
 def text_dates(text: str) -> Iterator[Stamp]:
-    """The dates of a text in order, each at the precision written; no year alone, no copyright."""
+    """The dates of a text in order, each at the precision written; no year alone, no copyright,
+    no date an update word stands in front of ("Updated June 13, 2019")."""
     text = ascii_digits(text)
     for match in _matches(text):
         if _COPYRIGHT.search(text, max(0, match.start() - 16), match.start()):
+            continue
+        if UPDATED.search(text, max(0, match.start() - UPDATE_REACH), match.start()):
             continue
         fields = _fields(match)
         if fields is None:
             continue
         try:
             yield checked(match.group(0), *fields)
+        except DateError:
+            continue
+
+
+def short_year_dates(text: str) -> Iterator[Stamp]:
+    """Days written with a two-digit year, day first as dotted dates are ('30.10.23'). Only for
+    text the page marks as a date: elsewhere '1.2.23' may be a version or a score."""
+    for match in _SHORT_YEAR.finditer(ascii_digits(text)):
+        day, month, year = map(int, match.groups())
+        try:
+            yield checked(
+                match.group(0), year + (1900 if year >= CENTURY_TURN else 2000), month, day
+            )
         except DateError:
             continue
 

@@ -29,6 +29,7 @@ from builder.outcomes import RejectError, RejectReason, excerpt
 from builder.records import RawRecord
 from builder.rows.base import RowMaker, line_paragraphs
 from schema import DateSource
+from schema.article import TitleSource
 
 EXCERPT_JSON_CHARS = 400
 
@@ -149,6 +150,7 @@ class CrawlerFields(RowMaker):
     columns = (
         "text",
         "title",
+        "title_source",
         "raw_date",
         "date_source",
         "declared_language",
@@ -177,9 +179,11 @@ class CrawlerFields(RowMaker):
             if not isinstance(text, str):
                 raise FieldTypeError(f"`{key}` is a JSON {_json_type(text)}, expected a string")
             raw_date = _optional_str(value, "date")
+            title = _optional_str(value, "title")
             return {
                 "text": text,  # paragraphs are made in `finish`
-                "title": _optional_str(value, "title"),
+                "title": title,
+                "title_source": title and TitleSource.RECORD,  # none if normalized away
                 "raw_date": raw_date,
                 "date_source": raw_date and DateSource.RECORD,
                 "declared_language": _optional_str(value, "language"),

@@ -1,7 +1,7 @@
 """The `web_page` row maker: a web page (saved HTML, or a WARC response) to an article row.
 
-Extraction (`builder.web.extract`) gives the body, title, authors, canonical URL, site name and
-the declared language; the date comes from `builder.dates`, already checked against the fetch
+Extraction (`builder.web.extract`) gives the body, the headline and its source, authors,
+canonical URL, site name and the declared language; the date comes from `builder.dates`, already checked against the fetch
 and build days, so the `dates` step leaves these rows' dates as they are.
 """
 
@@ -22,6 +22,7 @@ class WebPageFields(RowMaker):
     columns = (
         "text",
         "title",
+        "title_source",
         "date",
         "date_precision",
         "date_source",
@@ -48,6 +49,7 @@ class WebPageFields(RowMaker):
         return {
             "text": found.text,
             "title": found.title,
+            "title_source": found.title_source,
             "date": date and date.date,
             "date_precision": date and date.precision,
             "date_source": date and date.source,

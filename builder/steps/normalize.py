@@ -27,7 +27,7 @@ class Normalize(Step):
     """Normalize the text fields per batch; reject what has no text left, or would take too long."""
 
     name = "normalize"
-    rewrites = ("text", "title", "authors", "url", "domain")
+    rewrites = ("text", "title", "title_source", "authors", "url", "domain")
     needs = ("text",)
     provides = ("authors",)  # an empty list where the source gave none
 
@@ -56,6 +56,8 @@ class Normalize(Step):
             table,
             text=text,
             title=title,
+            # a title normalized away (only spaces or controls) has no source either
+            title_source=pc.if_else(pc.is_null(title), None, table["title_source"]),
             authors=pc.fill_null(authors, pa.scalar([], authors.type)),  # no authors: an empty list
             url=_strip(table["url"]),
             domain=_lower(_strip(table["domain"])),

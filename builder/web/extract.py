@@ -13,7 +13,6 @@ from trafilatura.metadata import (
     examine_meta,
     extract_meta_json,
     extract_sitename,
-    extract_title,
     extract_url,
 )
 from trafilatura.settings import Document
@@ -26,6 +25,8 @@ from builder.text.decode import UndecodableError
 from builder.web.charset import page_text
 from builder.web.pages import check_body, check_page, check_response
 from builder.web.timelimit import TimeLimitExceeded, time_limit
+from builder.web.titles import page_title
+from schema.article import TitleSource
 
 # trafilatura and htmldate log every page they discard; the build reports rejects itself.
 for _name in ("trafilatura", "htmldate", "courlan"):
@@ -33,10 +34,14 @@ for _name in ("trafilatura", "htmldate", "courlan"):
     logging.getLogger(_name).propagate = False
 
 
+SHORT_BODY = 200  # characters: a shorter body is extracted a second time, favouring recall
+
+
 @dataclass(frozen=True, slots=True)
 class Extracted:
     text: str
     title: str | None
+    title_source: TitleSource | None
     authors: list[str]
     canonical_url: str | None
     site_name: str | None
@@ -91,19 +96,18 @@ def _extract(text: str, url: str | None, latest: dt.date, by_today: bool) -> Ext
     meta, notes = _metadata(tree)
     address = url or meta.url  # the fetched URL, else the page's canonical one
     check_page(tree, address)
+    titled = page_title(tree, address)
     late: list[str] = []
-    date = page_date(tree, address, latest, late)
-    # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
-    # result does not depend on the build's day; comments are not part of an article.
-    document = trafilatura.bare_extraction(tree, include_comments=False)
-    body = (document.text or "").strip() if isinstance(document, Document) else ""
+    date = page_date(tree, address, latest, titled.headline if titled else None, late)
+    body = _body(tree)
     if not body:
         raise RejectError(RejectReason.NO_TEXT, "no article body found in the page", excerpt(text))
-    title = meta.title or None
+    title = titled.title if titled else None
     check_body(body, title)
     return Extracted(
         text=body,
         title=title,
+        title_source=titled.source if titled else None,
         authors=[a.strip() for a in (meta.author or "").split(";") if a.strip()],
         canonical_url=meta.url or None,
         site_name=(meta.sitename or "").lstrip("@") or None,
@@ -114,16 +118,34 @@ def _extract(text: str, url: str | None, latest: dt.date, by_today: bool) -> Ext
     )
 
 
+def _body(tree: HtmlElement) -> str:
+    """The article's text as trafilatura extracts it. A body under SHORT_BODY characters is
+    often a tagline the page repeats, the article having been passed over: trafilatura is asked
+    again, favouring recall, and the longer body is kept."""
+    body = _extracted(tree)
+    if len(body) < SHORT_BODY:
+        body = max(body, _extracted(tree, favor_recall=True), key=len)
+    return body
+
+
+def _extracted(tree: HtmlElement, favor_recall: bool = False) -> str:
+    # Without metadata trafilatura never dates the page (that is builder.dates' work), so its
+    # result does not depend on the build's day; comments are not part of an article.
+    document = trafilatura.bare_extraction(tree, include_comments=False, favor_recall=favor_recall)
+    return (document.text or "").strip() if isinstance(document, Document) else ""
+
+
 # What trafilatura's JSON-LD reader raises on JSON it does not expect (a list where it wants an
 # object, a number for a name); the page's meta tags stand then.
 JSON_LD_FAILURES = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
 
 
 def _metadata(tree: HtmlElement) -> tuple[Document, tuple[str, ...]]:
-    """Title, authors, canonical URL and site name as trafilatura's extract_metadata finds them,
-    without its date, categories, tags and licence, and with authors from the page's metadata
-    only: its search of the visible text copies the whole tree (a sixth of a page's time).
-    Also what went wrong on the way, as notes for the step's counts."""
+    """Authors, canonical URL and site name as trafilatura's extract_metadata finds them,
+    without its title (`builder.web.titles` chooses the headline), date, categories, tags and
+    licence, and with authors from the page's metadata only: its search of the visible text
+    copies the whole tree (a sixth of a page's time). Also what went wrong on the way, as notes
+    for the step's counts."""
     meta = examine_meta(tree)
     if meta.author and " " not in meta.author:  # a one-word "author" is a handle or a site
         meta.author = None
@@ -132,7 +154,6 @@ def _metadata(tree: HtmlElement) -> tuple[Document, tuple[str, ...]]:
         meta = extract_meta_json(tree, meta)
     except JSON_LD_FAILURES as exc:
         notes = (f"JSON-LD unreadable ({type(exc).__name__}); meta tags used",)
-    meta.title = meta.title or extract_title(tree)
     meta.url = meta.url or extract_url(tree)
     meta.sitename = meta.sitename or extract_sitename(tree)
     return meta, notes
