@@ -127,15 +127,18 @@ class UndecodableError(ValueError):
     """The bytes are not text in any encoding we can establish."""
 
 
-def decode(data: bytes) -> str:
-    """Decode raw bytes to str; never guesses silently into mojibake, raises UndecodableError instead."""
-    text = _decode(data)
+def decode(data: bytes, markup: bool = False) -> str:
+    """Decode raw bytes to str; never guesses silently into mojibake, raises UndecodableError
+    instead. With `markup` (an HTML page), a legacy code page is chosen on the page's text
+    without its tags, scripts and styles: the detector and the language model then read words,
+    not markup, and take a fraction of the time."""
+    text = _decode(data, markup)
     if _looks_binary(text):
         raise UndecodableError("content looks binary (too many control characters)")
     return text
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, markup: bool) -> str:
     for bom, encoding in BOMS:
         if data.startswith(bom):
             try:
@@ -147,7 +150,7 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             pass
-    return _decode_legacy(data)
+    return _decode_legacy(data, markup)
 
 
 def _iso2022_candidates(data: bytes) -> tuple[str, ...]:
@@ -173,13 +176,13 @@ def _utf16_candidates(data: bytes) -> tuple[str, ...]:
     return ()
 
 
-def _decode_legacy(data: bytes) -> str:
+def _decode_legacy(data: bytes, markup: bool) -> str:
     """A legacy code page, or UTF-8 mixed with one: whichever reading has less mojibake."""
     readings = []
-    encoding = _legacy_encoding(data)
+    encoding = _legacy_encoding(data, _words_of_markup(data) if markup else None)
     if encoding is not None:
         readings.append(data.decode(encoding))
-    mixed = _decode_mixed(data)
+    mixed = _decode_mixed(data, markup)
     if mixed is not None:
         readings.append(mixed)
     if not readings:
@@ -187,20 +190,43 @@ def _decode_legacy(data: bytes) -> str:
     return min(readings, key=_mojibake)  # the whole-file reading wins a tie
 
 
+MARKUP_BYTES = 4 * SAMPLE_BYTES  # of a page's head, whose words judge its code page
+_ENDS = {b"<script": b"</script", b"<style": b"</style", b"<!--": b"-->"}  # skipped whole
+
+
+def _words_of_markup(html: bytes) -> bytes:
+    """The text between an HTML page's tags (scripts, styles and comments left out whole), from
+    its first MARKUP_BYTES: what its code page is judged on. One pass: every search starts
+    where the last one ended, so an unclosed <script> costs no more than the rest of the head."""
+    head, words, at = html[:MARKUP_BYTES], [], 0
+    lower = head.lower()
+    while (tag := head.find(b"<", at)) >= 0:
+        words.append(head[at:tag])
+        opener = next((o for o in _ENDS if lower.startswith(o, tag)), None)
+        closer = _ENDS[opener] if opener is not None else b">"
+        end = lower.find(closer, tag + 1)
+        if end < 0:
+            return b" ".join(words)
+        at = lower.find(b">", end) + 1 if opener not in (None, b"<!--") else end + len(closer)
+        if at <= 0:  # an unfinished closing tag: nothing after it is text
+            return b" ".join(words)
+    words.append(head[at:])
+    return b" ".join(words)
+
+
 def _mojibake(text: str) -> tuple[int, int]:
     """How much a reading looks like text decoded in the wrong code page (ftfy's measure, then ours)."""
     return badness(text), sum(_oddities(word, None) for word in _non_ascii_words(text))
 
 
-def _decode_mixed(data: bytes) -> str | None:
+def _decode_mixed(data: bytes, markup: bool) -> str | None:
     """Lines that are UTF-8 as UTF-8, the others in the code page that fits them; None if no mix."""
     lines = data.split(b"\n")
     utf8 = [_decodes(line, "utf-8") for line in lines]
     if not any(u and not line.isascii() for u, line in zip(utf8, lines, strict=True)):
         return None  # no line that only UTF-8 explains: the whole-file reading stands alone
-    encoding = _legacy_encoding(
-        b"\n".join(line for u, line in zip(utf8, lines, strict=True) if not u)
-    )
+    others = b"\n".join(line for u, line in zip(utf8, lines, strict=True) if not u)
+    encoding = _legacy_encoding(others, _words_of_markup(others) if markup else None)
     if encoding is None:
         return None
     try:
@@ -211,8 +237,10 @@ def _decode_mixed(data: bytes) -> str | None:
         return None
 
 
-def _legacy_encoding(data: bytes) -> str | None:
+def _legacy_encoding(data: bytes, words: bytes | None = None) -> str | None:
     """Of the detector's close candidates, the code page whose reading looks most like language.
+    With `words` (the text of a page, without its markup), the detector and the judge read those,
+    and a candidate must still decode all of `data`; when none does, all of `data` is read.
 
     The detector alone ranks Windows-1252 or a Nordic code page first for Czech or Polish by a
     hair. A reading wins when its code page serves the language the reading is in, then by
@@ -221,16 +249,21 @@ def _legacy_encoding(data: bytes) -> str | None:
     language (Windows-1252 before Mac Roman for French), then by how sure the language model
     is of the reading's language, then by the detector's coherence and order.
     """
-    matches = list(charset_normalizer.from_bytes(data))
+    probe = data if words is None else words
+    matches = list(charset_normalizer.from_bytes(probe))
     close = [
         (m.encoding, m.could_be_from_charset, m.coherence)
         for m in matches
         if m.chaos <= matches[0].chaos + CHAOS_MARGIN
     ][:MAX_CANDIDATES]
+    if words is not None:
+        close = [c for c in close if _decodes(data, c[0])]
+        if not close:
+            return _legacy_encoding(data)
     for encoding in _ALWAYS_TRIED:
         if all(encoding not in aliases for _, aliases, _ in close) and _decodes(data, encoding):
             close.append((encoding, [encoding], 0.0))
-    sample = data[:SAMPLE_BYTES]
+    sample = probe[:SAMPLE_BYTES]
     judged: dict[str, tuple[str | None, float, int]] = {}  # code pages often agree on a sample
 
     def rank(numbered: tuple[int, tuple[str, list[str], float]]) -> tuple:

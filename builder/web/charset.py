@@ -67,7 +67,7 @@ def page_text(html: bytes, http_charset: str | None = None) -> str:
         text = _declared(html, codec_of(label), bom)
         if text is not None:
             return text
-    return decode(html)
+    return decode(html, markup=True)
 
 
 def _declared(html: bytes, codec: str | None, bom: str | None) -> str | None:
