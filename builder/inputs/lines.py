@@ -58,7 +58,6 @@ def text_chunks(head: bytes, stream: io.BufferedIOBase, codec: str) -> Iterator[
     yield decoder.decode(b"", final=True)
 
 
-_EOL = re.compile(r"\r\n?|\n")
 _CONTENT = re.compile(r"[^ \t\n\r\x0b\x0c]")
 
 
@@ -84,6 +83,7 @@ def iter_lines(
         if not chunk:
             continue
         i, n = (1 if after_cr and chunk[0] == "\n" else 0), len(chunk)
+        lf = cr = -2  # the next \n and \r at or after i, found by str.find (-1: none left)
         while i < n:
             if not in_line:
                 found = _CONTENT.search(chunk, i)
@@ -95,18 +95,23 @@ def iter_lines(
                 in_line, blank = i < n, found is None
             if not in_line:
                 break
-            end = _EOL.search(chunk, i)
-            stop = end.start() if end else n
+            # Each search starts past the last one found: the chunk is scanned once per kind.
+            if lf != -1 and lf < i:
+                lf = chunk.find("\n", i)
+            if cr != -1 and cr < i:
+                cr = chunk.find("\r", i)
+            stop = min((at for at in (lf, cr) if at >= 0), default=n)
             part_len += stop - i
             if part_len <= limit:
                 part.append(chunk[i:stop])
             blank = blank and _CONTENT.search(chunk, i, stop) is None
-            if end is None:
+            if stop == n:
                 break
             if not blank:
                 yield line_no, ("".join(part) if part_len <= limit else part_len)
             line_no += 1
-            part, part_len, in_line, i = [], 0, False, end.end()
+            crlf = stop == cr and chunk.startswith("\r\n", stop)
+            part, part_len, in_line, i = [], 0, False, stop + (2 if crlf else 1)
         after_cr = chunk[-1] == "\r"
     if in_line and not blank:
         yield line_no, ("".join(part) if part_len <= limit else part_len)
