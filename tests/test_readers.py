@@ -137,6 +137,19 @@ def test_json_array_numbers_records(tmp_path):
     assert isinstance(items[2], Reject) and items[2].reason == RejectReason.PARSE_ERROR
 
 
+def test_types_are_named_as_json_names_them(tmp_path):
+    lines = ['null', '"a text"', "1.5", "true", "[1]", '{"text": "x", "authors": [null]}']
+    items = read(write(tmp_path / "a.jsonl", "\n".join(lines) + "\n"), tmp_path)
+    assert [i.detail for i in items] == [
+        "expected a JSON object, got JSON null",
+        "expected a JSON object, got a JSON string",
+        "expected a JSON object, got a JSON number",
+        "expected a JSON object, got a JSON boolean",
+        "expected a JSON object, got a JSON array",
+        "`authors` holds JSON null, expected names as strings",
+    ]
+
+
 def test_jsonl_bad_line_rejects_that_record_only(tmp_path):
     content = jsonl([NEWS_PLEASE]) + "{not json\n\n" + jsonl([TRAFILATURA, {"title": "no body"}])
     items = read(write(tmp_path / "a.jsonl.gz", content), tmp_path)
