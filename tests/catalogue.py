@@ -326,6 +326,18 @@ for _name, _date, _outcome in [
         _outcome,
     )
 _simple(
+    "a blank date: undated",
+    "dates/blank.jsonl",
+    jsonl([{"text": story(), "date": "   "}]).encode(),
+    ROW,
+)
+_simple(
+    "a txt header date of only spaces: undated",
+    "dates/blank-header.txt",
+    ("date   \n" + story()).encode(),
+    ROW,
+)
+_simple(
     "txt header with a time",
     "dates/header-time.txt",
     ("date 2021-02-03T10:00:00+01:00 " + story()).encode(),

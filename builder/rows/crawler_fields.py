@@ -48,10 +48,12 @@ class FieldTypeError(ValueError):
 
 
 def _first(record: dict[str, Any], field: str) -> tuple[str, Any]:
-    """(key, value) of the first key of FIELD_KEYS[field] with a non-empty value."""
+    """(key, value) of the first key of FIELD_KEYS[field] with a non-empty value; a date of
+    only spaces is no date, as a missing one is (crawlers write one when they found none)."""
     for key in FIELD_KEYS[field]:
         value = record.get(key)
-        if value not in (None, "", []):
+        blank = field == "date" and isinstance(value, str) and not value.strip()
+        if value not in (None, "", []) and not blank:
             return key, value
     return "", None
 
