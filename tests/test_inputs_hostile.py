@@ -370,6 +370,35 @@ def test_truncated_streams_are_corrupt_and_say_truncated(tmp_path, suffix, fmt):
     assert all(isinstance(i, Draft) and i.text in articles for i in items[:-1])
 
 
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+@pytest.mark.parametrize("fmt", [".txt", ".json", ".jsonl", ".html"])
+@pytest.mark.parametrize(
+    "tail", [b"appended\n", b"\x00" * 3000, b"\x1f"], ids=["text", "zeros", "1"]
+)
+def test_bytes_after_the_last_member_keep_every_record_and_are_reported_once(
+    tmp_path, suffix, fmt, tail
+):
+    """As gzip -d reads it: every member (frame), then one reject naming the bytes left over."""
+    texts = [f"{ENGLISH} {n}" for n in range(3)]
+    content = {
+        ".txt": seed_text("2021", texts[0]),
+        ".json": json.dumps([{"text": t} for t in texts]),
+        ".jsonl": jsonl(lines(*texts)),
+        ".html": f"<html><body><article><p>{texts[0]}</p></article></body></html>",
+    }[fmt].encode()
+    members = [COMPRESS[suffix](content[:40]), COMPRESS[suffix](content[40:])]
+    data = b"".join(members) + tail
+    path = tmp_path / f"a{fmt}{suffix}"
+    path.write_bytes(data)
+    *kept, reject = read(path)
+    assert [type(i) for i in kept] == [Draft] * (len(texts) if fmt in (".json", ".jsonl") else 1)
+    assert reject.reason == RejectReason.CORRUPT_FILE
+    assert reject.source_record == len(kept) + 1
+    end = len(data) - len(tail)
+    assert f"{len(tail):,} byte(s) after the end" in reject.detail
+    assert f"from byte {end:,} of the file" in reject.detail
+
+
 def test_a_damaged_gzip_is_corrupt(tmp_path):
     data = bytearray(gzip.compress(jsonl(lines(ENGLISH, ITALIAN)).encode()))
     data[len(data) // 2] ^= 0xFF

@@ -30,6 +30,13 @@ def unreadable(source: Source, exc: OSError | SkippedFile) -> Reject:
     return Reject(source.rel, 1, RejectReason.UNREADABLE, f"cannot read the file: {why or exc}")
 
 
+def after_records(whole: Whole) -> None:
+    """Once a file read whole has given its records: bytes after its compressed data are one
+    reject more (RejectError, placed after the records)."""
+    if whole.trailing is not None:
+        raise RejectError(RejectReason.CORRUPT_FILE, str(whole.trailing))
+
+
 class Reader:
     """Reads one source file into raw records; `rows` names the row maker that makes rows of them."""
 
@@ -85,6 +92,7 @@ class WholeFileReader(Reader):
         except UndecodableError as exc:
             raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(whole.data)) from exc
         yield from self.split(source, whole.sha256, text)
+        after_records(whole)
 
     def read(self, source: Source, raw: InputFile) -> Whole:
         """The file's content, decompressed, up to the limit; RejectError if it cannot be."""

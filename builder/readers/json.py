@@ -12,7 +12,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from builder.inputs.compression import ContentError, is_plain, open_content, read_at_most
+from builder.inputs.compression import (
+    ContentError,
+    is_plain,
+    open_content,
+    read_at_most,
+    trailing_bytes,
+)
 from builder.inputs.discover import Source
 from builder.inputs.files import InputFile
 from builder.inputs.lines import BYTES_CODEC, HEAD_BYTES, iter_lines, stream_codec, text_chunks
@@ -88,6 +94,8 @@ class JsonLinesReader(Reader):
             for line_no, line in iter_lines(chunks, limit // width, raw.first_line):
                 size = line if isinstance(line, int) else len(line)  # a line too long: its length
                 yield RawRecord(source.rel, line_no, "", line, size * width)
+            if (trailing := trailing_bytes(stream)) is not None:
+                raise RejectError(RejectReason.CORRUPT_FILE, str(trailing), record=line_no + 1)
         except ContentError as exc:
             until = "to the end of this range of the file" if raw.is_range else "on"
             lost = f"{exc}; lines from {line_no + 1} {until} are lost" if line_no else str(exc)
