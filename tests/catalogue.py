@@ -300,6 +300,29 @@ _simple("a bare number", "json/number.json", b"42", reject("parse_error"))
 _simple("an empty object", "json/empty-object.json", b"{}", reject("no_text"))
 _simple("an empty array", "json/empty-array.json", b"[]", reject("no_text"))
 _simple(
+    "a bad element in a JSON array",
+    "json/bad-element.json",
+    f'[{{"text": "{story()}"}}, {{"text": }}, {{"text": "{story()}"}}]'.encode(),
+    ROW,
+    reject("parse_error"),
+    ROW,
+)
+_simple(
+    "a JSON array cut short",
+    "json/cut-array.json",
+    f'[{{"text": "{story()}"}},\n{{"text": "{story()}"}},\n{{"text": "unfinish'.encode(),
+    ROW,
+    ROW,
+    reject("parse_error"),
+)
+_simple(
+    "a JSON array, then more",
+    "json/array-then-more.json",
+    f'[{{"text": "{story()}"}}] [{{"text": "{story()}"}}]'.encode(),
+    ROW,
+    reject("parse_error"),
+)
+_simple(
     "a 5000-digit number",
     "json/bignum.jsonl",
     b'{"text": "x", "n": ' + b"9" * 5000 + b"}\n",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import lzma
 import re
 import typing
@@ -182,12 +183,13 @@ class Whole:
 BLANK_BOUND = CHUNK  # whitespace before any text beyond this: the file is not read further
 
 
-def read_whole(stream: io.BufferedIOBase, limit: int) -> Whole:
-    """Up to `limit` bytes, in chunks: reading stops as soon as the content is over the limit,
-    or when its first BLANK_BOUND bytes are all whitespace (no text can follow usefully)."""
+def read_whole(stream: io.BufferedIOBase, limit: int, head: bytes = b"") -> Whole:
+    """`head` (the content's first bytes, read already) and the rest, up to `limit` bytes, in
+    chunks: reading stops as soon as the content is over the limit, or when its first
+    BLANK_BOUND bytes are all whitespace (no text can follow usefully)."""
     chunks: list[bytes] = []
     size, digest, blank = 0, hashlib.sha256(), True
-    for chunk in read_chunks(stream):
+    for chunk in itertools.chain([head] if head else [], read_chunks(stream)):
         size += len(chunk)
         if size > limit:
             return Whole(chunks[0] if chunks else chunk, "", over_limit=True)

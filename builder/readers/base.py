@@ -9,6 +9,7 @@ turns that into a Reject, the one place that does.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -96,9 +97,17 @@ class WholeFileReader(Reader):
 
     def read(self, source: Source, raw: InputFile) -> Whole:
         """The file's content, decompressed, up to the limit; RejectError if it cannot be."""
+        try:
+            stream = open_content(raw.stream(), source.name)
+        except ContentError as exc:
+            raise RejectError(exc.reason, str(exc)) from exc
+        return self.read_content(stream)
+
+    def read_content(self, stream: io.BufferedIOBase, head: bytes = b"") -> Whole:
+        """`head`, read from the content already, and the rest of it, up to the limit."""
         limit = getattr(self.settings, self.limit_setting)
         try:
-            whole = read_whole(open_content(raw.stream(), source.name), limit)
+            whole = read_whole(stream, limit, head)
         except ContentError as exc:
             raise RejectError(exc.reason, str(exc)) from exc
         if whole.over_limit:
