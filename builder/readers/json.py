@@ -78,7 +78,10 @@ class JsonReader(WholeFileReader):
                 yield RawRecord(source.rel, position, "", element, size * width)
         except ArrayError as exc:
             raise RejectError(
-                RejectReason.PARSE_ERROR, f"invalid JSON: {exc}", record=exc.position
+                RejectReason.PARSE_ERROR,
+                f"invalid JSON: {exc}",
+                excerpt(exc.text.encode(self.codec, errors="replace")),
+                record=exc.position,
             ) from exc
         except ContentError as exc:
             lost = f"{exc}; elements from {position + 1} on are lost" if position else str(exc)

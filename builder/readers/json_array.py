@@ -24,9 +24,9 @@ from collections.abc import Iterable, Iterator
 class ArrayError(ValueError):
     """The array itself is broken, not one of its elements; `position` is where it applies."""
 
-    def __init__(self, message: str, position: int):
+    def __init__(self, message: str, position: int, text: str = ""):
         super().__init__(message)
-        self.position = position
+        self.position, self.text = position, text  # the text of the element cut short
 
 
 _BLANK = re.compile(r"[ \t\n\r]*+")  # JSON's whitespace
@@ -102,7 +102,9 @@ class _Splitter:
         if self.state != "after":
             where = f"in element {self.position}" if self.position else "before its first element"
             raise ArrayError(
-                f"the file ends inside the array, {where} (truncated?)", max(self.position, 1)
+                f"the file ends inside the array, {where} (truncated?)",
+                max(self.position, 1),
+                "".join(self.parts),
             )
 
     def _open(self, chunk: str, i: int) -> int:
