@@ -22,6 +22,7 @@ from builder.outcomes import Reject, RejectReason
 from builder.readers import reader_for
 from builder.readers.base import Reader, unreadable
 from builder.reading.chain import Chain
+from builder.reading.held import Held
 from builder.reading.plan import Piece
 from builder.reading.sinks import Sinks
 from builder.records import ReadItem, Skipped
@@ -155,14 +156,14 @@ def _whole(piece: Piece, reader: Reader, result: UnitResult) -> Iterator[ReadIte
     if raw is None:
         return
     if isinstance(raw, Reject):
-        items: list[ReadItem] = [raw]
+        items: Held | list[ReadItem] = [raw]
     elif raw.size > piece.source.size:  # read whole only what was small when planned
         with raw:
             grew = f"the file grew from {piece.source.size} to {raw.size} bytes after it was listed"
         items = [changed_reject(piece.source.rel, grew)]
     else:
         with raw:
-            items = list(reader.records(piece.source, raw))
+            items = Held(reader.records(piece.source, raw))
             change = raw.finish()
         file.size, file.sha256 = raw.bytes_read, raw.sha256
         if change is not None:
