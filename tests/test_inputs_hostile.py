@@ -724,7 +724,7 @@ def test_many_rejects_keep_memory_flat(tmp_path):
 _BUILD_PEAK = """
 import resource, sys
 from pathlib import Path
-limit = 1536 << 20  # an address-space limit: memory that grows with the rejects ends in MemoryError
+limit = 2048 << 20  # as builds run under: memory that grows with the rejects ends in MemoryError
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from tests.support import run_build
 if __name__ == "__main__":
