@@ -21,6 +21,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -34,7 +35,6 @@ from builder.errors import BroadsheetError, ConfigError, InputError, OutputError
 from builder.executors import Executor, open_executor
 from builder.inputs.discover import discover
 from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
-from builder.outcomes import REJECT_SCHEMA
 from builder.progress import Progress
 from builder.reading.chain import check_steps
 from builder.reading.gather import ReadPhase
@@ -59,6 +59,7 @@ from builder.writers.parquet import (
     write_partition_to_work,
     write_table,
 )
+from builder.writers.rejects import RejectsFile, Run, table_run, write_rejects
 from builder.writers.stats import CHART_FILE, compute_stats, write_chart
 from schema.derive import features_dict, json_schema_text
 
@@ -163,13 +164,11 @@ def build(
         stages = ", ".join(s.name for s in active(config.build))
         progress.note(f"deduplicating (stages: {stages})")
         plan = run_stages(pool, workspace, read.keys, buckets, config.build)
-        rejects = _rejects_table(read, plan.rejects, workspace)
-        if strict and len(rejects):
-            reasons = ", ".join(
-                f"{k}: {v}" for k, v in sorted(Counter(rejects["reason"].to_pylist()).items())
-            )
+        rejects = _write_rejects(read, plan.rejects, workspace, stage)
+        if strict and rejects.rows:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.reasons.items()))
             raise StrictModeError(
-                f"--strict: {len(rejects)} record(s) rejected ({reasons}); the previous release was left in place"
+                f"--strict: {rejects.rows} record(s) rejected ({reasons}); the previous release was left in place"
             )
 
         progress.note("writing shards")
@@ -185,7 +184,7 @@ def build(
             files=sum(1 for f in read.files if f.supported),
             records_read=sum(f.records for f in read.files),
             rows=sum(s.rows for s in shards),
-            rejects=Counter(rejects["reason"].to_pylist()),
+            rejects=rejects.reasons,
             duplicates=Counter(plan.duplicates["reason"].to_pylist()),
             skipped={f.rel: f.skipped for f in read.files if f.skipped},
             steps=_step_totals(read.steps, config.build.steps),
@@ -425,32 +424,25 @@ def _fetch_shard(work: Storage, shard: ShardInfo, stage: Path) -> None:
         )
 
 
-def _rejects_table(read: ReadPhase, staged: pa.Table, work: Storage) -> pa.Table:
-    """Every reject, from the readers, steps and stages, ordered by where it came from."""
-    tables = [
-        pa.Table.from_batches(list(work.part_batches(part)), REJECT_SCHEMA)
-        for part in read.rejects_parts
-    ]
-    return pa.concat_tables([*tables, reject_table(read.file_rejects), staged]).sort_by(
-        SOURCE_ORDER
-    )
+def _write_rejects(read: ReadPhase, staged: pa.Table, work: Storage, stage: Path) -> RejectsFile:
+    """Every reject, from the readers, steps and stages, ordered by where it came from: the
+    units' parts (each sorted) merged with the files rejected whole and the stages' rejects."""
+    path = stage / REJECTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    runs: list[Run] = [partial(work.part_batches, part) for part in read.rejects_parts]
+    runs += [table_run(reject_table(read.file_rejects)), table_run(staged)]
+    return write_rejects(runs, path)
 
 
 def _write_accounting_tables(
-    rejects: pa.Table, duplicates: pa.Table, stage: Path
+    rejects: RejectsFile, duplicates: pa.Table, stage: Path
 ) -> dict[str, dict]:
-    """Rejects and duplicates as Parquet, outside data/."""
-    entries = {}
-    for rel, table in (
-        (REJECTS_FILE, rejects),
-        (DUPLICATES_FILE, duplicates.sort_by(SOURCE_ORDER)),
-    ):
-        path = stage / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_table(table, path)
-        entries[rel] = {
-            "sha256": file_sha256(path),
-            "size": path.stat().st_size,
-            "rows": len(table),
-        }
-    return entries
+    """Duplicates as Parquet, outside data/ (rejects are written already); both files' entries."""
+    path = stage / DUPLICATES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_table(duplicates.sort_by(SOURCE_ORDER), path)
+    rows = {REJECTS_FILE: rejects.rows, DUPLICATES_FILE: len(duplicates)}
+    return {
+        rel: {"sha256": file_sha256(stage / rel), "size": (stage / rel).stat().st_size, "rows": n}
+        for rel, n in rows.items()
+    }

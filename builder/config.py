@@ -244,8 +244,8 @@ class BuildSection(_Strict):
     )
     max_file_bytes: Annotated[int, STRICT_INT, _within(KiB, 4 * GiB)] = Field(
         default=1024 * MiB,
-        description="Reject .json files (read whole) over this (too_large); at least "
-        "max_record_bytes, at most 4 GiB.",
+        description="Reject a .json file holding one value (read whole; an array is streamed) "
+        "over this (too_large); at least max_record_bytes, at most 4 GiB.",
     )
     max_shard_bytes: Annotated[int, STRICT_INT, _within(MiB, 4 * GiB)] = Field(
         default=512 * MiB,

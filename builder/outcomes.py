@@ -66,6 +66,7 @@ class Duplicate:
 
 REJECT_SCHEMA = dataclass_schema(Reject)
 DUPLICATE_SCHEMA = dataclass_schema(Duplicate)
+SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]  # of both tables
 
 
 class RejectError(Exception):

@@ -113,11 +113,14 @@ class Storage:
         """A writer of work rows for a new file at `key` (see PartWriter)."""
         return PartWriter(self.open_write(key), schema)
 
-    def part_batches(self, key: str) -> Iterator[pa.RecordBatch]:
-        """The record batches of a file `part_writer` wrote, in order."""
+    def part_batches(
+        self, key: str, start: int = 0, stop: int | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """The record batches of a file `part_writer` wrote, in order (those from `start` up to
+        `stop`, when given)."""
         with pa.memory_map(self.path(key)) if self.local else self.open_read(key) as source:
             reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches):
+            for i in range(start, reader.num_record_batches if stop is None else stop):
                 yield reader.get_batch(i)
 
     def parquet_writer(self, key: str, schema: pa.Schema, **options: Any) -> pq.ParquetWriter:
@@ -187,8 +190,9 @@ class PartWriter:
         self._sink = sink
         self._writer = pa.ipc.new_file(sink, schema, options=WORK_FILE_OPTIONS)
 
-    def write_table(self, table: pa.Table) -> None:
-        self._writer.write_table(table)
+    def write_table(self, table: pa.Table, max_chunksize: int | None = None) -> None:
+        """The rows as one batch per chunk of `table`, of at most `max_chunksize` rows if given."""
+        self._writer.write_table(table, max_chunksize=max_chunksize)
 
     def close(self) -> None:
         try:

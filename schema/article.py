@@ -212,7 +212,8 @@ class Article(BaseModel):
             pattern=SHA256_HEX,
             description=(
                 "sha256 of the record's raw bytes after decompression: the whole file for "
-                "one-article files and JSON files, the line for JSON Lines."
+                "one-article files and a JSON file of one record, the element for a JSON "
+                "array, the line for JSON Lines."
             ),
         ),
     ]

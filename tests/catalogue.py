@@ -240,6 +240,49 @@ _simple(
     _gz((_two := article())[:40]) + _gz(_two[40:]),
     ROW,
 )
+
+
+def _records(tag: str, n: int) -> bytes:
+    return jsonl([{"text": story(), "url": f"https://e.com/{tag}/{i}"} for i in range(n)]).encode()
+
+
+# Bytes after the last member (frame): every record before them kept, and one reject for them.
+_simple(
+    "garbage after a .jsonl.gz",
+    "compressed/trailing.jsonl.gz",
+    _gz(_records("trailing-gz", 3)) + b"appended garbage\n",
+    *rows(3),
+    reject("corrupt_file"),
+)
+_simple(
+    "garbage after a .jsonl.zst",
+    "compressed/trailing.jsonl.zst",
+    _zst(_records("trailing-zst", 3)) + b"\x00" * 512,
+    *rows(3),
+    reject("corrupt_file"),
+)
+_simple(
+    "two gzip members, then garbage",
+    "compressed/members-trailing.jsonl.gz",
+    _gz(_records("members-a", 2)) + _gz(_records("members-b", 2)) + b"\x1f",
+    *rows(4),
+    reject("corrupt_file"),
+)
+_simple(
+    "two zstd frames around a skippable frame",
+    "compressed/frames.jsonl.zst",
+    _zst(_records("frames-a", 2))
+    + b"\x50\x2a\x4d\x18\x04\x00\x00\x00skip"
+    + _zst(_records("frames-b", 2)),
+    *rows(4),
+)
+_simple(
+    "zeros after a .txt.gz",
+    "compressed/trailing.txt.gz",
+    _gz(article()) + b"\x00" * 1024,
+    ROW,
+    reject("corrupt_file"),
+)
 _simple("bzip2 bytes named .txt", "compressed/bz2-inside.txt", bz2.compress(article()), ROW)
 _simple(
     "raw zlib named .gz", "compressed/zlib.txt.gz", zlib.compress(article()), reject("corrupt_file")
@@ -256,6 +299,29 @@ _simple(
 _simple("a bare number", "json/number.json", b"42", reject("parse_error"))
 _simple("an empty object", "json/empty-object.json", b"{}", reject("no_text"))
 _simple("an empty array", "json/empty-array.json", b"[]", reject("no_text"))
+_simple(
+    "a bad element in a JSON array",
+    "json/bad-element.json",
+    f'[{{"text": "{story()}"}}, {{"text": }}, {{"text": "{story()}"}}]'.encode(),
+    ROW,
+    reject("parse_error"),
+    ROW,
+)
+_simple(
+    "a JSON array cut short",
+    "json/cut-array.json",
+    f'[{{"text": "{story()}"}},\n{{"text": "{story()}"}},\n{{"text": "unfinish'.encode(),
+    ROW,
+    ROW,
+    reject("parse_error"),
+)
+_simple(
+    "a JSON array, then more",
+    "json/array-then-more.json",
+    f'[{{"text": "{story()}"}}] [{{"text": "{story()}"}}]'.encode(),
+    ROW,
+    reject("parse_error"),
+)
 _simple(
     "a 5000-digit number",
     "json/bignum.jsonl",
@@ -325,6 +391,18 @@ for _name, _date, _outcome in [
         jsonl([{"text": story(), "date": _date}]).encode(),
         _outcome,
     )
+_simple(
+    "a blank date: undated",
+    "dates/blank.jsonl",
+    jsonl([{"text": story(), "date": "   "}]).encode(),
+    ROW,
+)
+_simple(
+    "a txt header date of only spaces: undated",
+    "dates/blank-header.txt",
+    ("date   \n" + story()).encode(),
+    ROW,
+)
 _simple(
     "txt header with a time",
     "dates/header-time.txt",

@@ -3,13 +3,20 @@
 import hashlib
 import json
 import os
+import random
 import shutil
+from collections import Counter
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from builder.batch import reject_table
 from builder.build import build
 from builder.errors import InputError, StrictModeError
+from builder.outcomes import REJECT_SCHEMA, SOURCE_ORDER, Reject, RejectReason
+from builder.writers.parquet import write_table
+from builder.writers.rejects import table_run, write_rejects
 from schema import hf_features
 from tests.support import (
     ENGLISH,
@@ -259,6 +266,49 @@ def test_shards_and_row_groups_are_bounded_and_named_stably(tmp_path):
             assert group.nbytes <= 3_000 or len(group) == 1, (rel, i, group.nbytes, len(group))
         column = parquet.metadata.row_group(0).column(0)
         assert column.compression == "ZSTD" and column.has_offset_index  # page index written
+
+
+def _random_rejects(rng: random.Random, n: int) -> pa.Table:
+    """Rejects in REJECT_SCHEMA: few paths and records, so that many share a key."""
+    rows = [
+        Reject(
+            f"{rng.choice('abc')}/{rng.choice(['x', 'é', 'y'])}.jsonl",
+            rng.randint(1, 30),
+            rng.choice(list(RejectReason)),
+            f"detail {i} " + "d" * rng.randint(0, 300),
+            "e" * rng.randint(0, 200),
+        )
+        for i in range(n)
+    ]
+    return reject_table(rows)
+
+
+@pytest.mark.parametrize(
+    ("seed", "sizes", "row_group_bytes", "merge_rows"),
+    [
+        *((seed, [0, 1, 7, 40, 300], 20_000, 5) for seed in range(4)),
+        (4, [5_000], 2 << 20, 997),  # row groups of several pages: chunking must not show
+    ],
+)
+def test_rejects_are_merged_into_the_bytes_one_sort_gives(
+    tmp_path, monkeypatch, seed, sizes, row_group_bytes, merge_rows
+):
+    """The streamed merge writes the file that sorting every reject at once wrote: the same
+    order (ties in run order), the same row groups, through rounds of spills."""
+    rng = random.Random(seed)
+    runs = [_random_rejects(rng, rng.choice(sizes)) for _ in range(rng.randint(2, 12))]
+    settings = [("MAX_ROW_GROUP_BYTES", row_group_bytes), ("MERGE_ROWS", merge_rows)]
+    for name, value in [*settings, ("MAX_RUNS", 3)]:
+        monkeypatch.setattr(f"builder.writers.rejects.{name}", value)
+    monkeypatch.setattr("builder.writers.parquet.MAX_ROW_GROUP_BYTES", row_group_bytes)
+    one_sort = pa.concat_tables([REJECT_SCHEMA.empty_table(), *runs]).sort_by(SOURCE_ORDER)
+    write_table(one_sort, tmp_path / "sorted.parquet")
+    written = write_rejects([table_run(run) for run in runs], tmp_path / "merged.parquet")
+    merged, expected = tmp_path / "merged.parquet", tmp_path / "sorted.parquet"
+    assert merged.read_bytes() == expected.read_bytes()
+    assert written.rows == len(one_sort)
+    assert written.reasons == Counter(one_sort["reason"].to_pylist())
+    assert pq.ParquetFile(merged).metadata.num_row_groups > 1 or len(one_sort) < 100
 
 
 def test_manifest_lists_every_file_with_hashes(seed_release):

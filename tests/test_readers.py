@@ -39,6 +39,9 @@ def read(path, root, max_record_bytes=1 << 20):
         ("No header here", None, "No header here"),
         ("date palms grow", None, "date palms grow"),
         ("date 2021-02", "2021-02", ""),
+        ("date   \nBody", None, "Body"),  # a blank header: undated, and not part of the body
+        (" date \u00a0\t\r\nBody", None, "Body"),
+        ("date  ", None, ""),
     ],
 )
 def test_text_header(text, date, body):
@@ -131,10 +134,33 @@ def test_trafilatura_mapping(tmp_path):
     assert d["declared_language"] is None
 
 
+def test_a_blank_date_is_no_date(tmp_path):
+    records = [
+        {**TRAFILATURA, "date": " \t "},
+        {**NEWS_PLEASE, "date_publish": "  ", "date": "2021"},
+    ]
+    blank, next_key = read(write(tmp_path / "a.jsonl", jsonl(records)), tmp_path)
+    assert (blank["raw_date"], blank["date_source"]) == (None, None)
+    assert next_key["raw_date"] == "2021"  # as for a missing field: the next key is read
+
+
 def test_json_array_numbers_records(tmp_path):
     items = read(write(tmp_path / "a.json", json.dumps([NEWS_PLEASE, TRAFILATURA, 3])), tmp_path)
     assert [i["source_record"] for i in items[:2]] + [items[2].source_record] == [1, 2, 3]
     assert isinstance(items[2], Reject) and items[2].reason == RejectReason.PARSE_ERROR
+
+
+def test_types_are_named_as_json_names_them(tmp_path):
+    lines = ["null", '"a text"', "1.5", "true", "[1]", '{"text": "x", "authors": [null]}']
+    items = read(write(tmp_path / "a.jsonl", "\n".join(lines) + "\n"), tmp_path)
+    assert [i.detail for i in items] == [
+        "expected a JSON object, got JSON null",
+        "expected a JSON object, got a JSON string",
+        "expected a JSON object, got a JSON number",
+        "expected a JSON object, got a JSON boolean",
+        "expected a JSON object, got a JSON array",
+        "`authors` holds JSON null, expected names as strings",
+    ]
 
 
 def test_jsonl_bad_line_rejects_that_record_only(tmp_path):

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 
 import pytest
+import zstandard
 
 from builder.config import BuildSection
 from builder.inputs.discover import discover
@@ -273,6 +274,13 @@ def test_an_empty_or_foreign_file_is_no_crash(tmp_path, content):
     items = read(warcs.save(tmp_path / "a.warc", content))
     assert all(isinstance(i, Reject) for i in items)
     assert [i.reason for i in items] == ([RejectReason.CORRUPT_FILE] if content.strip() else [])
+
+
+def test_bytes_after_a_warc_zst_keep_its_records_and_are_one_reject(tmp_path):
+    data = zstandard.ZstdCompressor().compress(warcs.warc(warcs.crawl(2))) + b"appended"
+    *before, last = read(warcs.save(tmp_path / "a.warc.zst", data))
+    assert len(pages(before)) == 2 and last.reason == RejectReason.CORRUPT_FILE
+    assert "8 byte(s) after the end of the zstd data" in last.detail
 
 
 def test_a_warc_gz_that_is_not_gzip_is_corrupt(tmp_path):

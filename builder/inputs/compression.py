@@ -1,12 +1,15 @@
 """A file's content, decompressed by its magic bytes (gzip, zstd, bzip2, xz), whatever its name;
 archives refused. Reads are in bounded chunks, and damage surfaces only after the bytes before
-it, so a reader keeps every record the stream holds up to the damage.
+it, so a reader keeps every record the stream holds up to the damage. Gzip members and zstd frames
+are read one after the other, and bytes after the last that start no other end the content
+(`trailing_bytes` says so): see `builder.inputs.frames`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import lzma
 import re
 import typing
@@ -16,7 +19,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyarrow as pa
+import zstandard
 
+from builder.inputs.frames import (
+    CHUNK,
+    GZIP_MAGIC,
+    ZSTD_MAGIC,
+    Concatenated,
+    GzipMembers,
+    Trailing,
+    ZstdFrames,
+)
 from builder.outcomes import RejectReason
 
 
@@ -28,14 +41,18 @@ class ContentError(Exception):
         self.reason = reason
 
 
-CHUNK = 1 << 20  # bytes per read: no buffer ever depends on a configured limit
-
-
 # Compression formats, recognised by their magic bytes; the suffix only has to agree.
 def _arrow_codec(codec: str) -> Callable[[io.BufferedIOBase], io.BufferedIOBase]:
     def opener(stream: io.BufferedIOBase) -> io.BufferedIOBase:
         native = pa.CompressedInputStream(pa.PythonFile(stream, mode="r"), codec)
         return io.BufferedReader(_NativeView(native), CHUNK)
+
+    return opener
+
+
+def _members(kind: type[Concatenated]) -> Callable[[io.BufferedIOBase], io.BufferedIOBase]:
+    def opener(stream: io.BufferedIOBase) -> io.BufferedIOBase:
+        return io.BufferedReader(kind(stream), CHUNK)
 
     return opener
 
@@ -53,14 +70,14 @@ class Compression:
 
 
 COMPRESSIONS = (
-    Compression("gzip", b"\x1f\x8b", ".gz", _arrow_codec("gzip")),
-    Compression("zstd", b"\x28\xb5\x2f\xfd", ".zst", _arrow_codec("zstd")),
+    Compression("gzip", GZIP_MAGIC, ".gz", _members(GzipMembers)),
+    Compression("zstd", ZSTD_MAGIC, ".zst", _members(ZstdFrames)),
     Compression("bzip2", b"BZh", ".bz2", _arrow_codec("bz2")),
     Compression("xz", b"\xfd7zXZ\x00", ".xz", _open_xz),
 )
 ARCHIVES = {b"PK\x03\x04": "a zip archive", b"7z\xbc\xaf\x27\x1c": "a 7z archive"}
 MAGIC_BYTES = 8
-NATIVE_READ = 1 << 16  # decompressed bytes per read: what a damaged stream loses before its damage
+NATIVE_READ = 1 << 16  # decompressed bytes per read: what a damaged bzip2 loses before its damage
 
 
 class _NativeView(io.RawIOBase):
@@ -113,12 +130,19 @@ def open_content(stream: io.BufferedReader, name: str) -> io.BufferedIOBase:
     return stream
 
 
+def trailing_bytes(stream: io.BufferedIOBase) -> Trailing | None:
+    """Once `stream` (from open_content) is read to its end: the bytes after its last gzip member
+    or zstd frame that start no other, if any."""
+    raw = getattr(stream, "raw", None)
+    return raw.trailing if isinstance(raw, Concatenated) else None
+
+
 @contextmanager
 def _content_errors() -> Iterator[None]:
     """Decompressor and read errors, whatever the format, as one ContentError."""
     try:
         yield
-    except (EOFError, OSError, lzma.LZMAError) as exc:
+    except (EOFError, OSError, lzma.LZMAError, zlib.error, zstandard.ZstdError) as exc:
         raise ContentError(describe_corruption(exc)) from exc
 
 
@@ -153,17 +177,19 @@ class Whole:
     sha256: str
     over_limit: bool = False
     blank_run: bool = False
+    trailing: Trailing | None = None  # bytes after the compressed data (see trailing_bytes)
 
 
 BLANK_BOUND = CHUNK  # whitespace before any text beyond this: the file is not read further
 
 
-def read_whole(stream: io.BufferedIOBase, limit: int) -> Whole:
-    """Up to `limit` bytes, in chunks: reading stops as soon as the content is over the limit,
-    or when its first BLANK_BOUND bytes are all whitespace (no text can follow usefully)."""
+def read_whole(stream: io.BufferedIOBase, limit: int, head: bytes = b"") -> Whole:
+    """`head` (the content's first bytes, read already) and the rest, up to `limit` bytes, in
+    chunks: reading stops as soon as the content is over the limit, or when its first
+    BLANK_BOUND bytes are all whitespace (no text can follow usefully)."""
     chunks: list[bytes] = []
     size, digest, blank = 0, hashlib.sha256(), True
-    for chunk in read_chunks(stream):
+    for chunk in itertools.chain([head] if head else [], read_chunks(stream)):
         size += len(chunk)
         if size > limit:
             return Whole(chunks[0] if chunks else chunk, "", over_limit=True)
@@ -172,7 +198,7 @@ def read_whole(stream: io.BufferedIOBase, limit: int) -> Whole:
         blank = blank and _NOT_SPACE.search(chunk) is None
         if blank and size > BLANK_BOUND:
             return Whole(b"", "", blank_run=True)
-    return Whole(b"".join(chunks), digest.hexdigest())
+    return Whole(b"".join(chunks), digest.hexdigest(), trailing=trailing_bytes(stream))
 
 
 def describe_corruption(exc: BaseException) -> str:
@@ -210,6 +236,3 @@ class Members:
                     yield b"", stop - len(rest)
                 else:
                     rest = self._inflate.unconsumed_tail
-
-
-GZIP_MAGIC = b"\x1f\x8b"

@@ -9,6 +9,7 @@ turns that into a Reject, the one place that does.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -28,6 +29,13 @@ def unreadable(source: Source, exc: OSError | SkippedFile) -> Reject:
     """The reject for a file that cannot be opened (a broken link, no permission, not a file)."""
     why = f"not a regular file ({exc.kind})" if isinstance(exc, SkippedFile) else exc.strerror
     return Reject(source.rel, 1, RejectReason.UNREADABLE, f"cannot read the file: {why or exc}")
+
+
+def after_records(whole: Whole) -> None:
+    """Once a file read whole has given its records: bytes after its compressed data are one
+    reject more (RejectError, placed after the records)."""
+    if whole.trailing is not None:
+        raise RejectError(RejectReason.CORRUPT_FILE, str(whole.trailing))
 
 
 class Reader:
@@ -85,12 +93,21 @@ class WholeFileReader(Reader):
         except UndecodableError as exc:
             raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(whole.data)) from exc
         yield from self.split(source, whole.sha256, text)
+        after_records(whole)
 
     def read(self, source: Source, raw: InputFile) -> Whole:
         """The file's content, decompressed, up to the limit; RejectError if it cannot be."""
+        try:
+            stream = open_content(raw.stream(), source.name)
+        except ContentError as exc:
+            raise RejectError(exc.reason, str(exc)) from exc
+        return self.read_content(stream)
+
+    def read_content(self, stream: io.BufferedIOBase, head: bytes = b"") -> Whole:
+        """`head`, read from the content already, and the rest of it, up to the limit."""
         limit = getattr(self.settings, self.limit_setting)
         try:
-            whole = read_whole(open_content(raw.stream(), source.name), limit)
+            whole = read_whole(stream, limit, head)
         except ContentError as exc:
             raise RejectError(exc.reason, str(exc)) from exc
         if whole.over_limit:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from builder.inputs.discover import Source
 from builder.inputs.files import InputFile
-from builder.readers.base import WEB_PAGE_COST, WholeFileReader
+from builder.readers.base import WEB_PAGE_COST, WholeFileReader, after_records
 from builder.records import RawRecord, Skipped, WebPage
 
 
@@ -22,3 +22,4 @@ class HtmlReader(WholeFileReader):
     def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord | Skipped]:
         whole = self.read(source, raw)
         yield RawRecord(source.rel, 1, whole.sha256, WebPage(whole.data), len(whole.data))
+        after_records(whole)

@@ -1,6 +1,7 @@
 """JSON and JSON Lines readers: parsed JSON values, one per record, for the crawler_fields row maker.
 
-A .json file holds one record object or an array of them; a .jsonl/.ndjson file one per line.
+A .json file holds one record object or an array of them (streamed: `builder.readers.json_array`);
+a .jsonl/.ndjson file one per line. Every record's text is decoded and parsed the same way.
 """
 
 from __future__ import annotations
@@ -12,13 +13,21 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from builder.inputs.compression import ContentError, is_plain, open_content, read_at_most
+from builder.inputs.compression import (
+    BLANK_BOUND,
+    ContentError,
+    is_plain,
+    open_content,
+    read_at_most,
+    trailing_bytes,
+)
 from builder.inputs.discover import Source
 from builder.inputs.files import InputFile
 from builder.inputs.lines import BYTES_CODEC, HEAD_BYTES, iter_lines, stream_codec, text_chunks
 from builder.outcomes import RejectError, RejectReason, excerpt
-from builder.readers.base import Reader, WholeFileReader
+from builder.readers.base import Reader, WholeFileReader, after_records
 from builder.readers.cuts import Boundaries, LineEnds
+from builder.readers.json_array import ArrayError, array_elements, opens_array
 from builder.records import RawRecord
 from builder.text.decode import BINARY_CONTROL_RATIO, UndecodableError, decode
 
@@ -34,20 +43,95 @@ def parse_json(text: str) -> Any:
 
 
 class JsonReader(WholeFileReader):
-    """A .json file, read whole up to build.max_file_bytes: one record object, or an array of them."""
+    """A .json file: an array of records, streamed element by element, or one record.
+
+    An array is split with `builder.readers.json_array`, in the memory of one element; each is
+    a record of its own, bounded by build.max_record_bytes and decoded and parsed as a JSON Lines
+    line is, so a bad element rejects that element only, and damage keeps the elements before it.
+    Any other value is the file's one record, read whole up to build.max_file_bytes.
+    """
 
     rows = "crawler_fields"
     limit_setting = "max_file_bytes"
+    codec = BYTES_CODEC
 
-    def split(self, source: Source, sha256: str, text: str) -> Iterator[RawRecord]:
+    def pieces(self, source: Source, raw: InputFile) -> Iterator[RawRecord]:
         try:
-            parsed = parse_json(text)
-        except ValueError as exc:
-            raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from exc
-        records = parsed if isinstance(parsed, list) else [parsed]
-        share = len(text) // max(len(records), 1)  # each record's part of the file, for batching
-        for position, record in enumerate(records, start=1):
-            yield RawRecord(source.rel, position, sha256, record, share)
+            stream = open_content(raw.stream(), source.name)
+            head = _first_significant(stream)
+        except ContentError as exc:
+            raise RejectError(exc.reason, str(exc)) from exc
+        self.codec = stream_codec(head)
+        if not opens_array(head.decode(self.codec, errors="replace")):
+            self.codec = BYTES_CODEC  # decoded whole, by detection, as any file read whole
+            whole = self.read_content(stream, head)
+            yield RawRecord(source.rel, 1, "", whole.data, len(whole.data))
+            after_records(whole)
+            return
+        width, position = _UNIT_BYTES.get(self.codec, 1), 0
+        try:
+            chunks = text_chunks(head, stream, self.codec)
+            for position, element in array_elements(
+                chunks, self.settings.max_record_bytes // width
+            ):
+                size = element if isinstance(element, int) else len(element)
+                yield RawRecord(source.rel, position, "", element, size * width)
+        except ArrayError as exc:
+            raise RejectError(
+                RejectReason.PARSE_ERROR,
+                f"invalid JSON: {exc}",
+                excerpt(exc.text.encode(self.codec, errors="replace")),
+                record=exc.position,
+            ) from exc
+        except ContentError as exc:
+            lost = f"{exc}; elements from {position + 1} on are lost" if position else str(exc)
+            raise RejectError(exc.reason, lost, record=position + 1) from exc
+        if (trailing := trailing_bytes(stream)) is not None:
+            raise RejectError(RejectReason.CORRUPT_FILE, str(trailing), record=position + 1)
+
+    def decode(self, piece: RawRecord) -> RawRecord:
+        return parsed(piece, self.codec, "array element", self.settings.max_record_bytes)
+
+
+def _first_significant(stream: io.BufferedIOBase) -> bytes:
+    """The content's first bytes, up to its first that is not whitespace (or BLANK_BOUND)."""
+    head = read_at_most(stream, HEAD_BYTES)
+    while head and not head.strip(b" \t\n\r\x00") and len(head) <= BLANK_BOUND:
+        more = read_at_most(stream, HEAD_BYTES)
+        if not more:
+            break
+        head += more
+    return head
+
+
+def parsed(piece: RawRecord, codec: str, what: str, limit: int) -> RawRecord:
+    """A JSON text record (a line, an array element, a file's one value) parsed; its payload is
+    the text (Latin-1 for 8-bit content, its bytes as they are), its length when over `limit`
+    (in characters of `codec`), or the content's bytes. RejectError when it cannot be."""
+    text = piece.payload
+    if isinstance(text, int):
+        width = _UNIT_BYTES.get(codec, 1)
+        raise RejectError(
+            RejectReason.TOO_LARGE,
+            f"{what} of {text * width} bytes is over build.max_record_bytes={limit}",
+        )
+    if codec == BYTES_CODEC:
+        data = text if isinstance(text, bytes) else text.encode(BYTES_CODEC)
+        try:
+            text = decode(data)
+        except UndecodableError as exc:
+            raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(data)) from exc
+    elif _LONE_SURROGATE.search(text):
+        detail = f"bytes that are not valid {codec.upper()} text"
+        raise RejectError(RejectReason.UNDECODABLE, detail, excerpt(text))
+    else:
+        data, text = text.encode(codec), text.removeprefix("\ufeff")
+    try:
+        record = parse_json(text)
+    except ValueError as exc:
+        raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from exc
+    sha256 = hashlib.sha256(data).hexdigest()
+    return RawRecord(piece.source_path, piece.source_record, sha256, record, piece.size)
 
 
 class JsonLinesReader(Reader):
@@ -88,36 +172,15 @@ class JsonLinesReader(Reader):
             for line_no, line in iter_lines(chunks, limit // width, raw.first_line):
                 size = line if isinstance(line, int) else len(line)  # a line too long: its length
                 yield RawRecord(source.rel, line_no, "", line, size * width)
+            if (trailing := trailing_bytes(stream)) is not None:
+                raise RejectError(RejectReason.CORRUPT_FILE, str(trailing), record=line_no + 1)
         except ContentError as exc:
             until = "to the end of this range of the file" if raw.is_range else "on"
             lost = f"{exc}; lines from {line_no + 1} {until} are lost" if line_no else str(exc)
             raise RejectError(exc.reason, lost, record=(line_no or raw.first_line - 1) + 1) from exc
 
     def decode(self, piece: RawRecord) -> RawRecord:
-        line, codec = piece.payload, self.codec
-        if isinstance(line, int):
-            width, limit = _UNIT_BYTES.get(codec, 1), self.settings.max_record_bytes
-            raise RejectError(
-                RejectReason.TOO_LARGE,
-                f"line of {line * width} bytes is over build.max_record_bytes={limit}",
-            )
-        if codec == BYTES_CODEC:
-            data = line.encode(BYTES_CODEC)
-            try:
-                text = decode(data)
-            except UndecodableError as exc:
-                raise RejectError(RejectReason.UNDECODABLE, str(exc), excerpt(data)) from exc
-        elif _LONE_SURROGATE.search(line):
-            detail = f"bytes that are not valid {codec.upper()} text"
-            raise RejectError(RejectReason.UNDECODABLE, detail, excerpt(line))
-        else:
-            data, text = line.encode(codec), line.removeprefix("\ufeff")
-        try:
-            record = parse_json(text)
-        except ValueError as exc:
-            raise RejectError(RejectReason.PARSE_ERROR, str(exc), excerpt(text)) from exc
-        sha256 = hashlib.sha256(data).hexdigest()
-        return RawRecord(piece.source_path, piece.source_record, sha256, record, piece.size)
+        return parsed(piece, self.codec, "line", self.settings.max_record_bytes)
 
 
 _UNIT_BYTES = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}

@@ -26,6 +26,7 @@ from builder.inputs.compression import (
     is_plain,
     open_content,
     read_chunks,
+    trailing_bytes,
 )
 from builder.inputs.discover import Source
 from builder.inputs.files import CHUNK, InputFile
@@ -230,7 +231,14 @@ def _content(raw: InputFile, name: str) -> Iterator[bytes]:
     loses no record before it; other compressions as open_content reads them."""
     if raw.head(len(GZIP_MAGIC)) == GZIP_MAGIC:  # a range of such a file starts with a member
         return _inflate_members(read_chunks(raw.stream()))
-    return read_chunks(open_content(raw.stream(), name))
+    return _decompressed(open_content(raw.stream(), name))
+
+
+def _decompressed(stream: io.BufferedIOBase) -> Iterator[bytes]:
+    """The content's chunks; bytes after a zstd file's last frame end it as damage does."""
+    yield from read_chunks(stream)
+    if (trailing := trailing_bytes(stream)) is not None:
+        raise ContentError(str(trailing))
 
 
 def _inflate_members(chunks: Iterator[bytes]) -> Iterator[bytes]:

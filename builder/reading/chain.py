@@ -55,7 +55,8 @@ class Chain:
 
 def raw_batches(items: Iterable[ReadItem], counters: StepCounters) -> Iterator[RawBatch]:
     """A reader's records in batches of BATCH_ROWS (or BATCH_SIZE), counted as the read step;
-    records it skipped are counted by kind and go no further."""
+    records it skipped are counted by kind and go no further. Its rejects count towards the
+    batch's rows: a file of bad lines is held a batch at a time too."""
     records: list[RawRecord] = []
     rejects: list[Reject] = []
     size, start, items = 0, time.perf_counter(), iter(items)
@@ -68,7 +69,7 @@ def raw_batches(items: Iterable[ReadItem], counters: StepCounters) -> Iterator[R
         else:
             records.append(item)
             size += item.size
-        if len(records) >= BATCH_ROWS or size >= BATCH_SIZE:
+        if len(records) + len(rejects) >= BATCH_ROWS or size >= BATCH_SIZE:
             yield _counted(records, rejects, counters, start)
             records, rejects, size = [], [], 0
             start = time.perf_counter()
@@ -94,7 +95,8 @@ def coalesced(batches: Iterable[Batch]) -> Iterator[Batch]:
     rows = size = 0
     for batch in batches:
         held.append(batch)
-        rows, size = rows + len(batch), size + batch.table.nbytes
+        rows += len(batch) + sum(len(rejects) for rejects in batch.rejects)  # rejects are held too
+        size += batch.table.nbytes
         if rows >= BATCH_ROWS or size >= BATCH_SIZE:
             yield _joined(held)
             held, rows, size = [], 0, 0

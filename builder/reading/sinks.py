@@ -5,6 +5,7 @@ that a unit's memory does not grow with its size.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,11 +15,12 @@ import pyarrow.compute as pc
 from builder.batch import Batch
 from builder.config import BuildSection
 from builder.layout import partition_dir
-from builder.outcomes import REJECT_SCHEMA
+from builder.outcomes import REJECT_SCHEMA, SOURCE_ORDER
 from builder.stages import key_columns
 from builder.stages.base import KeyFile
 from builder.stages.driver import key_writer
 from builder.storage import PartWriter, Storage
+from builder.writers.rejects import MERGE_ROWS, merged
 from schema import arrow_schema
 from schema.working import published
 
@@ -77,6 +79,57 @@ class Spill:
         self.writers = {}
 
 
+class RejectSpill(Spill):
+    """A unit's rejects, spilled to one part in source order (SOURCE_ORDER), as the rejects
+    writer (`builder.writers.rejects`) merges them: each spill is sorted, and spills that do not
+    follow the one before start a new run, merged into a new part when the unit closes. A unit
+    gives its rejects in order for each of its row makers (files in order, records in order),
+    so it has a run per row maker at most."""
+
+    def __init__(self, work: Storage, rel: str):
+        super().__init__(work, REJECT_SCHEMA)
+        self.rel = rel
+        self.batches = 0  # batches written
+        self.runs: list[int] = []  # the batch each run starts at
+        self.last: tuple[str, int] | None = None  # the key of the last reject written
+
+    def add_rejects(self, table: pa.Table) -> None:
+        self.add(self.rel, table)
+
+    def flush(self) -> None:
+        tables = self.buffers.pop(self.rel, [])
+        if tables:
+            table = pa.concat_tables(tables).sort_by(SOURCE_ORDER)
+            first = (table["source_path"][0].as_py(), table["source_record"][0].as_py())
+            if self.last is None or first < self.last:
+                self.runs.append(self.batches)
+            self.last = (table["source_path"][-1].as_py(), table["source_record"][-1].as_py())
+            if self.rel not in self.writers:
+                self.writers[self.rel] = self.work.part_writer(self.rel, self.schema)
+            self.writers[self.rel].write_table(table, max_chunksize=MERGE_ROWS)
+            self.batches += -(-len(table) // MERGE_ROWS)
+        self.buffered = self.buffered_bytes = 0
+
+    def close(self) -> dict[str, int]:
+        """The part (its key: the unit's, or its merged runs'), with its rejects' bytes."""
+        written = super().close()
+        if len(self.runs) < 2:
+            return written
+        merged_rel = self.rel.removesuffix(".arrow") + "-sorted.arrow"
+        writer = self.work.part_writer(merged_rel, self.schema)
+        bounds = itertools.pairwise([*self.runs, self.batches])
+        runs = (self.work.part_batches(self.rel, start, stop) for start, stop in bounds)
+        for table in merged(runs):
+            writer.write_table(table, max_chunksize=MERGE_ROWS)
+        writer.close()
+        self.work.remove(self.rel)
+        return {merged_rel: written[self.rel]}
+
+    def discard(self) -> None:
+        super().discard()
+        self.batches, self.runs, self.last = 0, [], None
+
+
 def partitions(table: pa.Table) -> tuple[pa.Table, list[tuple[str, int, int]]]:
     """The rows grouped by language/month (a stable sort: one take, not a filter per partition),
     and each partition's folder with its (start, stop) in the grouped table, in order of first
@@ -109,12 +162,12 @@ class Sinks:
     def __init__(self, work: Storage, name: str, buckets: int, settings: BuildSection):
         self.name = name  # of the unit's files: its cache key, or its number when it has none
         self.rows = Spill(work, arrow_schema())
-        self.rejects = Spill(work, REJECT_SCHEMA)
+        self.rejects = RejectSpill(work, f"rejects/{name}.arrow")
         self.keys = key_writer(work, name, buckets, settings)
 
     def add(self, batch: Batch) -> None:
         for rejects in batch.rejects:
-            self.rejects.add(f"rejects/{self.name}.arrow", rejects)
+            self.rejects.add_rejects(rejects)
         if not batch.table.num_rows:
             return
         grouped, spans = partitions(batch.table)

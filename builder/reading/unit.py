@@ -20,6 +20,7 @@ from builder.outcomes import Reject, RejectReason
 from builder.readers import reader_for
 from builder.readers.base import Reader, unreadable
 from builder.reading.chain import Chain
+from builder.reading.held import Held
 from builder.reading.plan import Piece
 from builder.reading.result import FileResult, UnitResult, UnitTask
 from builder.reading.reuse import piece_digests, restore, store, unit_key
@@ -124,7 +125,7 @@ def _whole(piece: Piece, reader: Reader, result: UnitResult) -> Iterator[ReadIte
     if raw is None:
         return
     if isinstance(raw, Reject):
-        items: list[ReadItem] = [raw]
+        items: Held | list[ReadItem] = [raw]
     elif raw.size > piece.source.size:  # read whole only what was small when planned
         with raw:
             file.change = (
@@ -133,7 +134,7 @@ def _whole(piece: Piece, reader: Reader, result: UnitResult) -> Iterator[ReadIte
         return
     else:
         with raw:
-            items = list(reader.records(piece.source, raw))
+            items = Held(reader.records(piece.source, raw))
             file.change = raw.finish()
         if file.change is not None:
             return

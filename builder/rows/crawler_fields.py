@@ -49,10 +49,12 @@ class FieldTypeError(ValueError):
 
 
 def _first(record: dict[str, Any], field: str) -> tuple[str, Any]:
-    """(key, value) of the first key of FIELD_KEYS[field] with a non-empty value."""
+    """(key, value) of the first key of FIELD_KEYS[field] with a non-empty value; a date of
+    only spaces is no date, as a missing one is (crawlers write one when they found none)."""
     for key in FIELD_KEYS[field]:
         value = record.get(key)
-        if value not in (None, "", []):
+        blank = field == "date" and isinstance(value, str) and not value.strip()
+        if value not in (None, "", []) and not blank:
             return key, value
     return "", None
 
@@ -61,7 +63,7 @@ def _optional_str(record: dict[str, Any], field: str) -> str | None:
     key, value = _first(record, field)
     if value is None or isinstance(value, str):
         return value
-    raise FieldTypeError(f"`{key}` is a JSON {_json_type(value)}, expected a string")
+    raise FieldTypeError(f"`{key}` is {_a_json(value)}, expected a string")
 
 
 def _authors(record: dict[str, Any]) -> list[str]:
@@ -76,17 +78,27 @@ def _authors(record: dict[str, Any]) -> list[str]:
     for item in items:
         name = item.get("name") if isinstance(item, dict) else item
         if not isinstance(name, str):
-            raise FieldTypeError(
-                f"`{key}` holds a JSON {_json_type(item)}, expected names as strings"
-            )
+            raise FieldTypeError(f"`{key}` holds {_a_json(item)}, expected names as strings")
         names.append(name)
     return [n.strip() for n in names if n.strip()]
 
 
-def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", bool: "boolean", int: "number", float: "number"}.get(
-        type(value), type(value).__name__
-    )
+# JSON's names for the types json.loads makes: a message speaks of the input, not of Python.
+_JSON_TYPES: dict[type, str] = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    type(None): "null",
+}
+
+
+def _a_json(value: Any) -> str:
+    """'a JSON string', 'a JSON array', 'JSON null': the value's type as JSON names it."""
+    name = _JSON_TYPES[type(value)]
+    return "JSON null" if name == "null" else f"a JSON {name}"
 
 
 _END = object()
@@ -164,7 +176,7 @@ class CrawlerFields(RowMaker):
         if not isinstance(value, dict):
             raise RejectError(
                 RejectReason.PARSE_ERROR,
-                f"expected a JSON object, got a JSON {_json_type(value)}",
+                f"expected a JSON object, got {_a_json(value)}",
                 _record_excerpt(value),
             )
         try:
@@ -177,7 +189,7 @@ class CrawlerFields(RowMaker):
                     _record_excerpt(value),
                 )
             if not isinstance(text, str):
-                raise FieldTypeError(f"`{key}` is a JSON {_json_type(text)}, expected a string")
+                raise FieldTypeError(f"`{key}` is {_a_json(text)}, expected a string")
             raw_date = _optional_str(value, "date")
             title = _optional_str(value, "title")
             return {

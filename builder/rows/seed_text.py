@@ -16,13 +16,17 @@ HEADER = re.compile(
     r"(?=[\s\u200b\u2060\ufeff]|\Z)(?:[^\S\r\n]|[\u200b\u2060\ufeff])*(?:\r\n|\r|\n)?"
 )
 
+# A header line with no value, only spaces: the text is undated, and the line is no part of it.
+BLANK_HEADER = re.compile(r"\A\s*date(?:[^\S\r\n]|[\u200b\u2060\ufeff])+(?:\r\n|\r|\n|\Z)")
+
 
 def split_header(text: str) -> tuple[str | None, str]:
     """(date value or None, body) of a seed-format text."""
     match = HEADER.match(text)
-    if match is None:
-        return None, text
-    return match.group(1), text[match.end() :]
+    if match is not None:
+        return match.group(1), text[match.end() :]
+    blank = BLANK_HEADER.match(text)
+    return None, text[blank.end() :] if blank else text
 
 
 class SeedText(RowMaker):
@@ -31,8 +35,8 @@ class SeedText(RowMaker):
     The header may follow leading whitespace and may share its line with the first paragraph. A
     day may carry a time of day (`date 2021-02-03T10:00:00+01:00`, `date 2021-02-03 10:00`): the
     time belongs to the header, and so do the spaces of any kind (a non-breaking space) after it.
-    A file without the header is an undated article: all of it is body. A header whose value
-    is not a date (`date 2021-13`) rejects the file as bad_date in the dates step.
+    A file without the header is an undated article: all of it is body; so is one whose header
+    line holds only spaces (the line is dropped). A header whose value is not a date (`date 2021-13`) rejects the file as bad_date in the dates step.
     """
 
     name = "seed_text"

@@ -18,10 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builder.config import BuildSection
-from builder.outcomes import DUPLICATE_SCHEMA
+from builder.outcomes import DUPLICATE_SCHEMA, SOURCE_ORDER
 from builder.storage import Storage
 
-SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]
 WHERE = ["source_path", "source_record", "_part", "_row"]  # every key row has these
 KEY_PREFIX_HEX = 8  # hex digits of a key that pick its bucket
 BUFFER_ROWS = 20_000  # key rows a writer holds before it writes them
