@@ -19,6 +19,7 @@ from builder.reading.chain import run_steps
 from builder.records import RawRecord
 from builder.rows.crawler_fields import CrawlerFields
 from builder.rows.seed_text import SeedText
+from builder.steps.normalize import Normalize
 from builder.transform import StepContext
 from builder.web.affixes import strip_site
 from builder.web.titles import TitleFound, page_title
@@ -202,8 +203,10 @@ def test_a_huge_page_stays_bounded():
 
 
 def through(record: RawRecord, content) -> dict:
+    """The record's row after its row maker and normalize (which drops a title of no words)."""
     context = StepContext(BuildSection(min_words=1), TODAY)
-    (item,) = items_of(run_steps([RawBatch([record])], [content(context)]))
+    steps = [content(context), Normalize(context)]
+    (item,) = items_of(run_steps([RawBatch([record])], steps))
     return item
 
 

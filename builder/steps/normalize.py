@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from builder.batch import Batch, Verdicts, with_columns
 from builder.outcomes import RejectReason
 from builder.steps.base import Step
-from builder.text.normalize import has_letters
+from builder.text.normalize import has_letters, has_word_characters
 from builder.text.normalize_batch import (
     NormalizedColumn,
     normalize_column,
@@ -48,15 +48,17 @@ class Normalize(Step):
             "no text left after normalization",
         )
         verdicts.reject(
-            ~_letters(text),
+            ~_having(text, "[A-Za-z]", has_letters),
             RejectReason.NO_TEXT,
             "no letters, only digits, punctuation or symbols: no words, no language",
         )
+        # a title of no letters or digits ('—', '***') is no headline, as on a web page
+        title = pc.if_else(_having(title, "[A-Za-z0-9]", has_word_characters), title, None)
         table = with_columns(
             table,
             text=text,
             title=title,
-            # a title normalized away (only spaces or controls) has no source either
+            # a title normalized away (only spaces, controls or marks) has no source either
             title_source=pc.if_else(pc.is_null(title), None, table["title_source"]),
             authors=pc.fill_null(authors, pa.scalar([], authors.type)),  # no authors: an empty list
             url=_strip(table["url"]),
@@ -83,15 +85,14 @@ def _normalized(
     return pc.if_else(pa.array(failed), original, done.values)
 
 
-_ASCII_LETTER = "[A-Za-z]"
-
-
-def _letters(texts: pa.Array) -> np.ndarray:
-    """Whether each text has a letter: an ASCII one found in Arrow, else asked of Python (whose
-    idea of a letter, str.isalpha, Arrow's \\pL does not share exactly)."""
-    found = pc.match_substring_regex(texts, _ASCII_LETTER).to_numpy(zero_copy_only=False)
-    rest = np.flatnonzero(~found)
-    found[rest] = [has_letters(text) for text in texts.take(rest).to_pylist()]
+def _having(texts: pa.Array, ascii_class: str, has: Callable[[str], bool]) -> np.ndarray:
+    """Whether each text has a character of a kind: an ASCII one found in Arrow, else asked of
+    Python (whose idea of a letter, str.isalpha, Arrow's \\pL does not share exactly). A null
+    text has none."""
+    found = pc.match_substring_regex(texts, ascii_class).to_numpy(zero_copy_only=False)
+    found[texts.is_null().to_numpy(zero_copy_only=False)] = False
+    rest = np.flatnonzero(~found & texts.is_valid().to_numpy(zero_copy_only=False))
+    found[rest] = [has(text) for text in texts.take(rest).to_pylist()]
     return found
 
 

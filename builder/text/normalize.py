@@ -83,3 +83,8 @@ def repair(text: str) -> str:
 
 def has_letters(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
+
+
+def has_word_characters(text: str) -> bool:
+    """A letter or a digit: what a headline needs to be one ('2024' is, '—' is not)."""
+    return any(ch.isalnum() for ch in text)

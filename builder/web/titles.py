@@ -33,6 +33,7 @@ from itertools import islice
 from lxml import etree
 
 from builder.dates.jsonld import json_ld_objects, type_rank
+from builder.text.normalize import has_word_characters
 from builder.web.affixes import RULES, SEPARATOR, domain_keys, key, strip_site
 from schema.article import TitleSource
 
@@ -80,7 +81,7 @@ def _clean(value: object) -> str:
     if not isinstance(value, str):
         return ""
     text = " ".join(html.unescape(value[:MAX_TITLE]).split())
-    return text if any(ch.isalnum() for ch in text) else ""
+    return text if has_word_characters(text) else ""
 
 
 def _is_kicker(element: etree._Element) -> bool:
