@@ -38,6 +38,13 @@ class Stage:
     many more buckets), and a stage that `concludes` decides only once every bucket is done:
     its buckets return partial results (`Decision.partial`) and `conclude` turns them into
     duplicates in the driver.
+
+    A stage with many key rows per row `stores` its input rows once instead of copying them
+    into each (`builder.stages.store`): `expand` gets the rows with their reference (REF) and
+    makes key rows of the key and REF; `decide` gets those in no particular order, reads what
+    it needs of the rows (`take_rows`), and keeps references, which the driver reads back for
+    the next stage. Rows an earlier stage concluded out are matched by `_part` and `_row`,
+    which such key rows lack: a storing stage comes before any concluding one.
     """
 
     name: ClassVar[str]
@@ -46,6 +53,7 @@ class Stage:
     inputs: ClassVar[tuple[str, ...]] = ()  # working columns `annotate` reads, then dropped
     produces: ClassVar[tuple[str, ...]] = ()  # columns it adds (in `annotate` or `expand`)
     concludes: ClassVar[bool] = False
+    stores: ClassVar[bool] = False
 
     def configured(self, settings: BuildSection | None) -> Stage | None:
         """The stage as a build with these settings runs it; None when it does not run."""
@@ -178,8 +186,11 @@ class KeyFile:
     groups: tuple[int, ...]
 
 
-def read_bucket(work: Storage, files: Iterable[KeyFile], bucket: int) -> pa.Table | None:
-    """One bucket's key rows from every file that holds some, in source order."""
+def read_bucket(
+    work: Storage, files: Iterable[KeyFile], bucket: int, ordered: bool = True
+) -> pa.Table | None:
+    """One bucket's key rows from every file that holds some, in source order (unless not
+    `ordered`: in the files' order)."""
     tables = []
     for file in files:
         wanted = [i for i, b in enumerate(file.groups) if b == bucket]
@@ -187,7 +198,8 @@ def read_bucket(work: Storage, files: Iterable[KeyFile], bucket: int) -> pa.Tabl
             tables.append(work.parquet_file(file.rel).read_row_groups(wanted))
     if not tables:
         return None
-    return pa.concat_tables(tables).sort_by(SOURCE_ORDER)
+    keys = pa.concat_tables(tables)
+    return keys.sort_by(SOURCE_ORDER) if ordered else keys
 
 
 def first_of(keys: pa.ChunkedArray) -> np.ndarray:
