@@ -24,7 +24,11 @@ from builder.storage import Storage
 SOURCE_ORDER = [("source_path", "ascending"), ("source_record", "ascending")]
 WHERE = ["source_path", "source_record", "_part", "_row"]  # every key row has these
 KEY_PREFIX_HEX = 8  # hex digits of a key that pick its bucket
-BUFFER_ROWS = 20_000  # key rows a writer holds before it writes them
+BUFFER_ROWS = 20_000  # key rows the driver hands on to the next stage at once
+# Bytes of key rows a writer holds before it writes them: each write is a row group per bucket,
+# and every reader of a bucket parses the file's footer, so a file has few row groups, whatever
+# the size of a row (the near stage's are 17 bytes).
+BUFFER_BYTES = 16 * 1024 * 1024
 
 
 class Stage:
@@ -120,8 +124,8 @@ def bucket_of(keys: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
 
 
 class BucketWriter:
-    """Key rows spread over buckets, buffered up to BUFFER_ROWS: each flush adds one row group per
-    bucket it holds, and `groups` lists the bucket of each row group, for the readers of one.
+    """Key rows spread over buckets, buffered up to BUFFER_BYTES: each flush adds one row group
+    per bucket it holds, and `groups` lists the bucket of each row group, for the readers of one.
     `prepare`, when given, turns each table written into the key rows kept."""
 
     def __init__(
@@ -143,8 +147,8 @@ class BucketWriter:
         if self.prepare is not None:
             table = self.prepare(table)
         self._buffer.append(table)
-        self._buffered += table.num_rows
-        if self._buffered >= BUFFER_ROWS:
+        self._buffered += table.nbytes
+        if self._buffered >= BUFFER_BYTES:
             self._flush()
 
     def _flush(self) -> None:
