@@ -43,7 +43,7 @@ from builder.storage import Storage
 
 SEED = 20261127  # of the MinHash permutations: part of what a release's clusters depend on
 WINDOW = 16  # rows before it, sharing a band key, that a row is compared with
-SIGNATURE_ROWS = 500  # texts hashed at once: their temporary arrays take about 20 MB
+SIGNATURE_ROWS = 500  # texts whose shingles are hashed at once: their arrays take about 20 MB
 SIGNATURE_BITS = 16  # of each hash kept to estimate similarity: a chance match is 1 in 65,536
 _MULTIPLIERS = np.array(  # odd 64-bit constants that combine word hashes into a shingle hash
     [
@@ -141,9 +141,23 @@ def signatures(
     texts: pa.Array | pa.ChunkedArray, settings: NearDuplicateSection
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The MinHash signatures (uint32, texts x hashes), band keys (uint64, texts x bands), and
-    whether each text had any word to hash."""
+    whether each text had any word to hash. Words are hashed once for all the texts (a batch
+    shares most of its vocabulary), shingles and signatures SIGNATURE_ROWS texts at a time."""
     words, offsets = word_hashes(texts)
-    shingles, rows = shingle_hashes(words, offsets, settings.shingle_words)
+    parts = [
+        _signatures(words, offsets[start : start + SIGNATURE_ROWS + 1], settings)
+        for start in range(0, max(len(offsets) - 1, 1), SIGNATURE_ROWS)  # one, even for none
+    ]
+    signature, key, found = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return signature, key, found
+
+
+def _signatures(
+    words: np.ndarray, offsets: np.ndarray, settings: NearDuplicateSection
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`signatures` of the texts whose words are at these offsets into `words`."""
+    mine = words[offsets[0] : offsets[-1]]
+    shingles, rows = shingle_hashes(mine, offsets - offsets[0], settings.shingle_words)
     hashes = settings.bands * settings.rows_per_band
     matrix = RMinHash.digest_matrix_from_flat_token_hashes(shingles, rows, hashes, SEED)
     signature = np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(offsets) - 1, hashes)
@@ -206,11 +220,7 @@ class NearDuplicates(Stage):
     def annotate(self, keys: pa.Table) -> pa.Table:
         """Per batch, in the worker: every row's signature, band keys and length."""
         texts = keys["text"]
-        parts = [
-            signatures(texts.slice(start, SIGNATURE_ROWS), self.settings)
-            for start in range(0, max(len(texts), 1), SIGNATURE_ROWS)  # one, even for none
-        ]
-        signature, bands, found = (np.concatenate(p) for p in zip(*parts, strict=True))
+        signature, bands, found = signatures(texts, self.settings)
         kept_bits = (signature & np.uint32((1 << SIGNATURE_BITS) - 1)).astype(np.uint16)
         keys = keys.append_column(SIGNATURE, _fixed(kept_bits))
         keys = keys.append_column(BANDS, _fixed(bands, found))
