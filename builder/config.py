@@ -200,10 +200,14 @@ def _quality_rules(value: dict[str, dict[str, float]]) -> dict[str, dict[str, fl
 
 class NearDuplicateSection(_Strict):
     """The near-duplicate stage (builder.stages.near): MinHash over word n-grams of simplified
-    text (lower case, no punctuation, digits folded), LSH in bands, clusters of near-copies."""
+    text (lower case, no punctuation, digits folded), LSH in bands, clusters of near-copies.
+    On by default, marking: a news corpus is full of syndicated copies, and a user who keeps
+    them all still wants to know which they are; removing them is one setting away."""
 
     enabled: bool = Field(
-        default=False, description="Find near-copies (syndicated, corrected); off by default."
+        default=True,
+        description="Find near-copies (syndicated, corrected); on by default, false turns the "
+        "stage off.",
     )
     shingle_words: Annotated[int, STRICT_INT, Field(ge=1, le=16)] = Field(
         default=5, description="Words per shingle (word n-gram); 1 to 16."
@@ -227,10 +231,11 @@ class NearDuplicateSection(_Strict):
         description="Which article of a cluster is kept: the first in source order, the longest "
         "text, or the earliest dated (ties and undated ones: the first in source order).",
     )
-    action: Literal["remove", "mark"] = Field(
-        default="remove",
-        description="'remove': near-copies become duplicates (near_duplicate); 'mark': they stay "
-        "as rows, and every article of a cluster gets the kept one's id as cluster_id.",
+    action: Literal["mark", "remove"] = Field(
+        default="mark",
+        description="'mark' (the default): near-copies stay as rows, and every article of a "
+        "cluster gets the kept one's id as cluster_id; 'remove': all but the kept one become "
+        "duplicates (near_duplicate), left out of the release.",
     )
 
 

@@ -8,6 +8,7 @@ Local folders are plain paths, read through the hardened code in `builder.inputs
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -109,9 +110,11 @@ class Storage:
             return open(path, "wb")
         return self.fs.open(path, "wb")
 
-    def part_writer(self, key: str, schema: pa.Schema) -> PartWriter:
-        """A writer of work rows for a new file at `key` (see PartWriter)."""
-        return PartWriter(self.open_write(key), schema)
+    def part_writer(self, key: str, schema: pa.Schema, compressed: bool = True) -> PartWriter:
+        """A writer of work rows for a new file at `key` (see PartWriter); uncompressed for a
+        file read a few rows at a time (`part_file`), which then touches only their bytes."""
+        options = WORK_FILE_OPTIONS if compressed else UNCOMPRESSED_FILE_OPTIONS
+        return PartWriter(self.open_write(key), schema, options)
 
     def part_batches(
         self, key: str, start: int = 0, stop: int | None = None
@@ -122,6 +125,13 @@ class Storage:
             reader = pa.ipc.open_file(source)
             for i in range(start, reader.num_record_batches if stop is None else stop):
                 yield reader.get_batch(i)
+
+    @contextlib.contextmanager
+    def part_file(self, key: str) -> Iterator[pa.ipc.RecordBatchFileReader]:
+        """A file `part_writer` wrote, open for reading batches by number (memory-mapped when
+        local: an uncompressed batch is read only where it is used)."""
+        with pa.memory_map(self.path(key)) if self.local else self.open_read(key) as source:
+            yield pa.ipc.open_file(source)
 
     def parquet_writer(self, key: str, schema: pa.Schema, **options: Any) -> pq.ParquetWriter:
         """A Parquet writer for a new file at `key`; closing the writer closes the file."""
@@ -179,16 +189,23 @@ class Storage:
 
 # The build's Arrow IPC work files: parts (PartWriter) and the shard writers' sort spills.
 WORK_FILE_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+UNCOMPRESSED_FILE_OPTIONS = pa.ipc.IpcWriteOptions()
 
 
 class PartWriter:
-    """Work rows as an Arrow IPC file, lz4-compressed. Each write is one more batch at next to
-    no memory: a Parquet writer holds every row group's metadata (about 30 KB for our schema)
-    until it closes, and a unit's spills make thousands of row groups over its partitions."""
+    """Work rows as an Arrow IPC file (lz4-compressed unless told otherwise). Each write is one
+    more batch at next to no memory: a Parquet writer holds every row group's metadata (about
+    30 KB for our schema) until it closes, and a unit's spills make thousands of row groups over
+    its partitions."""
 
-    def __init__(self, sink: IO[bytes], schema: pa.Schema):
+    def __init__(
+        self,
+        sink: IO[bytes],
+        schema: pa.Schema,
+        options: pa.ipc.IpcWriteOptions = WORK_FILE_OPTIONS,
+    ):
         self._sink = sink
-        self._writer = pa.ipc.new_file(sink, schema, options=WORK_FILE_OPTIONS)
+        self._writer = pa.ipc.new_file(sink, schema, options=options)
 
     def write_table(self, table: pa.Table, max_chunksize: int | None = None) -> None:
         """The rows as one batch per chunk of `table`, of at most `max_chunksize` rows if given."""

@@ -341,9 +341,10 @@ class Article(BaseModel):
             default=None,  # records written before the field existed have none
             pattern=r"^[0-9a-f]{32}$",
             description=(
-                "With build.near_duplicates.action = 'mark': the id of the article kept for this "
-                "article's cluster of near-copies (its own id for the kept one); null when it "
-                "has no near-copy, or when near-copies are removed as duplicates instead."
+                "With build.near_duplicates.action = 'mark' (the default): the id of the article "
+                "kept for this article's cluster of near-copies (its own id for the kept one); "
+                "null when it has no near-copy, or when the stage is off or removes near-copies "
+                "as duplicates instead."
             ),
         ),
     ]

@@ -17,6 +17,8 @@ from builder.build import build
 from builder.config import NearDuplicateSection, RunSection
 from builder.progress import Progress
 from builder.stages.near import NearDuplicates, cluster, signatures
+from builder.stages.store import REF, RowStore
+from builder.storage import Storage
 from tests.support import TODAY, config, duplicates, jsonl, rejects, rows, write
 
 WORDS = random.Random(7)
@@ -37,9 +39,10 @@ def reprint(sentences: list[str], outlet: str, changed: int = 0) -> str:
 
 
 def near_build(raw, out, workers=1, unit_bytes=0, executor=None, **near):
-    """A build with the near-duplicate stage on, with these settings (and executor)."""
+    """A build with the near-duplicate stage removing near-copies (easiest to check: they are
+    duplicates), or with these settings (and executor)."""
     cfg = config()
-    settings = NearDuplicateSection(**({"enabled": True} | near))
+    settings = NearDuplicateSection(**({"enabled": True, "action": "remove"} | near))
     update = {"build": cfg.build.model_copy(update={"near_duplicates": settings})}
     if unit_bytes:
         update["run"] = RunSection(unit_bytes=unit_bytes)
@@ -227,7 +230,7 @@ def test_signatures_estimate_similarity_per_text_whatever_the_batch():
 
 
 def test_clusters_do_not_depend_on_the_order_of_the_edges():
-    stage = NearDuplicates(NearDuplicateSection(enabled=True))
+    stage = NearDuplicates(NearDuplicateSection(enabled=True, action="remove"))
     nodes = [(f"{p}.jsonl", r) for p in "ab" for r in range(1, 4)]
 
     def edges(pairs):
@@ -278,7 +281,16 @@ def test_a_stage_after_near_duplicates_sees_only_what_they_kept(tmp_path, monkey
     assert report.accounting.duplicates["near_duplicate"] == 18
 
 
-def test_a_pair_sharing_many_bands_makes_one_edge():
+def stored_key_rows(stage: NearDuplicates, keys: pa.Table, work: Storage) -> pa.Table:
+    """The stage's key rows for these rows, the rows stored as the driver stores them."""
+    store = RowStore(work, stage.name, 0)
+    rows = stage.annotate(keys).drop_columns(["text"])
+    rows = rows.append_column(REF, pa.array(store.add(rows)))
+    store.close()
+    return stage.expand(rows)
+
+
+def test_a_pair_sharing_many_bands_makes_one_edge(tmp_path):
     stage = NearDuplicates(NearDuplicateSection(enabled=True))
     texts = [" ".join(story(5)), reprint(story(5), "Post"), " ".join(story(6))]
     keys = pa.table(
@@ -292,16 +304,18 @@ def test_a_pair_sharing_many_bands_makes_one_edge():
             "_row": [0, 1, 2],
         }
     )
-    rows = stage.expand(stage.annotate(keys).drop_columns(["text"]))
+    work = Storage.of(tmp_path)
+    rows = stored_key_rows(stage, keys, work)
     assert len(rows) == 3 * stage.settings.bands
-    decision = stage.decide(rows, work=None)
+    assert rows.column_names == ["near_band", "near_part", REF]  # no signature: it is stored
+    decision = stage.decide(rows, work)
     assert decision.partial.select(["a_id", "b_id"]).to_pylist() == [{"a_id": "a", "b_id": "b"}]
     assert len(decision.kept) == 3
 
 
-def test_rows_without_words_get_no_band_rows():
+def test_rows_without_words_get_no_band_rows(tmp_path):
     stage = NearDuplicates(NearDuplicateSection(enabled=True))
     keys = pa.table(
         {"text": ["!!!", "- ... -"], "source_path": ["a", "a"], "source_record": [1, 2]}
     )
-    assert len(stage.expand(stage.annotate(keys).drop_columns(["text"]))) == 0
+    assert len(stored_key_rows(stage, keys, Storage.of(tmp_path))) == 0

@@ -23,7 +23,11 @@ from builder.storage import Storage
 
 WHERE = ["source_path", "source_record", "_part", "_row"]  # every key row has these
 KEY_PREFIX_HEX = 8  # hex digits of a key that pick its bucket
-BUFFER_ROWS = 20_000  # key rows a writer holds before it writes them
+BUFFER_ROWS = 20_000  # key rows the driver hands on to the next stage at once
+# Bytes of key rows a writer holds before it writes them: each write is a row group per bucket,
+# and every reader of a bucket parses the file's footer, so a file has few row groups, whatever
+# the size of a row (the near stage's are 17 bytes).
+BUFFER_BYTES = 16 * 1024 * 1024
 
 
 class Stage:
@@ -37,6 +41,13 @@ class Stage:
     many more buckets), and a stage that `concludes` decides only once every bucket is done:
     its buckets return partial results (`Decision.partial`) and `conclude` turns them into
     duplicates in the driver.
+
+    A stage with many key rows per row `stores` its input rows once instead of copying them
+    into each (`builder.stages.store`): `expand` gets the rows with their reference (REF) and
+    makes key rows of the key and REF; `decide` gets those in no particular order, reads what
+    it needs of the rows (`take_rows`), and keeps references, which the driver reads back for
+    the next stage. Rows an earlier stage concluded out are matched by `_part` and `_row`,
+    which such key rows lack: a storing stage comes before any concluding one.
     """
 
     name: ClassVar[str]
@@ -45,6 +56,7 @@ class Stage:
     inputs: ClassVar[tuple[str, ...]] = ()  # working columns `annotate` reads, then dropped
     produces: ClassVar[tuple[str, ...]] = ()  # columns it adds (in `annotate` or `expand`)
     concludes: ClassVar[bool] = False
+    stores: ClassVar[bool] = False
 
     def configured(self, settings: BuildSection | None) -> Stage | None:
         """The stage as a build with these settings runs it; None when it does not run."""
@@ -111,8 +123,8 @@ def bucket_of(keys: pa.ChunkedArray | pa.Array, buckets: int) -> np.ndarray:
 
 
 class BucketWriter:
-    """Key rows spread over buckets, buffered up to BUFFER_ROWS: each flush adds one row group per
-    bucket it holds, and `groups` lists the bucket of each row group, for the readers of one.
+    """Key rows spread over buckets, buffered up to BUFFER_BYTES: each flush adds one row group
+    per bucket it holds, and `groups` lists the bucket of each row group, for the readers of one.
     `prepare`, when given, turns each table written into the key rows kept."""
 
     def __init__(
@@ -134,8 +146,8 @@ class BucketWriter:
         if self.prepare is not None:
             table = self.prepare(table)
         self._buffer.append(table)
-        self._buffered += table.num_rows
-        if self._buffered >= BUFFER_ROWS:
+        self._buffered += table.nbytes
+        if self._buffered >= BUFFER_BYTES:
             self._flush()
 
     def _flush(self) -> None:
@@ -179,8 +191,11 @@ class KeyFile:
     buckets: int
 
 
-def read_bucket(work: Storage, files: Iterable[KeyFile], bucket: int) -> pa.Table | None:
-    """One bucket's key rows from every file that holds some, in source order."""
+def read_bucket(
+    work: Storage, files: Iterable[KeyFile], bucket: int, ordered: bool = True
+) -> pa.Table | None:
+    """One bucket's key rows from every file that holds some, in source order (unless not
+    `ordered`: in the files' order)."""
     tables = []
     for file in files:
         wanted = [i for i, b in enumerate(file.groups) if b == bucket]
@@ -188,7 +203,8 @@ def read_bucket(work: Storage, files: Iterable[KeyFile], bucket: int) -> pa.Tabl
             tables.append(work.parquet_file(file.rel).read_row_groups(wanted))
     if not tables:
         return None
-    return pa.concat_tables(tables).sort_by(SOURCE_ORDER)
+    keys = pa.concat_tables(tables)
+    return keys.sort_by(SOURCE_ORDER) if ordered else keys
 
 
 def first_of(keys: pa.ChunkedArray) -> np.ndarray:

@@ -29,6 +29,7 @@ from builder.stages.base import (
     Stage,
     read_bucket,
 )
+from builder.stages.store import REF, RowStore, take_rows
 from builder.storage import Storage
 
 BUCKET_INPUT_BYTES = 256 * 1024 * 1024  # input per bucket; its key rows are a few % of it
@@ -96,7 +97,7 @@ class BucketResult:
 def decide_bucket(task: BucketTask) -> BucketResult:
     """One stage's decision over one bucket; runs in a worker."""
     stage = task.stages[task.stage]
-    keys = read_bucket(task.work, task.files, task.bucket)
+    keys = read_bucket(task.work, task.files, task.bucket, ordered=not stage.stores)
     assert keys is not None  # a task is made only for a bucket some file holds
     if task.removed is not None and len(task.removed):
         keys = keys.join(task.removed, ["_part", "_row"], join_type="left anti")
@@ -104,16 +105,30 @@ def decide_bucket(task: BucketTask) -> BucketResult:
     decision = stage.decide(keys, task.work)
     following = None
     if task.stage + 1 < len(task.stages):
-        after = task.stages[task.stage + 1]
-        rel = f"stages/{after.name}/{task.bucket:05d}.parquet"
-        writer = BucketWriter(task.work, rel, after.key, task.buckets * after.fanout)
-        step = max(1, BUFFER_ROWS // after.fanout)  # expanded a slice at a time: bounded memory
-        for start in range(0, len(decision.kept), step):
-            writer.write(after.expand(decision.kept.slice(start, step)))
-        following = writer.close()
+        following = _hand_on(task, decision.kept)
     return BucketResult(
         decision.duplicates, decision.rejects, decision.left_out, following, decision.partial
     )
+
+
+def _hand_on(task: BucketTask, kept: pa.Table) -> KeyFile | None:
+    """The rows a bucket kept, as the next stage's key rows bucketed for it: references read
+    back when this stage stores its rows, stored when the next one does."""
+    stage, after = task.stages[task.stage], task.stages[task.stage + 1]
+    rel = f"stages/{after.name}/{task.bucket:05d}.parquet"
+    writer = BucketWriter(task.work, rel, after.key, task.buckets * after.fanout)
+    store = RowStore(task.work, after.name, task.bucket) if after.stores else None
+    step = max(1, BUFFER_ROWS // after.fanout)  # expanded a slice at a time: bounded memory
+    for start in range(0, len(kept), step):
+        rows = kept.slice(start, step)
+        if stage.stores:
+            rows = take_rows(task.work, stage.name, rows[REF].to_numpy())
+        if store is not None:
+            rows = rows.append_column(REF, pa.array(store.add(rows)))
+        writer.write(after.expand(rows))
+    if store is not None:
+        store.close()
+    return writer.close()
 
 
 @dataclass
@@ -134,6 +149,11 @@ def run_stages(
 ) -> StagePlan:
     """Every stage over every bucket, in stage order; the buckets of a stage run in parallel."""
     stages = active(settings)
+    for earlier, later in itertools.combinations(stages, 2):
+        if earlier.concludes and later.stores:
+            raise ValueError(
+                f"stage {later.name} stores its rows: it must come before {earlier.name}"
+            )
     duplicates, rejects, left_out, clusters, redirects = [], [], [], [], []
     removed: pa.Table | None = None
     inputs = list(files)

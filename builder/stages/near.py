@@ -2,14 +2,17 @@
 
 Workers compute each kept row's signature, per batch: the text is simplified (lower case, no
 punctuation, digits folded to 0), cut into word n-grams whose hashes rensa turns into MinHash
-signatures; the signature's bands are hashed to band keys. The stage gets one key row per
-(article, band), bucketed by band key: rows sharing a band key are candidates, each compared
-with the WINDOW rows before it (in source order) with that key, and a pair whose estimated
-Jaccard similarity reaches the threshold is an edge. The driver unions the edges into clusters (linear in the edges), keeps one article per
-cluster (first in source order, or the longest, or the earliest dated), and the others become
-duplicates with reason `near_duplicate`, or, with `action = "mark"`, stay as rows with the kept
-article's id as their `cluster_id`. Every choice is by source order, so the clusters and the
-kept articles do not depend on workers, buckets or executor.
+signatures; the signature's bands are hashed to band keys. Each article the exact stages keep
+is stored once (`builder.stages.store`), and the stage gets one small key row per (article,
+band): the band key, the band's number and the article's reference, bucketed by band key. Rows
+sharing a band key are candidates: only their articles are read back, each compared with the
+WINDOW articles before it (in source order) with that key, and a pair whose estimated Jaccard
+similarity reaches the threshold is an edge. The driver unions the edges into clusters (linear
+in the edges), keeps one article per cluster (first in source order, or the longest, or the
+earliest dated), and the others become duplicates with reason `near_duplicate`, or, with
+`action = "mark"`, stay as rows with the kept article's id as their `cluster_id`. Every choice
+is by source order, so the clusters and the kept articles do not depend on workers, buckets or
+executor.
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from builder.stages.base import (
     Stage,
     first_of,
 )
+from builder.stages.store import REF, take_rows
 from builder.storage import Storage
 
 SEED = 20261127  # of the MinHash permutations: part of what a release's clusters depend on
 WINDOW = 16  # rows before it, sharing a band key, that a row is compared with
-SIGNATURE_ROWS = 500  # texts hashed at once: their temporary arrays take about 20 MB
+SIGNATURE_ROWS = 500  # texts whose shingles are hashed at once: their arrays take about 20 MB
 SIGNATURE_BITS = 16  # of each hash kept to estimate similarity: a chance match is 1 in 65,536
 _MULTIPLIERS = np.array(  # odd 64-bit constants that combine word hashes into a shingle hash
     [
@@ -137,9 +141,23 @@ def signatures(
     texts: pa.Array | pa.ChunkedArray, settings: NearDuplicateSection
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The MinHash signatures (uint32, texts x hashes), band keys (uint64, texts x bands), and
-    whether each text had any word to hash."""
+    whether each text had any word to hash. Words are hashed once for all the texts (a batch
+    shares most of its vocabulary), shingles and signatures SIGNATURE_ROWS texts at a time."""
     words, offsets = word_hashes(texts)
-    shingles, rows = shingle_hashes(words, offsets, settings.shingle_words)
+    parts = [
+        _signatures(words, offsets[start : start + SIGNATURE_ROWS + 1], settings)
+        for start in range(0, max(len(offsets) - 1, 1), SIGNATURE_ROWS)  # one, even for none
+    ]
+    signature, key, found = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return signature, key, found
+
+
+def _signatures(
+    words: np.ndarray, offsets: np.ndarray, settings: NearDuplicateSection
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`signatures` of the texts whose words are at these offsets into `words`."""
+    mine = words[offsets[0] : offsets[-1]]
+    shingles, rows = shingle_hashes(mine, offsets - offsets[0], settings.shingle_words)
     hashes = settings.bands * settings.rows_per_band
     matrix = RMinHash.digest_matrix_from_flat_token_hashes(shingles, rows, hashes, SEED)
     signature = np.array(matrix.to_rows(), dtype=np.uint32).reshape(len(offsets) - 1, hashes)
@@ -182,6 +200,7 @@ class NearDuplicates(Stage):
     inputs = ("text",)
     produces = (SIGNATURE, BANDS, LENGTH, "near_band", "near_part")
     concludes = True
+    stores = True  # 16 key rows per article, which carry only its reference
 
     def __init__(self, settings: NearDuplicateSection | None = None):
         self.settings = settings or NearDuplicateSection()
@@ -201,33 +220,49 @@ class NearDuplicates(Stage):
     def annotate(self, keys: pa.Table) -> pa.Table:
         """Per batch, in the worker: every row's signature, band keys and length."""
         texts = keys["text"]
-        parts = [
-            signatures(texts.slice(start, SIGNATURE_ROWS), self.settings)
-            for start in range(0, max(len(texts), 1), SIGNATURE_ROWS)  # one, even for none
-        ]
-        signature, bands, found = (np.concatenate(p) for p in zip(*parts, strict=True))
+        signature, bands, found = signatures(texts, self.settings)
         kept_bits = (signature & np.uint32((1 << SIGNATURE_BITS) - 1)).astype(np.uint16)
         keys = keys.append_column(SIGNATURE, _fixed(kept_bits))
         keys = keys.append_column(BANDS, _fixed(bands, found))
         return keys.append_column(LENGTH, pc.utf8_length(keys["text"]).cast(pa.int64()))
 
     def expand(self, kept: pa.Table) -> pa.Table:
-        """One key row per (article, band), in the articles' order; none for a text without
-        words, which is no one's near-copy."""
+        """One key row per (article, band): the band key, the band's number and the article's
+        reference in the store, in the articles' order; none for a text without words, which
+        is no one's near-copy."""
         bands = self.settings.bands
         kept = kept.filter(pc.is_valid(kept[BANDS]))
         keys = _matrix(kept[BANDS], np.uint64, bands)
-        rows = kept.drop_columns([BANDS]).take(pa.array(np.repeat(np.arange(len(kept)), bands)))
-        rows = rows.append_column(self.key, pa.array(keys.reshape(-1)))
-        part = np.tile(np.arange(bands, dtype=np.int8), len(kept))
-        return rows.append_column("near_part", pa.array(part))
+        return pa.table(
+            {
+                self.key: keys.reshape(-1),
+                "near_part": np.tile(np.arange(bands, dtype=np.int8), len(kept)),
+                REF: np.repeat(kept[REF].to_numpy(), bands),
+            }
+        )
 
     def decide(self, keys: pa.Table, work: Storage) -> Decision:
+        """The edges among the key rows that share their band key (see `_edges`); every
+        article goes on, by the reference of its first band's row."""
+        sharing = _sharing(keys[self.key].to_numpy())
+        return Decision(
+            keys.filter(pc.equal(keys["near_part"], 0)).select([REF]),
+            DUPLICATE_SCHEMA.empty_table(),
+            REJECT_SCHEMA.empty_table(),
+            LEFT_OUT_SCHEMA.empty_table(),
+            self._edges(keys.take(pa.array(sharing)), work) if len(sharing) else None,
+        )
+
+    def _edges(self, rows: pa.Table, work: Storage) -> pa.Table:
         """Edges between rows sharing a band key: each row to the (at most WINDOW) rows before
         it in source order with that key, when their estimated similarity reaches the
-        threshold; linear in the rows."""
-        band = keys[self.key].to_numpy()
-        order = np.argsort(band, kind="stable")  # source order within a band key
+        threshold; linear in the rows. Only these rows' articles are read from the store."""
+        refs, article = np.unique(rows[REF].to_numpy(), return_inverse=True)
+        articles = take_rows(work, self.name, refs, [*_NODE, SIGNATURE])
+        rank = np.empty(len(refs), dtype=np.int64)  # each article's place in source order
+        rank[pc.sort_indices(articles, SOURCE_ORDER).to_numpy()] = np.arange(len(refs))
+        band = rows[self.key].to_numpy()
+        order = np.lexsort((rank[article], band))  # by band key, then source order
         ordered = band[order]
         before, after = [], []
         for distance in range(1, WINDOW + 1):
@@ -236,39 +271,41 @@ class NearDuplicates(Stage):
                 break
             before.append(order[same])
             after.append(order[same + distance])
-        a = np.concatenate([np.zeros(0, dtype=np.int64), *before])
-        b = np.concatenate([np.zeros(0, dtype=np.int64), *after])
-        signature = _matrix(keys[SIGNATURE], np.uint16, self.hashes)
+        earlier = np.concatenate([np.zeros(0, dtype=np.int64), *before])  # rows, then articles
+        a, b = article[earlier], article[np.concatenate([np.zeros(0, dtype=np.int64), *after])]
+        signature = _matrix(articles[SIGNATURE], np.uint16, self.hashes)
         equal = signature[a] == signature[b]
         similarity = equal.mean(axis=1) if len(a) else np.zeros(0)
         # A pair sharing several bands meets in several buckets: only the bucket of the first
         # band they share (as far as the kept bits tell) reports it, so the driver gets it once.
-        bands, rows = self.settings.bands, self.settings.rows_per_band
-        shared = equal.reshape(len(a), bands, rows).all(axis=2)
+        bands, hashes_per_band = self.settings.bands, self.settings.rows_per_band
+        shared = equal.reshape(len(a), bands, hashes_per_band).all(axis=2)
         first = np.argmax(shared, axis=1)
-        here = keys["near_part"].to_numpy()[a]
+        here = rows["near_part"].to_numpy()[earlier]
         close = (similarity >= self.settings.threshold) & ((first == here) | ~shared.any(axis=1))
-        node = keys.select(_NODE)
+        node = articles.select(_NODE)
         edges = {
-            f"a_{n}": c for n, c in zip(_NODE, node.take(pa.array(a[close])).columns, strict=True)
+            f"{side}_{n}": c
+            for side, at in (("a", a[close]), ("b", b[close]))
+            for n, c in zip(_NODE, node.take(pa.array(at)).columns, strict=True)
         }
-        edges |= {
-            f"b_{n}": c for n, c in zip(_NODE, node.take(pa.array(b[close])).columns, strict=True)
-        }
-        edges["similarity"] = pa.array(similarity[close], pa.float64())
-        return Decision(
-            keys.filter(pc.equal(keys["near_part"], 0)).drop_columns([self.key, "near_part"]),
-            DUPLICATE_SCHEMA.empty_table(),
-            REJECT_SCHEMA.empty_table(),
-            LEFT_OUT_SCHEMA.empty_table(),
-            pa.table(edges),
-        )
+        return pa.table(edges | {"similarity": pa.array(similarity[close], pa.float64())})
 
     def conclude(self, partials: list[pa.Table]) -> Conclusion:
         return cluster(partials, self.settings)
 
 
 _NODE = ["source_path", "source_record", "_part", "_row", "id", "date", LENGTH]
+
+
+def _sharing(keys: np.ndarray) -> np.ndarray:
+    """The positions of the values that occur more than once."""
+    order = np.argsort(keys, kind="stable")
+    repeated = keys[order][1:] == keys[order][:-1]
+    shares = np.zeros(len(keys), dtype=bool)
+    shares[1:] |= repeated
+    shares[:-1] |= repeated
+    return order[shares]
 
 
 def cluster(partials: list[pa.Table], settings: NearDuplicateSection) -> Conclusion:
