@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.build-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
+# make bench's datatrove side: its own venv from its own lock, made only by `make bench`
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.bench-stamp
 
 RAW     ?= raw
 OUT     ?= dist
@@ -34,6 +37,13 @@ $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock -c requirements.lock
 	touch $@
 
+# datatrove 0.10.1 and what its bench jobs import (bench/requirements-datatrove.lock), for
+# `make bench` only: never installed into .venv, never by `make build` or `make test`.
+$(BENCH_STAMP): bench/requirements-datatrove.lock
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-datatrove.lock
+	touch $@
+
 setup: $(STAMP)  ## create .venv with the pinned dependencies
 
 build: $(STAMP)  ## build the dataset from $(RAW) into $(OUT)
@@ -45,7 +55,7 @@ test: $(DEV_STAMP)  ## run the whole test suite (slow scale tests included) in T
 publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
 	$(BIN)/python -m builder --config $(CONFIG) publish --release $(OUT) $(if $(REPO),--repo $(REPO)) $(if $(VERSION),--version $(VERSION)) $(if $(DRY_RUN),--dry-run)
 
-bench: $(DEV_STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus); near-duplicate precision, recall and share
+bench: $(DEV_STAMP) $(BENCH_STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus); near-duplicate precision, recall and share
 	$(BIN)/python -m bench.build $(if $(SIZES),--sizes $(SIZES)) $(if $(CORPUS),--corpus $(CORPUS))
 	$(BIN)/python -m bench.near --articles 20000 --settings "5-gram 16x7"
 
@@ -88,4 +98,4 @@ lock: $(DEV_STAMP)  ## re-pin both locks to what .venv holds (after a deliberate
 	rm $(VENV)/all.txt
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info
