@@ -535,7 +535,7 @@ def compare(runs: list[Run]) -> None:
 # --- the report ---------------------------------------------------------------------------------
 
 HEADER = (
-    f"{'size':>8}  {'run':<22}{'input MB':>9}{'records':>10}{'seconds':>9}{'CPU s':>8}{'MB/s':>8}"
+    f"{'size':>8}  {'run':<26}{'input MB':>9}{'records':>10}{'seconds':>9}{'CPU s':>8}{'MB/s':>8}"
     f"{'articles/s':>11}{'vs floor':>9}{'scaling':>8}{'peak RSS MB':>12}{'PSS MB':>8}"
     f"{'rows':>10}  status"
 )
@@ -549,7 +549,7 @@ def row(run: Run) -> str:
     size = f"{run.size_mb:g} MB" if run.size_mb else "-"
     status = f"{run.status} ({run.note})" if run.note else run.status
     return (
-        f"{size:>8}  {run.label:<22}{run.input_mb:>9.1f}{run.records:>10,}"
+        f"{size:>8}  {run.label:<26}{run.input_mb:>9.1f}{run.records:>10,}"
         f"{_num(run.seconds, '.2f', 9)}{_num(run.cpu_seconds, '.1f', 8)}{_num(run.mb_per_s, '.2f', 8)}"
         f"{_num(run.articles_per_s, ',.0f', 11)}{_num(run.vs_floor, '.3f', 9, 'x')}"
         f"{_num(run.scaling, '.2f', 8, 'x')}{_num(run.peak_rss_mb, ',.0f', 12)}"

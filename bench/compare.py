@@ -218,6 +218,11 @@ def versus(
 
 def _counts(run: dict | None) -> str:
     counts = (run or {}).get("counts") or {}
+    if "extracted" in counts:  # datatrove's warc job: pages its reader kept, then trafilatura's
+        return (
+            f"read {counts['read']:,}, extracted {counts['extracted']:,}, empty "
+            f"{counts['empty']:,}, timeouts {counts['timeouts']:,}"
+        )
     if "too_short" in counts:  # datatrove's: empty texts are skipped by its reader, uncounted
         return f"read {counts['read']:,}, too short {counts['too_short']:,}, duplicates {counts['duplicates']:,}"
     if "rejected" in counts:
@@ -278,13 +283,12 @@ def warc_versus(bench: Bench, datatrove: Datatrove, corpus: Path) -> dict:
             for i in range(2)
         ]
         total = sum(files)
-        layout = "warc, 2 files"
-        ours = bench.build(0, "build", layout, raw, WORKERS, total)
+        ours = bench.build(0, "warc", "2 files", raw, WORKERS, total)
         theirs, why = None, datatrove.missing or datatrove.warc_missing
         if why:
             bench.echo(f"  datatrove: the WARC comparison is skipped: {why}")
         else:
-            theirs = datatrove_run(bench, datatrove, 0, "warc", layout, raw, total)
+            theirs = datatrove_run(bench, datatrove, 0, "warc", "warc 2 files", raw, total)
         input_mb = sum(p.stat().st_size for p in raw.iterdir()) / MB
     finally:
         shutil.rmtree(raw)

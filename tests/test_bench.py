@@ -275,7 +275,11 @@ if args.job == "check":
 files = sorted(Path(args.input).iterdir())
 Path(args.output).mkdir(parents=True)
 pq.write_table(pa.table({"text": [p.name for p in files]}), Path(args.output) / "00000.parquet")
-counts = {"read": len(files), "written": len(files), "too_short": 0, "duplicates": 0}
+counts = {"read": len(files), "written": len(files)}
+if args.job == "warc":
+    counts |= {"extracted": len(files), "empty": 0, "timeouts": 0}
+else:
+    counts |= {"too_short": 0, "duplicates": 0}
 print(json.dumps({"job": args.job, **counts, "steps": []}))
 '''
 
@@ -474,13 +478,14 @@ def test_a_tiny_comparison_run_with_stub_builder_and_datatrove(tmp_path, capsys)
     assert bench.main([*argv, "--json", str(results)]) == 0
     shown = capsys.readouterr().out
     assert "datatrove wall / Broadsheet wall: default steps" in shown
+    assert "read 2, extracted 2, empty 0, timeouts 0" in shown  # datatrove's WARC counts
     assert "issue 16 targets:" in shown and "total time" in shown
     figures = json.loads(results.read_text())
     assert figures["build_cache"] is True and figures["datatrove"]["version"] == "0.10.1"
     labels = {run["name"] + " " + run["layout"]: run for run in figures["runs"]}
-    for label in ("build sharded", "lean sharded", "datatrove sharded", "build warc, 2 files"):
+    for label in ("build sharded", "lean sharded", "datatrove sharded", "warc 2 files"):
         assert labels[label]["status"] == "ok" and labels[label]["cpu_seconds"] > 0
-    assert labels["datatrove warc, 2 files"]["counts"]["read"] == 2  # two WARC files
+    assert labels["datatrove warc 2 files"]["counts"]["read"] == 2  # two WARC files
     issue = figures["issue16"]
     (versus,) = issue["versus"]
     assert versus["default_ratio"] > 0 and versus["lean_ratio"] > 0
