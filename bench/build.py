@@ -300,20 +300,12 @@ def _release_writer() -> Callable:
         return write_table
 
 
-CACHE_LINE = re.compile(
-    r"cache:\s*([\d,]+)\s+units?(?:\(s\))?\s+reused,\s*([\d,]+)\s+computed,\s*([\d,]+)\s+evicted"
-)
-
-
 def cache_figures(stderr: str) -> str:
-    """The build cache's figures, 'N reused, M computed, K evicted', from the last line of
-    `stderr` that gives them (the builder prints 'cache: N unit(s) reused, M computed, K
-    evicted'); '' when there is none."""
-    found = CACHE_LINE.findall(stderr)
-    if not found:
-        return ""
-    reused, computed, evicted = (int(v.replace(",", "")) for v in found[-1])
-    return f"{reused} reused, {computed} computed, {evicted} evicted"
+    """The build cache's line as the builder prints it on stderr, without its 'cache: '
+    ('N unit(s) reused, M computed[, U not cacheable]; ... K evicted ...'), the last one
+    printed; '' when there is none (no cache, or --no-cache)."""
+    lines = [line for line in stderr.splitlines() if re.match(r"cache:\s*[\d,]+ unit", line)]
+    return lines[-1].removeprefix("cache:").strip() if lines else ""
 
 
 def release_rows(release: Path) -> int | None:

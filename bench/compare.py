@@ -466,9 +466,13 @@ def differences(a: Path, b: Path) -> list[str]:
 
 
 def units(cache: str) -> int | None:
-    """Work units of a build from its cache figures ('N reused, M computed, K evicted')."""
-    found = re.match(r"(\d+) reused, (\d+) computed", cache)
-    return int(found[1]) + int(found[2]) if found else None
+    """Work units of a build from its cache line: reused + computed + not cacheable."""
+    found = re.match(r"([\d,]+) units?(?:\(s\))? reused, ([\d,]+) computed", cache)
+    if not found:
+        return None
+    uncached = re.search(r"([\d,]+) not cacheable", cache)
+    counts = [found[1], found[2], uncached[1] if uncached else "0"]
+    return sum(int(c.replace(",", "")) for c in counts)
 
 
 def _stint(s: Stint | None) -> str:

@@ -345,8 +345,13 @@ def test_a_kill_before_the_command_has_started_still_stops_it(tmp_path):
 
 def test_cache_figures_and_units_are_read_from_the_builders_line():
     stderr = "note: x\ncache: 1,203 unit(s) reused, 4 computed, 2 evicted\nrelease: dist\n"
-    assert bench.cache_figures(stderr) == "1203 reused, 4 computed, 2 evicted"
+    assert bench.cache_figures(stderr) == "1,203 unit(s) reused, 4 computed, 2 evicted"
     assert compare.units(bench.cache_figures(stderr)) == 1207
+    line = (
+        "cache: 3 unit(s) reused, 2 computed (1 damaged entry recomputed), 1 not cacheable; "
+        "40 partition(s) reused, 6 written; 0 evicted (12.5 MB cached)"
+    )
+    assert compare.units(bench.cache_figures(line)) == 6
     assert bench.cache_figures("release: dist\n") == "" and compare.units("") is None
 
 
@@ -494,7 +499,7 @@ def test_a_tiny_comparison_run_with_stub_builder_and_datatrove(tmp_path, capsys)
     assert [r["level"] for r in issue["compression"]["levels"]] == list(compare.LEVELS)
     incremental = issue["incremental"]
     assert incremental["identical"] is True and incremental["months"] == 12
-    assert incremental["rebuild"]["cache"] == "12 reused, 1 computed, 0 evicted"
+    assert incremental["rebuild"]["cache"] == "12 unit(s) reused, 1 computed, 0 evicted"
     resume = issue["resume"]
     assert resume["status"] == "ok" and resume["identical"] is True
     assert resume["units"] == 1 and resume["cpu_bound"] is not None
