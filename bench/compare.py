@@ -522,10 +522,15 @@ def incremental(bench: Bench, months: list[Path]) -> dict:
         "rebuild": asdict(again) if again else None,
         "clean": asdict(clean) if clean else None,
         "share": again.seconds / full.seconds if ok and again else None,
+        "cpu_share": again.cpu_seconds / full.cpu_seconds
+        if ok and again and full.cpu_seconds
+        else None,
         "identical": not diff if ok else None,
         "differences": diff[:20],
     }
     share = "-" if result["share"] is None else f"{result['share']:.1%}"
+    if result["cpu_share"] is not None:
+        share += f" (CPU {result['cpu_share']:.1%})"
     same = {True: "yes", False: f"NO ({len(diff)} file(s) differ)", None: "-"}[result["identical"]]
     bench.echo(
         f"\nincremental build ({result['months']} monthly JSONL files of about "
