@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.build-stamp
 DEV_STAMP := $(VENV)/.dev-stamp
+# make bench's datatrove side: its own venv from its own lock, made only by `make bench`
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.bench-stamp
 
 RAW     ?= raw
 OUT     ?= dist
@@ -14,6 +17,8 @@ ALLOW_EMPTY ?=
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 CORPUS  ?=
+SIZES   ?= 250
+BENCH_ARGS ?=
 REPO    ?=
 VERSION ?=
 DRY_RUN ?=
@@ -34,6 +39,13 @@ $(DEV_STAMP): $(STAMP) requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock -c requirements.lock
 	touch $@
 
+# datatrove 0.10.1 and what its bench jobs import (bench/requirements-datatrove.lock), for
+# `make bench` only: never installed into .venv, never by `make build` or `make test`.
+$(BENCH_STAMP): bench/requirements-datatrove.lock
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-datatrove.lock
+	touch $@
+
 setup: $(STAMP)  ## create .venv with the pinned dependencies
 
 build: $(STAMP)  ## build the dataset from $(RAW) into $(OUT)
@@ -45,9 +57,10 @@ test: $(DEV_STAMP)  ## run the whole test suite (slow scale tests included) in T
 publish: $(STAMP)  ## publish $(OUT) to the Hub (REPO=, VERSION=, DRY_RUN=1)
 	$(BIN)/python -m builder --config $(CONFIG) publish --release $(OUT) $(if $(REPO),--repo $(REPO)) $(if $(VERSION),--version $(VERSION)) $(if $(DRY_RUN),--dry-run)
 
-bench: $(DEV_STAMP)  ## throughput vs the floor, worker scaling, peak RSS (SIZES=250,1000 CORPUS=../shared/corpus); near-duplicate precision, recall and share
-	$(BIN)/python -m bench.build $(if $(SIZES),--sizes $(SIZES)) $(if $(CORPUS),--corpus $(CORPUS))
-	$(BIN)/python -m bench.near --articles 20000 --settings "5-gram 16x7"
+bench: $(DEV_STAMP) $(BENCH_STAMP)  ## Broadsheet vs datatrove 0.10.1, the floor, incremental build, kill and resume, zstd levels, near-duplicates (SIZES=250,1000 CORPUS=../shared/corpus BENCH_ARGS=...)
+	$(BIN)/python -m bench.build --sizes $(SIZES) --parts all --workers 2 --layouts sharded --skip-ray \
+		--datatrove "$(BENCH_VENV)/bin/python bench/datatrove_jobs.py" --near 20000 \
+		$(if $(CORPUS),--corpus $(CORPUS)) $(BENCH_ARGS)
 
 eval: $(DEV_STAMP)  ## pipeline vs trafilatura and htmldate alone on a corpus with ground truth, and a WARC build (CORPUS=../shared/corpus)
 	$(BIN)/python -m bench.evaluate --config $(CONFIG) $(if $(CORPUS),--corpus $(CORPUS))
@@ -88,4 +101,4 @@ lock: $(DEV_STAMP)  ## re-pin both locks to what .venv holds (after a deliberate
 	rm $(VENV)/all.txt
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) $(OUT) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info

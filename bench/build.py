@@ -1,21 +1,32 @@
-"""`make bench`: build throughput, worker scaling and peak memory against the floor, in one run.
+"""`make bench`: build throughput, worker scaling and peak memory against the floor, and (issue
+16) Broadsheet beside datatrove 0.10.1, the build cache and the shard compression, in one run.
 
 For each size it generates (or reuses) a deterministic corpus (bench/corpus.py) and times,
 each as a subprocess run the way a user runs it: the floor (pyarrow reads the JSONL and writes
 it as Parquet with the release's writer settings, no processing), the build with 1 and 2 workers
 on the sharded corpus and on the same records as one file, and the Ray executor when the CLI
-has one. Peak RSS is the largest sum over the run's whole process tree. Timings on a shared
-machine are noisy: compare the ratios of one run, not absolute figures across runs.
+has one (`--parts builds`, the default). `--parts versus,compression,incremental,resume` (or
+`all`) adds the parts of bench/compare.py: Broadsheet's default and lean steps beside
+datatrove's chain on the same shards (and on a corpus's pages as WARC files), the shards'
+bytes at several zstd levels, a 13th month added to a 12-month input, and a build killed and
+rerun. Every run is started under bench/reap.py, so its CPU counts every process of its tree;
+peak RSS is the largest sum over that tree. Timings on a shared machine are noisy: compare the
+ratios of one run, not absolute figures across runs.
 
     .venv/bin/python -m bench.build [--sizes 250,1000] [--corpus ../shared/corpus] [--skip-ray]
+    make bench   # = --parts all --workers 2 --layouts sharded --skip-ray --near 20000, SIZES=250
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
+import re
+import resource
+import shlex
 import shutil
 import signal
 import subprocess
@@ -30,6 +41,8 @@ from pathlib import Path
 from bench.corpus import SEED, Corpus, generate
 
 ROOT = Path(__file__).resolve().parent.parent
+REAP = Path(__file__).resolve().with_name("reap.py")
+BUILDER = [sys.executable, "-m", "builder"]  # how a build is started, as a user starts it
 MB = 1_000_000
 SAMPLE_SECONDS = 0.05
 EXIT_GRACE_SECONDS = 3.0  # helpers (multiprocessing's resource tracker) exit soon after the build
@@ -105,9 +118,10 @@ class PeakRss(threading.Thread):
     """Samples the summed RSS (and PSS) of a process tree every SAMPLE_SECONDS; `peak` (and
     `peak_pss`) is the largest."""
 
-    def __init__(self, root: int) -> None:
+    def __init__(self, root: int, skip_root: bool = False) -> None:
         super().__init__(daemon=True)
         self.root, self.peak, self.peak_pss = root, 0, 0
+        self.skip_root = skip_root  # the root is a wrapper (bench/reap.py), not the run's
         self.seen: dict[int, int] = {}  # every process of the tree met, with its start time
         self._done = threading.Event()
 
@@ -115,8 +129,9 @@ class PeakRss(threading.Thread):
         while not self._done.is_set():
             tree = process_tree(self.root)
             self.seen.update(tree)
-            self.peak = max(self.peak, sum(rss_bytes(pid) for pid in tree))
-            self.peak_pss = max(self.peak_pss, sum(pss_bytes(pid) for pid in tree))
+            pids = [pid for pid in tree if not (self.skip_root and pid == self.root)]
+            self.peak = max(self.peak, sum(rss_bytes(pid) for pid in pids))
+            self.peak_pss = max(self.peak_pss, sum(pss_bytes(pid) for pid in pids))
             self._done.wait(SAMPLE_SECONDS)
 
     def stop(self) -> None:
@@ -136,17 +151,19 @@ class Outcome:
     stderr_tail: str = ""
     outlived: int = 0  # processes of the tree still running well after it ended (then killed)
     peak_pss: int = 0  # bytes, summed over the process tree, shared pages split between them
+    cpu_seconds: float | None = None  # user + system of every process of the tree (measure_all)
 
 
-def measure(command: list[str], limit: float, logs: Path) -> Outcome:
-    """Run `command` from the project root, sampling its tree's memory; stop it past `limit` s."""
+def measure(command: list[str], limit: float, logs: Path, skip_root: bool = False) -> Outcome:
+    """Run `command` from the project root, sampling its tree's memory; stop it past `limit` s.
+    `skip_root`: the command is a wrapper whose own memory is not the run's (bench/reap.py)."""
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
     with open(logs / "stdout", "w+b") as out, open(logs / "stderr", "w+b") as err:
         start = time.perf_counter()
         process = subprocess.Popen(
             command, cwd=ROOT, stdout=out, stderr=err, env=env, start_new_session=True
         )
-        sampler = PeakRss(process.pid)
+        sampler = PeakRss(process.pid, skip_root)
         sampler.start()
         try:
             code = process.wait(timeout=limit)
@@ -164,6 +181,18 @@ def measure(command: list[str], limit: float, logs: Path) -> Outcome:
         return Outcome(
             seconds, sampler.peak, status, stdout, stderr_tail, outlived, sampler.peak_pss
         )
+
+
+def measure_all(command: list[str], limit: float, logs: Path) -> Outcome:
+    """`measure` under bench/reap.py, with the CPU seconds of every process of the run: reap.py
+    waits for every descendant, also those whose parent never does (datatrove's forkserver
+    tasks), so their usage reaches getrusage(RUSAGE_CHILDREN) here. reap.py's own memory is
+    left out of the peaks."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    outcome = measure([sys.executable, str(REAP), "--", *command], limit, logs, skip_root=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return dataclasses.replace(outcome, cpu_seconds=cpu)
 
 
 def stop_tree(process: subprocess.Popen, seen: dict[int, int]) -> int:
@@ -226,6 +255,9 @@ class Run:
     articles_per_s: float | None = None
     vs_floor: float | None = None  # floor seconds / build seconds: the build's speed in floors
     scaling: float | None = None  # 1-worker seconds / these seconds, same input
+    cpu_seconds: float | None = None  # user + system, every process of the run
+    cache: str = ""  # the build cache's figures: 'N reused, M computed, K evicted'
+    counts: dict | None = None  # records read, rejected, duplicates (the release's accounting)
 
     @property
     def label(self) -> str:
@@ -268,6 +300,14 @@ def _release_writer() -> Callable:
         return write_table
 
 
+def cache_figures(stderr: str) -> str:
+    """The build cache's line as the builder prints it on stderr, without its 'cache: '
+    ('N unit(s) reused, M computed[, U not cacheable]; ... K evicted ...'), the last one
+    printed; '' when there is none (no cache, or --no-cache)."""
+    lines = [line for line in stderr.splitlines() if re.match(r"cache:\s*[\d,]+ unit", line)]
+    return lines[-1].removeprefix("cache:").strip() if lines else ""
+
+
 def release_rows(release: Path) -> int | None:
     """Rows in a release's data shards, from their Parquet footers."""
     import pyarrow.parquet as pq
@@ -276,21 +316,58 @@ def release_rows(release: Path) -> int | None:
     return sum(pq.read_metadata(s).num_rows for s in shards) if shards else None
 
 
+def release_counts(release: Path) -> dict | None:
+    """Records read, rejected and duplicates, from a release's manifest (None if it has none)."""
+    try:
+        counts = json.loads((release / "manifest.json").read_text(encoding="utf-8"))["accounting"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return {
+        "read": counts.get("records_read"),
+        "rejected": counts.get("rejected"),
+        "duplicates": counts.get("duplicates"),
+    }
+
+
+@dataclass(frozen=True)
+class Measured:
+    outcome: Outcome
+    rows: int | None  # rows in the release's data shards
+    cache: str  # the build cache's figures ('' if it printed none)
+    counts: dict | None  # release_counts
+
+
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 class Bench:
-    """Runs the measurements and collects them; each run's outputs live in a scratch folder."""
+    """Runs the measurements and collects them; each run's outputs live in a scratch folder.
 
-    def __init__(self, cache: Path, limit: float, echo: Callable[[str], None] = print) -> None:
+    Every run is started under bench/reap.py (`measure_all`), so its CPU counts every process.
+    Builds get `config` (TOML text; dataset.toml's by default) and, when the builder has a build
+    cache (`build_cache`), a fresh cache folder of their own in that config's `run.cache`, so no
+    run reuses another's work and none touches the user's cache.
+    """
+
+    def __init__(
+        self,
+        cache: Path,
+        limit: float,
+        echo: Callable[[str], None] = print,
+        builder: list[str] | None = None,
+        build_cache: bool = False,
+    ) -> None:
         self.cache, self.limit, self.echo = cache, limit, echo
+        self.builder = builder or BUILDER
+        self.build_cache = build_cache
+        self.config = (ROOT / "dataset.toml").read_text(encoding="utf-8")
         self.runs: list[Run] = []
         self.over: dict[str, float] = {}  # run label -> size at which it went over the limit
 
     def floor(self, size: float, corpus: Corpus) -> Run:
         code = "import sys; from bench.build import floor; floor(*sys.argv[1:])"
-        outcome, _ = self._measure(
+        outcome = self._measure(
             lambda scratch: [
                 sys.executable,
                 "-c",
@@ -298,7 +375,7 @@ class Bench:
                 str(corpus.single_file),
                 str(scratch / "f"),
             ]
-        )
+        ).outcome
         run = self._run(size, "floor", "single", None, corpus.single, corpus.records, outcome)
         if outcome.status == "ok":  # the floor's own timing: no interpreter start, no imports
             result = json.loads(outcome.stdout.strip().splitlines()[-1])
@@ -315,32 +392,71 @@ class Bench:
         workers: int,
         records: int,
         *extra: str,
+        config: str | None = None,
+        keep: Path | None = None,
     ) -> Run:
-        """Time `python -m builder build` on `raw`; skipped if it went over the limit when smaller."""
+        """Time `python -m builder build` on `raw`; skipped if it went over the limit when smaller.
+        `config`: the config's TOML text (default dataset.toml's); `keep`: where to move the
+        release when the build succeeds (else it is removed with the scratch folder)."""
         label = f"{name} {layout} w{workers}"
         if label in self.over:
             outcome = Outcome(0.0, 0, f"skipped (over limit at {self.over[label]:g} MB)")
             return self._add(self._run(size, name, layout, workers, raw, records, outcome))
-        command = [sys.executable, "-m", "builder", "build", "--raw", str(raw)]
-        command += ["--workers", str(workers), *extra]
-        outcome, rows = self._measure(lambda scratch: [*command, "--out", str(scratch / "release")])
+
+        def command(scratch: Path) -> list[str]:
+            return [
+                *self.builder,
+                "--config",
+                str(self.write_config(scratch, config)),
+                "build",
+                "--raw",
+                str(raw),
+                "--workers",
+                str(workers),
+                *extra,
+                "--out",
+                str(scratch / "release"),
+            ]
+
+        measured = self._measure(command, keep)
+        outcome = measured.outcome
         if outcome.status.startswith("over limit"):
             self.over[label] = size
         elif outcome.status != "ok":
             self.echo(f"  {label}: {outcome.status}; its last lines:\n{outcome.stderr_tail}")
         run = self._run(size, name, layout, workers, raw, records, outcome)
-        run.rows = rows
+        run.rows, run.cache, run.counts = measured.rows, measured.cache, measured.counts
         if outcome.status == "ok":
             self._speed(run, outcome.seconds)
         return self._add(run)
 
-    def _measure(self, command: Callable[[Path], list[str]]) -> tuple[Outcome, int | None]:
-        """Run `command(scratch)`; the scratch folder (release, logs) is removed afterwards."""
+    def write_config(self, scratch: Path, config: str | None = None) -> Path:
+        """The build's config in `scratch`, with a fresh cache folder when the builder has one."""
+        text = self.config if config is None else config
+        if self.build_cache and "[run]" not in text:
+            text += f"\n[run]\ncache = {json.dumps(str(scratch / 'cache'))}\n"
+        path = scratch / "bench.toml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def _measure(self, command: Callable[[Path], list[str]], keep: Path | None = None) -> Measured:
+        """Run `command(scratch)`; the scratch folder (release, logs) is removed afterwards, but
+        the release is moved to `keep` first if given and the run succeeded."""
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=self.cache))
         try:
-            outcome = measure(command(scratch), self.limit, scratch)
-            rows = release_rows(scratch / "release") if outcome.status == "ok" else None
-            return outcome, rows
+            outcome = measure_all(command(scratch), self.limit, scratch)
+            ok = outcome.status == "ok"
+            measured = Measured(
+                outcome,
+                release_rows(scratch / "release") if ok else None,
+                cache_figures((scratch / "stderr").read_text(errors="replace")),
+                release_counts(scratch / "release") if ok else None,
+            )
+            if keep is not None and ok:
+                shutil.rmtree(keep, ignore_errors=True)
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(scratch / "release", keep)
+            return measured
         finally:
             shutil.rmtree(scratch)
 
@@ -365,6 +481,7 @@ class Bench:
             seconds=None,
             peak_rss_mb=outcome.peak_rss / MB if outcome.peak_rss else None,
             peak_pss_mb=outcome.peak_pss / MB if outcome.peak_pss else None,
+            cpu_seconds=outcome.cpu_seconds,
             status=outcome.status,
             note=note,
         )
@@ -379,6 +496,9 @@ class Bench:
         self.runs.append(run)
         self.echo(row(run))
         return run
+
+
+SAME_ROWS = ("build", "ray")  # runs whose releases of one corpus must hold the same rows
 
 
 def compare(runs: list[Run]) -> None:
@@ -397,17 +517,17 @@ def compare(runs: list[Run]) -> None:
         if one and run.workers != 1:
             run.scaling = one.seconds / run.seconds
         first = next(
-            (r for r in same_input if r.name != "floor" and r.layout != "txt" and r.rows),
+            (r for r in same_input if r.name in SAME_ROWS and r.layout != "txt" and r.rows),
             None,
         )
-        if run.layout != "txt" and first and run.rows != first.rows:
+        if run.name in SAME_ROWS and run.layout != "txt" and first and run.rows != first.rows:
             run.note = ", ".join(filter(None, [run.note, f"rows differ from {first.label}"]))
 
 
 # --- the report ---------------------------------------------------------------------------------
 
 HEADER = (
-    f"{'size':>8}  {'run':<20}{'input MB':>9}{'records':>10}{'seconds':>9}{'MB/s':>8}"
+    f"{'size':>8}  {'run':<26}{'input MB':>9}{'records':>10}{'seconds':>9}{'CPU s':>8}{'MB/s':>8}"
     f"{'articles/s':>11}{'vs floor':>9}{'scaling':>8}{'peak RSS MB':>12}{'PSS MB':>8}"
     f"{'rows':>10}  status"
 )
@@ -421,8 +541,8 @@ def row(run: Run) -> str:
     size = f"{run.size_mb:g} MB" if run.size_mb else "-"
     status = f"{run.status} ({run.note})" if run.note else run.status
     return (
-        f"{size:>8}  {run.label:<20}{run.input_mb:>9.1f}{run.records:>10,}"
-        f"{_num(run.seconds, '.2f', 9)}{_num(run.mb_per_s, '.2f', 8)}"
+        f"{size:>8}  {run.label:<26}{run.input_mb:>9.1f}{run.records:>10,}"
+        f"{_num(run.seconds, '.2f', 9)}{_num(run.cpu_seconds, '.1f', 8)}{_num(run.mb_per_s, '.2f', 8)}"
         f"{_num(run.articles_per_s, ',.0f', 11)}{_num(run.vs_floor, '.3f', 9, 'x')}"
         f"{_num(run.scaling, '.2f', 8, 'x')}{_num(run.peak_rss_mb, ',.0f', 12)}"
         f"{_num(run.peak_pss_mb, ',.0f', 8)}{_num(run.rows, ',', 10)}  {status}"
@@ -504,16 +624,17 @@ def article_bodies(folder: Path, limit: int) -> list[str]:
     return [t.split("\n", 1)[-1] if t.lstrip().startswith("date ") else t for t in texts]
 
 
-def has_executor_option() -> bool:
-    """Whether `python -m builder build --help` offers --executor (Ray) yet."""
+def build_options(builder: list[str] | None = None) -> str:
+    """What `python -m builder build --help` offers (--executor for Ray, --no-cache for the
+    build cache), as its text."""
     shown = subprocess.run(
-        [sys.executable, "-m", "builder", "build", "--help"],
+        [*(builder or BUILDER), "build", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    return "--executor" in shown.stdout
+    return shown.stdout
 
 
 def _numbers(kind: type) -> Callable[[str], list]:
@@ -529,6 +650,25 @@ def _numbers(kind: type) -> Callable[[str], list]:
     return parse
 
 
+PARTS = ("builds", "versus", "compression", "incremental", "resume")
+
+
+def _parts(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    parts = list(PARTS) if parts == ["all"] else parts
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(f"give some of {', '.join(PARTS)} (or all); got {text!r}")
+    return parts
+
+
+def _layouts(text: str) -> list[str]:
+    layouts = [p.strip() for p in text.split(",") if p.strip()]
+    if not layouts or set(layouts) - {"sharded", "single"}:
+        raise argparse.ArgumentTypeError(f"give sharded, single or both; got {text!r}")
+    return layouts
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -539,6 +679,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers", type=_numbers(int), default=[1, 2], help="worker counts to time (1,2)"
+    )
+    parser.add_argument(
+        "--layouts",
+        type=_layouts,
+        default=["sharded", "single"],
+        help="the corpus as shards, as one file, or both (sharded,single)",
+    )
+    parser.add_argument(
+        "--parts",
+        type=_parts,
+        default=["builds"],
+        help="what to run, comma-separated, or all: builds (the floor and the builds by "
+        "--workers and --layouts, Ray, the text files), versus (Broadsheet's default and lean "
+        "steps beside datatrove on the corpus, and on CORPUS's pages as WARC), compression "
+        "(zstd levels of the release's shards), incremental (a 13th month added), resume "
+        "(kills and reruns); default %(default)s",
+    )
+    parser.add_argument(
+        "--datatrove",
+        default=compare_module().DATATROVE,
+        help="the command that runs bench/datatrove_jobs.py in its own venv "
+        "(default: .venv-bench's python and the script)",
+    )
+    parser.add_argument(
+        "--kills",
+        type=int,
+        help="SIGKILLs of the resume part (default 10 when --sizes has 1000, on that corpus; "
+        "else 3 on the first size's)",
+    )
+    parser.add_argument(
+        "--month-mb",
+        type=float,
+        default=10.0,
+        help="size of each monthly file of the incremental part (default %(default)s)",
+    )
+    parser.add_argument(
+        "--near",
+        type=int,
+        default=0,
+        metavar="ARTICLES",
+        help="also run bench.near at this many articles, as make bench does (default: not)",
+    )
+    parser.add_argument(
+        "--builder",
+        default=shlex.join(BUILDER),
+        help="how a build is started (default: this python -m builder; the tests give a stub)",
     )
     parser.add_argument(
         "--out", type=Path, default=ROOT / ".bench", help="corpus cache and scratch (.bench/)"
@@ -556,40 +742,126 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def compare_module():  # noqa: ANN201
+    """bench.compare, imported late: it imports this module."""
+    import bench.compare
+
+    return bench.compare
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    cmp = compare_module()
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    bench = Bench(args.out, args.max_build_seconds)
-    ray = not args.skip_ray and has_executor_option()
+    builder = shlex.split(args.builder)
+    options = build_options(builder)
+    has_cache = "--no-cache" in options
+    bench = Bench(args.out, args.max_build_seconds, builder=builder, build_cache=has_cache)
+    parts = args.parts
+    ray = "builds" in parts and not args.skip_ray and "--executor" in options
     load = os.getloadavg()[0]
     print(
         f"load average {load:.2f} on {os.cpu_count()} cores; at most {args.max_build_seconds:g} s a run"
     )
+    datatrove = None
+    if "versus" in parts:
+        datatrove = cmp.datatrove_setup(args.datatrove)
+        print(
+            f"datatrove {datatrove.version}: {shlex.join(datatrove.command)}"
+            if not datatrove.missing
+            else f"datatrove: not run ({datatrove.missing})"
+        )
+        if datatrove.warc_missing and args.corpus:
+            print(f"datatrove: no WARC comparison ({datatrove.warc_missing})")
     print(HEADER)
     texts: list[str] = []
-    for number, size in enumerate(args.sizes):
-        corpus = generate(args.out / f"corpus-{args.seed}-{size:g}mb", size, args.seed)
-        bench.floor(size, corpus)
-        # Scaling is timed on the first (smallest) size; larger ones run the most workers only,
-        # for the floor ratio and memory, so that the whole bench stays well within 15 minutes.
-        counts = args.workers if number == 0 else [max(args.workers)]
-        for layout, raw in (("sharded", corpus.sharded), ("single", corpus.single)):
-            for workers in counts:
-                bench.build(size, "build", layout, raw, workers, corpus.records)
-        if ray and number == 0:
-            most = max(args.workers)
-            bench.build(
-                size, "ray", "sharded", corpus.sharded, most, corpus.records, "--executor", "ray"
+    results: dict = {"versus": []}
+    kept = args.out / "kept"  # default-steps releases of the versus part, removed at the end
+    kill_size = 1000.0 if 1000.0 in args.sizes else args.sizes[0]
+    kills = args.kills if args.kills is not None else (10 if kill_size == 1000.0 else 3)
+    reference: tuple[Run, Path, Corpus] | None = None
+    try:
+        for number, size in enumerate(args.sizes):
+            corpus = generate(args.out / f"corpus-{args.seed}-{size:g}mb", size, args.seed)
+            config = cmp.corpus_config()
+            if "builds" in parts:
+                bench.floor(size, corpus)
+                # Scaling is timed on the first (smallest) size; larger ones run the most
+                # workers only, for the floor ratio and memory.
+                counts = args.workers if number == 0 else [max(args.workers)]
+                for layout in args.layouts:
+                    raw = corpus.sharded if layout == "sharded" else corpus.single
+                    for workers in counts:
+                        if "versus" in parts and (layout, workers) == ("sharded", cmp.WORKERS):
+                            continue  # the versus part's default-steps build is this run
+                        bench.build(
+                            size, "build", layout, raw, workers, corpus.records, config=config
+                        )
+            needs_release = number == 0 and "compression" in parts
+            needs_reference = size == kill_size and "resume" in parts
+            if "versus" in parts or needs_release or needs_reference:
+                result, default = cmp.versus(
+                    bench,
+                    datatrove if "versus" in parts else None,
+                    size,
+                    corpus,
+                    kept / f"{size:g}mb",
+                )
+                results["versus"].append(result)
+                if size == kill_size:
+                    reference = (default, kept / f"{size:g}mb", corpus)
+            if "builds" in parts:
+                if ray and number == 0:
+                    most = max(args.workers)
+                    bench.build(
+                        size,
+                        "ray",
+                        "sharded",
+                        corpus.sharded,
+                        most,
+                        corpus.records,
+                        "--executor",
+                        "ray",
+                        config=config,
+                    )
+                if number == 0:  # the text files are the corpus's first records at any size
+                    texts = article_bodies(corpus.txt, 500)
+                    files = sum(1 for _ in corpus.txt.iterdir())
+                    bench.build(size, "seed", "txt", corpus.txt, max(args.workers), files)
+        if "builds" in parts and not args.skip_ray and not ray:
+            print("ray: not available yet (`python -m builder build --help` lists no --executor)")
+        if "versus" in parts and args.corpus:
+            results["warc"] = cmp.warc_versus(bench, datatrove, args.corpus)
+        first = results["versus"][0] if results["versus"] else None
+        if "compression" in parts:
+            if first and first["release"]:
+                results["compression"] = cmp.compression(Path(first["release"]), scratch=args.out)
+                print(cmp.compression_report(results["compression"]))
+            else:
+                print("\nshard compression: not measured (no release of the first size)")
+        if "incremental" in parts:
+            months = cmp.monthly_corpus(args.out, args.month_mb, args.seed)
+            results["incremental"] = cmp.incremental(bench, months)
+        if "resume" in parts:
+            run, release, corpus = reference if reference else (None, None, None)
+            results["resume"] = cmp.resume(
+                bench,
+                kill_size,
+                corpus.sharded if corpus else args.out,
+                run,
+                release if release and release.is_dir() else None,
+                kills,
+                args.seed,
             )
-        if number == 0:  # the seed-format text files are the corpus's first records at any size
-            texts = article_bodies(corpus.txt, 500)
-            files = sum(1 for _ in corpus.txt.iterdir())
-            bench.build(size, "seed", "txt", corpus.txt, max(args.workers), files)
-    if not args.skip_ray and not ray:
-        print("ray: not available yet (`python -m builder build --help` lists no --executor)")
-    costs = {"generated": per_article_costs(texts)}
-    if args.corpus:
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+    costs = {"generated": per_article_costs(texts)} if "builds" in parts else {}
+    if args.corpus and "builds" in parts:
         shared = args.corpus / "txt"
         if shared.is_dir():
             files = sum(1 for p in shared.iterdir() if p.is_file())
@@ -607,22 +879,35 @@ def main(argv: list[str] | None = None) -> int:
         for name, ms in by_name.items():
             shown = f"{ms:.3f} ms" if ms is not None else "not importable"
             print(f"{name}: {shown} per article ({where} articles)")
-    met = targets(bench.runs)
-    print("\nissue 7 targets:")
-    for target in met:
-        print(f"  {target['target']:<56} {target['verdict']}")
+    if args.near:
+        results["near"] = cmp.near(args.near)
+    met = targets(bench.runs) if "builds" in parts else []
+    if met:
+        print("\nissue 7 targets:")
+        for target in met:
+            print(f"  {target['target']:<56} {target['verdict']}")
+    met16 = []
+    if set(parts) - {"builds"}:
+        met16 = cmp.targets(results)
+        print("\nissue 16 targets:")
+        for target in met16:
+            print(f"  {target['target']:<66} {target['verdict']}")
     seconds = time.perf_counter() - started
     path = args.json or args.out / "results.json"
     results = {
         "cpus": os.cpu_count(),
         "load_average_at_start": load,
+        "load_average_at_end": os.getloadavg()[0],
         "seconds": seconds,
+        "build_cache": has_cache,
+        "datatrove": asdict(datatrove) if datatrove else None,
         "runs": [asdict(r) for r in bench.runs],
         "per_article_ms": costs,
         "targets": met,
+        "issue16": {**results, "targets": met16},
     }
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\n{len(bench.runs)} runs in {seconds:.0f} s; results in {path}")
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"\n{len(bench.runs)} runs; total time {_minutes(seconds)}; results in {path}")
     return 0
 
 

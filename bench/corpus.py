@@ -198,6 +198,46 @@ def generate(out: Path, megabytes: float, seed: int = SEED) -> Corpus:
     return _corpus(out, info)
 
 
+def monthly(out: Path, months: int, megabytes: float, seed: int = SEED) -> list[Path]:
+    """`months` + 1 JSON Lines files of about `megabytes` MB each, one per month from 2024-01
+    (`2024-01.jsonl`, ...): the records of `records(seed)` in order, each with its publication
+    date moved into its file's month (day and time kept). The last file is the month added to
+    an input of the others. Written once into `out` (renamed into place when complete), then
+    reused."""
+    done = out / "monthly.json"
+    info = {"months": months, "megabytes": megabytes, "seed": seed}
+    names = [f"{2024 + m // 12}-{m % 12 + 1:02d}.jsonl" for m in range(months + 1)]
+    if done.is_file():
+        if json.loads(done.read_text()) != info:
+            raise FileExistsError(
+                f"{out} holds other monthly files than {info}: give another folder"
+            )
+        return [out / name for name in names]
+    if out.exists():
+        raise FileExistsError(f"{out} exists and is not a finished set of monthly files")
+    part = out.with_name(out.name + ".partial")
+    if (part / _MARK).is_file():
+        shutil.rmtree(part)
+    elif part.exists():
+        raise FileExistsError(f"{part} exists and was not made by benchgen: remove it")
+    part.mkdir(parents=True)
+    (part / _MARK).touch()
+    stream = records(seed)
+    for name in names:
+        month, written = name.removesuffix(".jsonl"), 0
+        with open(part / name, "wb") as f:
+            while written < megabytes * 1_000_000:
+                record = next(stream)
+                record = {**record, "date_publish": month + record["date_publish"][7:]}
+                line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+                f.write(line)
+                written += len(line)
+    (part / "monthly.json").write_text(json.dumps(info))
+    (part / _MARK).unlink()
+    part.rename(out)
+    return [out / name for name in names]
+
+
 def _corpus(out: Path, info: dict) -> Corpus:
     return Corpus(out / "sharded", out / "single", out / "txt", info["records"], info["bytes"])
 
