@@ -49,7 +49,7 @@ from builder.stages.base import SOURCE_ORDER
 from builder.stages.driver import StagePlan, bucket_count, run_stages
 from builder.storage import Storage
 from builder.version import fingerprint
-from builder.writers.card import render_card
+from builder.writers.card import missing_languages, render_card
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import (
     SHARDS_KEY,
@@ -99,6 +99,7 @@ class BuildReport:
     manifest: Manifest
     accounting: Accounting
     cache: CacheReport | None = None  # None: built with --no-cache
+    warnings: list[str] = field(default_factory=list)  # for the summary: nothing failed
 
 
 def build(
@@ -203,7 +204,7 @@ def build(
         manifest = build_manifest(config, accounting, files, input_digest, len(read.files), stats)
         write_manifest(manifest, stage / MANIFEST_FILE)
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
-    report = BuildReport(out, manifest, accounting)
+    report = BuildReport(out, manifest, accounting, warnings=_warnings(config, manifest))
     if store is not None:
         keep = {(UNITS, key) for key in use.keys} | {(SHARDS, key) for key in shares.keys}
         evicted, size = store.evict(config.run.cache_max_bytes, keep)
@@ -218,6 +219,16 @@ def build(
             size,
         )
     return report
+
+
+def _warnings(config: Config, manifest: Manifest) -> list[str]:
+    """What the summary warns of: configured languages without a row (the card does not tag
+    them)."""
+    return [
+        f"dataset.languages lists {language!r}, but no article is in that language: the card "
+        "does not tag it"
+        for language in missing_languages(config, manifest)
+    ]
 
 
 def cache_salt(settings: BuildSection) -> str:

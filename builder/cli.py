@@ -44,6 +44,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         )
     if report.cache is not None:
         print(report.cache.line(), file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {shown(warning)}", file=sys.stderr)
     print(report.accounting.table())
     print(f"release: {shown(str(args.out))}  ({shards} shard(s), version {config.dataset.version})")
     return 0

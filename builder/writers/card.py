@@ -32,7 +32,15 @@ _SIZE_CATEGORIES = [
 
 
 def languages_of(manifest: Manifest) -> list[str]:
+    """The languages that have rows: the card's configs and its `language:` tags."""
     return sorted({language_of(path) for path in manifest.shards})
+
+
+def missing_languages(config: Config, manifest: Manifest) -> list[str]:
+    """Languages `dataset.languages` names that have no row: the build warns of them, and the
+    card does not tag them (a tag promises rows in that language)."""
+    present = set(languages_of(manifest))
+    return sorted(set(config.dataset.languages) - present)
 
 
 def size_category(rows: int) -> str:
@@ -83,7 +91,7 @@ def card_metadata(config: Config, manifest: Manifest) -> dict:
     data = DatasetCardData(
         pretty_name=config.dataset.pretty_name or config.dataset.name,
         license=config.dataset.license,
-        language=sorted(set(languages) | set(config.dataset.languages)),
+        language=languages,
         task_categories=["text-generation", "text-classification"],
         size_categories=[size_category(manifest.accounting.rows)],
         tags=["news", "broadsheet"],
