@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from schema.derive import dataclass_schema
 
@@ -49,6 +50,9 @@ class Reject:
     reason: RejectReason
     detail: str
     excerpt: str = ""
+    # the publisher's host name, as a row's `domain` would be: the record's own, else its URL's;
+    # None when the record says neither (a file that cannot be read, JSON that does not parse)
+    domain: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -73,14 +77,39 @@ class RejectError(Exception):
     the runner turns it into a Reject. `record` is where it applies when the raiser knows better."""
 
     def __init__(
-        self, reason: RejectReason, detail: str, excerpt: str = "", record: int | None = None
+        self,
+        reason: RejectReason,
+        detail: str,
+        excerpt: str = "",
+        record: int | None = None,
+        domain: str | None = None,
     ):
         super().__init__(detail)
         self.reason, self.detail, self.excerpt, self.record = reason, detail, excerpt, record
+        self.domain = domain  # the record's domain, where the raiser (or a catcher) knows it
 
-    def reject(self, source_path: str, source_record: int) -> Reject:
+    def reject(self, source_path: str, source_record: int, domain: str | None = None) -> Reject:
+        """The Reject; `domain` is the record's when the error does not carry one."""
         where = self.record if self.record is not None else source_record
-        return Reject(source_path, where, self.reason, self.detail, self.excerpt)
+        return Reject(
+            source_path, where, self.reason, self.detail, self.excerpt, self.domain or domain
+        )
+
+
+def domain_of(url: str | None) -> str | None:
+    """The host name of a URL (lower case), None when it has none."""
+    try:
+        host = urlsplit(url).hostname if url else None
+    except ValueError:
+        return None
+    return host or None
+
+
+def record_domain(domain: str | None, url: str | None) -> str | None:
+    """A record's domain as a row's `domain` is made: its own (trimmed, lower case), else its
+    URL's host name."""
+    own = domain.strip().lower() if isinstance(domain, str) else ""
+    return own or domain_of(url)
 
 
 def excerpt(text: str | bytes) -> str:
