@@ -33,7 +33,14 @@ from builder.digests import file_sha256
 from builder.errors import BroadsheetError, ConfigError, InputError, OutputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.inputs.discover import discover
-from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
+from builder.layout import (
+    CARD_FILE,
+    DOMAINS_FILE,
+    DUPLICATES_FILE,
+    JSON_SCHEMA_FILE,
+    MANIFEST_FILE,
+    REJECTS_FILE,
+)
 from builder.outcomes import REJECT_SCHEMA
 from builder.progress import Progress
 from builder.reading.chain import check_steps
@@ -45,11 +52,12 @@ from builder.reading.reuse import KIND as UNITS
 from builder.release import check_target, is_release, staged
 from builder.rows import ROW_MAKERS
 from builder.stages import active
-from builder.stages.base import SOURCE_ORDER
+from builder.stages.base import SOURCE_ORDER, KeyFile
 from builder.stages.driver import StagePlan, bucket_count, run_stages
 from builder.storage import Storage
 from builder.version import fingerprint
 from builder.writers.card import missing_languages, render_card
+from builder.writers.domains import check_totals, domain_table, duplicate_domains, top_domains
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import (
     SHARDS_KEY,
@@ -197,6 +205,11 @@ def build(
             raise InputError(_nothing_to_release(raw, out, accounting))
         input_digest = input_fingerprint([(f.rel, f.sha256) for f in read.files])
         stats = compute_stats(stage, [s.path for s in shards])
+        domain_files, domain_stats = _write_domains(
+            stage, shards, rejects, plan.duplicates, workspace, read.keys, accounting
+        )
+        files |= domain_files
+        stats |= domain_stats
         write_chart(stats, stage / CHART_FILE)
         (stage / JSON_SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
         for rel in (CHART_FILE, JSON_SCHEMA_FILE):  # the card is not listed: publish rewrites it
@@ -465,3 +478,23 @@ def _write_accounting_tables(
             "rows": len(table),
         }
     return entries
+
+
+def _write_domains(
+    stage: Path,
+    shards: list[ShardInfo],
+    rejects: pa.Table,
+    duplicates: pa.Table,
+    work: Storage,
+    keys: list[KeyFile],
+    accounting: Accounting,
+) -> tuple[dict[str, dict], dict]:
+    """accounting/domains.parquet (`builder.writers.domains`), checked to sum to the accounting;
+    its manifest entry, and the top domains for the manifest's statistics."""
+    domains = duplicate_domains(duplicates, work, [key.rel for key in keys])
+    table = domain_table(stage, [s.path for s in shards], rejects, duplicates, domains)
+    check_totals(table, accounting.rows, accounting.rejects, accounting.duplicates)
+    path = stage / DOMAINS_FILE
+    write_table(table, path)
+    entry = {"sha256": file_sha256(path), "size": path.stat().st_size, "rows": len(table)}
+    return {DOMAINS_FILE: entry}, {"domains": top_domains(table), "domain_count": len(table)}

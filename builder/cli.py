@@ -15,6 +15,7 @@ from builder.terminal import shown
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from builder.build import build
+    from builder.writers.domains import summary as domain_summary
 
     config = load_config(args.config)
     report = build(
@@ -47,6 +48,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     for warning in report.warnings:
         print(f"warning: {shown(warning)}", file=sys.stderr)
     print(report.accounting.table())
+    for line in domain_summary(report.manifest.stats):
+        print(shown(line))
     print(f"release: {shown(str(args.out))}  ({shards} shard(s), version {config.dataset.version})")
     return 0
 

@@ -5,10 +5,12 @@ Their table schemas are derived from the dataclasses below, the one place their 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from schema.article import DatePrecision
 from schema.derive import dataclass_schema
 
 
@@ -70,6 +72,35 @@ class Duplicate:
 
 REJECT_SCHEMA = dataclass_schema(Reject)
 DUPLICATE_SCHEMA = dataclass_schema(Duplicate)
+
+PRECISIONS = tuple(p.value for p in (DatePrecision.DAY, DatePrecision.MONTH, DatePrecision.YEAR))
+
+# One row of accounting/domains.parquet: what one domain (a row's `domain`; a reject's and a
+# duplicate's, as `Reject.domain` says) gave. Every record read counts in exactly one row, so each
+# column sums to the build's total. A column per reject and duplicate reason, from the enums.
+DomainCounts = dataclasses.make_dataclass(
+    "DomainCounts",
+    [
+        ("domain", str | None),  # None: records that name no domain (no URL, nor a domain field)
+        ("records", int),  # articles + rejected + duplicates
+        ("articles", int),  # rows in the release
+        ("rejected", int),
+        *((f"rejected_{reason.value}", int) for reason in RejectReason),
+        ("duplicates", int),
+        *((f"duplicates_{reason.value}", int) for reason in DuplicateReason),
+        *((f"dated_{precision}", int) for precision in PRECISIONS),  # articles dated so
+        ("undated", int),  # articles without a date
+        ("languages", list[str]),  # of its articles, the most articles first
+        # its records that are near-copies of an article kept (near_duplicate duplicates, or with
+        # action = "mark" rows whose cluster_id names another article), and the near-copy clusters
+        # its records are in (a cluster is named by the article kept)
+        ("near_copies", int),
+        ("near_copy_clusters", int),
+    ],
+    frozen=True,
+    slots=True,
+)
+DOMAIN_SCHEMA = dataclass_schema(DomainCounts)
 
 
 class RejectError(Exception):
