@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from builder.accounting import READ_STEP, Accounting, StepCounters
 from builder.batch import reject_table
@@ -41,7 +42,7 @@ from builder.layout import (
     MANIFEST_FILE,
     REJECTS_FILE,
 )
-from builder.outcomes import REJECT_SCHEMA
+from builder.outcomes import REJECT_SCHEMA, RejectReason
 from builder.progress import Progress
 from builder.reading.chain import check_steps
 from builder.reading.gather import ReadPhase
@@ -51,9 +52,11 @@ from builder.reading.result import UnitTask
 from builder.reading.reuse import KIND as UNITS
 from builder.release import check_target, is_release, staged
 from builder.rows import ROW_MAKERS
+from builder.rules.removals import Removals
 from builder.stages import active
 from builder.stages.base import SOURCE_ORDER, KeyFile
 from builder.stages.driver import StagePlan, bucket_count, run_stages
+from builder.stages.remove import matched
 from builder.storage import Storage
 from builder.version import fingerprint
 from builder.writers.card import missing_languages, render_card
@@ -173,12 +176,14 @@ def build(
         progress.note(f"deduplicating (stages: {stages})")
         plan = run_stages(pool, workspace, read.keys, buckets, config.build)
         rejects = _rejects_table(read, plan.rejects, workspace)
-        if strict and len(rejects):
+        rejects = _without_listed_text(rejects, config.build.remove)
+        judged = _judged(rejects)
+        if strict and len(judged):
             reasons = ", ".join(
-                f"{k}: {v}" for k, v in sorted(Counter(rejects["reason"].to_pylist()).items())
+                f"{k}: {v}" for k, v in sorted(Counter(judged["reason"].to_pylist()).items())
             )
             raise StrictModeError(
-                f"--strict: {len(rejects)} record(s) rejected ({reasons}); the previous release was left in place"
+                f"--strict: {len(judged)} record(s) rejected ({reasons}); the previous release was left in place"
             )
 
         progress.note("writing shards")
@@ -217,7 +222,8 @@ def build(
         manifest = build_manifest(config, accounting, files, input_digest, len(read.files), stats)
         write_manifest(manifest, stage / MANIFEST_FILE)
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
-    report = BuildReport(out, manifest, accounting, warnings=_warnings(config, manifest))
+    warnings = _warnings(config, manifest, rejects)
+    report = BuildReport(out, manifest, accounting, warnings=warnings)
     if store is not None:
         keep = {(UNITS, key) for key in use.keys} | {(SHARDS, key) for key in shares.keys}
         evicted, size = store.evict(config.run.cache_max_bytes, keep)
@@ -234,21 +240,55 @@ def build(
     return report
 
 
-def _warnings(config: Config, manifest: Manifest) -> list[str]:
+def _warnings(config: Config, manifest: Manifest, rejects: pa.Table) -> list[str]:
     """What the summary warns of: configured languages without a row (the card does not tag
-    them)."""
-    return [
+    them), and takedown entries that matched no record."""
+    warnings = [
         f"dataset.languages lists {language!r}, but no article is in that language: the card "
         "does not tag it"
         for language in missing_languages(config, manifest)
     ]
+    removals = config.build.remove
+    if removals is not None:
+        removed = rejects.filter(pc.equal(rejects["reason"], RejectReason.REMOVED.value))
+        found = matched(removed["detail"].to_pylist())
+        unmatched = [entry for entry in removals.entries if entry not in found]
+        if unmatched:
+            more = f" and {len(unmatched) - 10} more" if len(unmatched) > 10 else ""
+            warnings.append(
+                f"build.remove ({removals.file}): {len(unmatched)} line(s) matched no article "
+                f"of this input: {', '.join(unmatched[:10])}{more}"
+            )
+    return warnings
+
+
+def _judged(rejects: pa.Table) -> pa.Table:
+    """The rejects but those a takedown removed: what --strict fails on (a takedown is the
+    maintainer's choice, not a fault of the input)."""
+    return rejects.filter(pc.not_equal(rejects["reason"], RejectReason.REMOVED.value))
+
+
+def _without_listed_text(rejects: pa.Table, removals: Removals | None) -> pa.Table:
+    """The rejects, with no excerpt for a record of a domain the takedown list names (a reject
+    made before the stages, too short say): a removed publisher's text stays out of the release.
+    Rejects carry no id or URL: an entry of those kinds reaches only the records it removes."""
+    if removals is None or not removals.listed("domain") or not len(rejects):
+        return rejects
+    domains = pc.unique(rejects["domain"].combine_chunks()).drop_null().to_pylist()
+    named = pa.array(list(removals.domains(domains)), pa.string())
+    listed = pc.fill_null(pc.is_in(rejects["domain"], value_set=named), False)
+    excerpts = pc.if_else(listed, pa.scalar("", pa.string()), rejects["excerpt"])
+    return rejects.set_column(rejects.schema.get_field_index("excerpt"), "excerpt", excerpts)
 
 
 def cache_salt(settings: BuildSection) -> str:
-    """What every cache key of a build shares: the settings that can change a row (the whole
-    [build] section: limits, steps, rules, thresholds) and the builder's fingerprint (its code
-    and its libraries). The run section never changes a row, and is left out."""
-    body = json.dumps([fingerprint(), settings.model_dump(mode="json")], sort_keys=True)
+    """What every cache key of a build shares: the settings that can change a row (the [build]
+    section: limits, steps, rules, thresholds) and the builder's fingerprint (its code and its
+    libraries). The run section never changes a row, and is left out; so is `build.remove`, the
+    takedown list, which only the `remove` stage reads: a new list recomputes no unit (a
+    partition's shards are keyed by the rows the stages leave out, so they follow the list)."""
+    settings_hashed = settings.model_dump(mode="json", exclude={"remove"})
+    body = json.dumps([fingerprint(), settings_hashed], sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
 
 

@@ -6,6 +6,7 @@ Their table schemas are derived from the dataclasses below, the one place their 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ class RejectReason(StrEnum):
     ERROR_PAGE = "error_page"  # an HTTP 4xx/5xx response, or a short "page not found" body
     STUB_PAGE = "stub_page"  # a consent wall, paywall or "not available in your region" stub
     LOW_QUALITY = "low_quality"  # a quality signal outside a build.quality threshold
+    REMOVED = "removed"  # listed in build.remove (a takedown): kept out, without its text
 
 
 class DuplicateReason(StrEnum):
@@ -125,6 +127,12 @@ class RejectError(Exception):
         return Reject(
             source_path, where, self.reason, self.detail, self.excerpt, self.domain or domain
         )
+
+
+def article_id(url: str | None, source_path: str = "", source_record: int = 0) -> str:
+    """Stable id: from the URL when there is one, else from where the record sits in the input."""
+    key = f"url:{url}" if url else f"path:{source_path}#{source_record}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def domain_of(url: str | None) -> str | None:

@@ -10,17 +10,10 @@ import pyarrow.compute as pc
 
 from builder.batch import Batch, Verdicts, with_columns
 from builder.constraints import compile_checks
-from builder.outcomes import RejectReason, domain_of
+from builder.outcomes import RejectReason, article_id, domain_of
 from builder.steps.base import Step
 from builder.text.word_batch import word_counts
 from schema import Article
-
-
-def article_id(url: str | None, source_path: str, source_record: int) -> str:
-    """Stable id: from the URL when there is one, else from where the record sits in the input."""
-    key = f"url:{url}" if url else f"path:{source_path}#{source_record}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
 
 _CHECKS = compile_checks(Article)
 
