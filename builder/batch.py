@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from builder.outcomes import REJECT_SCHEMA, Reject, RejectReason, excerpt
+from builder.outcomes import REJECT_SCHEMA, Reject, RejectReason, excerpt, record_domain
 from builder.records import RawRecord
 
 
@@ -67,12 +67,14 @@ class Verdicts:
             self.reason[row], self.detail[row] = reason.value, detail
 
     def apply(self, table: pa.Table) -> Batch:
-        """The rows kept, and a reject (with an excerpt of the row's current text) per row dropped."""
+        """The rows kept, and a reject (with an excerpt of the row's current text, and its
+        domain) per row dropped."""
         dropped = self.reason != None  # noqa: E711 (elementwise)
         if not dropped.any():
             return Batch(table)
         gone = table.filter(pa.array(dropped))
         texts = gone["text"].to_pylist()
+        domains = zip(gone["domain"].to_pylist(), gone["url"].to_pylist(), strict=True)
         rejects = pa.Table.from_arrays(
             [
                 gone["source_path"].cast(pa.string()),
@@ -80,6 +82,7 @@ class Verdicts:
                 pa.array(self.reason[dropped].tolist(), pa.string()),
                 pa.array(self.detail[dropped].tolist(), pa.string()),
                 pa.array([excerpt(t or "") for t in texts], pa.string()),
+                pa.array([record_domain(d, u) for d, u in domains], pa.string()),
             ],
             schema=REJECT_SCHEMA,
         )

@@ -25,6 +25,8 @@ from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from builder.accounting import READ_STEP, Accounting, StepCounters
 from builder.batch import reject_table
@@ -34,7 +36,15 @@ from builder.digests import file_sha256
 from builder.errors import BroadsheetError, ConfigError, InputError, OutputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.inputs.discover import discover
-from builder.layout import CARD_FILE, DUPLICATES_FILE, JSON_SCHEMA_FILE, MANIFEST_FILE, REJECTS_FILE
+from builder.layout import (
+    CARD_FILE,
+    DOMAINS_FILE,
+    DUPLICATES_FILE,
+    JSON_SCHEMA_FILE,
+    MANIFEST_FILE,
+    REJECTS_FILE,
+)
+from builder.outcomes import RejectReason
 from builder.progress import Progress
 from builder.reading.chain import check_steps
 from builder.reading.gather import ReadPhase
@@ -44,12 +54,15 @@ from builder.reading.result import UnitTask
 from builder.reading.reuse import KIND as UNITS
 from builder.release import check_target, is_release, staged
 from builder.rows import ROW_MAKERS
+from builder.rules.removals import Removals
 from builder.stages import active
-from builder.stages.base import SOURCE_ORDER
+from builder.stages.base import SOURCE_ORDER, KeyFile
 from builder.stages.driver import StagePlan, bucket_count, run_stages
+from builder.stages.remove import matched
 from builder.storage import Storage
 from builder.version import fingerprint
-from builder.writers.card import render_card
+from builder.writers.card import missing_languages, render_card
+from builder.writers.domains import check_totals, domain_table, duplicate_domains, top_domains
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
 from builder.writers.parquet import (
     SHARDS_KEY,
@@ -100,6 +113,7 @@ class BuildReport:
     manifest: Manifest
     accounting: Accounting
     cache: CacheReport | None = None  # None: built with --no-cache
+    warnings: list[str] = field(default_factory=list)  # for the summary: nothing failed
 
 
 def build(
@@ -164,11 +178,12 @@ def build(
         stages = ", ".join(s.name for s in active(config.build))
         progress.note(f"deduplicating (stages: {stages})")
         plan = run_stages(pool, workspace, read.keys, buckets, config.build)
-        rejects = _write_rejects(read, plan.rejects, workspace, stage)
-        if strict and rejects.rows:
-            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(rejects.reasons.items()))
+        rejects = _write_rejects(read, plan.rejects, workspace, stage, config.build.remove)
+        judged = _judged(rejects)
+        if strict and judged:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(judged.items()))
             raise StrictModeError(
-                f"--strict: {rejects.rows} record(s) rejected ({reasons}); the previous release was left in place"
+                f"--strict: {judged.total()} record(s) rejected ({reasons}); the previous release was left in place"
             )
 
         progress.note("writing shards")
@@ -195,6 +210,11 @@ def build(
             raise InputError(_nothing_to_release(raw, out, accounting))
         input_digest = input_fingerprint([(f.rel, f.sha256) for f in read.files])
         stats = compute_stats(stage, [s.path for s in shards])
+        domain_files, domain_stats = _write_domains(
+            stage, shards, plan.duplicates, workspace, read.keys, accounting
+        )
+        files |= domain_files
+        stats |= domain_stats
         write_chart(stats, stage / CHART_FILE)
         (stage / JSON_SCHEMA_FILE).write_text(json_schema_text(), encoding="utf-8")
         for rel in (CHART_FILE, JSON_SCHEMA_FILE):  # the card is not listed: publish rewrites it
@@ -202,7 +222,8 @@ def build(
         manifest = build_manifest(config, accounting, files, input_digest, len(read.files), stats)
         write_manifest(manifest, stage / MANIFEST_FILE)
         (stage / CARD_FILE).write_text(render_card(config, manifest), encoding="utf-8")
-    report = BuildReport(out, manifest, accounting)
+        warnings = _warnings(config, manifest, stage / REJECTS_FILE)
+    report = BuildReport(out, manifest, accounting, warnings=warnings)
     if store is not None:
         keep = {(UNITS, key) for key in use.keys} | {(SHARDS, key) for key in shares.keys}
         evicted, size = store.evict(config.run.cache_max_bytes, keep)
@@ -219,11 +240,58 @@ def build(
     return report
 
 
+def _warnings(config: Config, manifest: Manifest, rejects: Path) -> list[str]:
+    """What the summary warns of: configured languages without a row (the card does not tag
+    them), and takedown entries that matched no record."""
+    warnings = [
+        f"dataset.languages lists {language!r}, but no article is in that language: the card "
+        "does not tag it"
+        for language in missing_languages(config, manifest)
+    ]
+    removals = config.build.remove
+    if removals is not None:
+        removed = pq.read_table(  # only the removed rows' details: at most one per listed line
+            rejects, columns=["detail"], filters=[("reason", "==", RejectReason.REMOVED.value)]
+        )
+        found = matched(removed["detail"].to_pylist())
+        unmatched = [entry for entry in removals.entries if entry not in found]
+        if unmatched:
+            more = f" and {len(unmatched) - 10} more" if len(unmatched) > 10 else ""
+            warnings.append(
+                f"build.remove ({removals.file}): {len(unmatched)} line(s) matched no article "
+                f"of this input: {', '.join(unmatched[:10])}{more}"
+            )
+    return warnings
+
+
+def _judged(rejects: RejectsFile) -> Counter:
+    """The rejects' reasons counted, but those a takedown removed: what --strict fails on (a
+    takedown is the maintainer's choice, not a fault of the input)."""
+    return Counter({k: n for k, n in rejects.reasons.items() if k != RejectReason.REMOVED.value})
+
+
+def _without_listed_text(removals: Removals | None, rejects: pa.Table) -> pa.Table:
+    """The rejects, with no excerpt for a record of a domain the takedown list names (a reject
+    made before the stages, too short say): a removed publisher's text stays out of the release.
+    Rejects carry no id or URL: an entry of those kinds reaches only the records it removes."""
+    if removals is None or not removals.listed("domain") or not len(rejects):
+        return rejects
+    domains = pc.unique(rejects["domain"].combine_chunks()).drop_null().to_pylist()
+    named = pa.array(list(removals.domains(domains)), pa.string())
+    listed = pc.fill_null(pc.is_in(rejects["domain"], value_set=named), False)
+    excerpts = pc.if_else(listed, pa.scalar("", pa.string()), rejects["excerpt"])
+    at = rejects.schema.get_field_index("excerpt")
+    return rejects.set_column(at, rejects.schema.field(at), excerpts)  # its field: not null
+
+
 def cache_salt(settings: BuildSection) -> str:
-    """What every cache key of a build shares: the settings that can change a row (the whole
-    [build] section: limits, steps, rules, thresholds) and the builder's fingerprint (its code
-    and its libraries). The run section never changes a row, and is left out."""
-    body = json.dumps([fingerprint(), settings.model_dump(mode="json")], sort_keys=True)
+    """What every cache key of a build shares: the settings that can change a row (the [build]
+    section: limits, steps, rules, thresholds) and the builder's fingerprint (its code and its
+    libraries). The run section never changes a row, and is left out; so is `build.remove`, the
+    takedown list, which only the `remove` stage reads: a new list recomputes no unit (a
+    partition's shards are keyed by the rows the stages leave out, so they follow the list)."""
+    settings_hashed = settings.model_dump(mode="json", exclude={"remove"})
+    body = json.dumps([fingerprint(), settings_hashed], sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -424,14 +492,17 @@ def _fetch_shard(work: Storage, shard: ShardInfo, stage: Path) -> None:
         )
 
 
-def _write_rejects(read: ReadPhase, staged: pa.Table, work: Storage, stage: Path) -> RejectsFile:
+def _write_rejects(
+    read: ReadPhase, staged: pa.Table, work: Storage, stage: Path, removals: Removals | None
+) -> RejectsFile:
     """Every reject, from the readers, steps and stages, ordered by where it came from: the
-    units' parts (each sorted) merged with the files rejected whole and the stages' rejects."""
+    units' parts (each sorted) merged with the files rejected whole and the stages' rejects;
+    the excerpts of a domain the takedown list names blanked on the way."""
     path = stage / REJECTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     runs: list[Run] = [partial(work.part_batches, part) for part in read.rejects_parts]
     runs += [table_run(reject_table(read.file_rejects)), table_run(staged)]
-    return write_rejects(runs, path)
+    return write_rejects(runs, path, partial(_without_listed_text, removals))
 
 
 def _write_accounting_tables(
@@ -446,3 +517,24 @@ def _write_accounting_tables(
         rel: {"sha256": file_sha256(stage / rel), "size": (stage / rel).stat().st_size, "rows": n}
         for rel, n in rows.items()
     }
+
+
+def _write_domains(
+    stage: Path,
+    shards: list[ShardInfo],
+    duplicates: pa.Table,
+    work: Storage,
+    keys: list[KeyFile],
+    accounting: Accounting,
+) -> tuple[dict[str, dict], dict]:
+    """accounting/domains.parquet (`builder.writers.domains`), checked to sum to the accounting;
+    its manifest entry, and the top domains for the manifest's statistics. The rejects are read
+    back from their file a batch at a time, two columns of it."""
+    domains = duplicate_domains(duplicates, work, [key.rel for key in keys])
+    rejects = pq.ParquetFile(stage / REJECTS_FILE).iter_batches(columns=["domain", "reason"])
+    table = domain_table(stage, [s.path for s in shards], rejects, duplicates, domains)
+    check_totals(table, accounting.rows, accounting.rejects, accounting.duplicates)
+    path = stage / DOMAINS_FILE
+    write_table(table, path)
+    entry = {"sha256": file_sha256(path), "size": path.stat().st_size, "rows": len(table)}
+    return {DOMAINS_FILE: entry}, {"domains": top_domains(table), "domain_count": len(table)}

@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 
 from builder.config import DEFAULT_CONFIG_FILE, load_config
-from builder.errors import BroadsheetError, Interrupted, stop_on_signals
+from builder.errors import BroadsheetError, ConfigError, Interrupted, stop_on_signals
 from builder.executors import EXECUTORS, default_workers
+from builder.rules.removals import Removals, read_removals
 from builder.terminal import shown
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from builder.build import build
+    from builder.writers.domains import summary as domain_summary
 
     config = load_config(args.config)
     report = build(
@@ -44,7 +46,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
         )
     if report.cache is not None:
         print(report.cache.line(), file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {shown(warning)}", file=sys.stderr)
     print(report.accounting.table())
+    for line in domain_summary(report.manifest.stats):
+        print(shown(line))
     print(f"release: {shown(str(args.out))}  ({shards} shard(s), version {config.dataset.version})")
     return 0
 
@@ -69,8 +75,20 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from builder.publish import verify
 
-    print(verify(args.repo, args.revision).summary())
+    print(verify(args.repo, args.revision, _removals(args)).summary())
     return 0
+
+
+def _removals(args: argparse.Namespace) -> Removals | None:
+    """The takedown list verify checks against: --remove, else build.remove of the config
+    (when there is a config file), else none."""
+    if args.remove is None:
+        return load_config(args.config).build.remove if args.config.is_file() else None
+    try:
+        entries = read_removals(args.remove, str(args.remove))
+    except ValueError as exc:
+        raise ConfigError(f"--remove: {exc}") from exc
+    return Removals(file=str(args.remove), entries=entries)
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -178,6 +196,13 @@ def parser() -> argparse.ArgumentParser:
     )
     ver.add_argument("--repo", required=True, help="Hub repository org/name")
     ver.add_argument("--revision", required=True, help="tag (vX.Y.Z), branch or commit to check")
+    ver.add_argument(
+        "--remove",
+        type=Path,
+        metavar="FILE",
+        help="a takedown file (as build.remove): check that no article it lists is in the "
+        "version (default: build.remove of the config, when the config file exists)",
+    )
     ver.set_defaults(func=_cmd_verify)
 
     s = sub.add_parser(

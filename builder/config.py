@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -13,8 +13,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
+    model_serializer,
     model_validator,
 )
 from pydantic.fields import FieldInfo
@@ -23,6 +25,7 @@ from pydantic_core import PydanticCustomError
 from builder.errors import ConfigError
 from builder.rules.boilerplate import RuleFile, read_rules, shipped_rules
 from builder.rules.quality import ANY_LANGUAGE, quality_rule
+from builder.rules.removals import Removals, read_removals
 from schema.article import Article
 from schema.languages import ISO_639_1, UNDETERMINED
 
@@ -140,6 +143,19 @@ def _rule_file(value: object, info: ValidationInfo) -> object:
             "bad_rules", f"{value}: rule {clash} is a shipped rule: give it another name"
         )
     return RuleFile(file=value, rules=rules)
+
+
+def _removal_file(value: object, info: ValidationInfo) -> object:
+    """A path (relative to the config file's folder, as for boilerplate rules) becomes its
+    entries; Removals from a manifest stay as they are."""
+    if not isinstance(value, str):
+        return value
+    base = Path((info.context or {}).get("config_dir", "."))
+    try:
+        entries = read_removals(base / value, value)
+    except ValueError as exc:
+        raise PydanticCustomError("bad_removals", str(exc)) from exc
+    return Removals(file=value, entries=entries)
 
 
 Threshold = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -305,6 +321,23 @@ class BuildSection(_Strict):
         default_factory=NearDuplicateSection,
         description="The near-duplicate stage ([build.near_duplicates]).",
     )
+    remove: Annotated[Removals | None, BeforeValidator(_removal_file)] = Field(
+        default=None,
+        description="Takedowns: a file (a path relative to the folder of the config file) of "
+        "articles to keep out of every build, one per line: a URL (with ://), a text sha256 "
+        "(64 hex digits: every copy of that text), an id (32 hex digits) or a domain (with its "
+        "subdomains); # comments and blank lines allowed. Matching records are rejects with "
+        "reason removed, without their text; a line that matches nothing is reported. Read "
+        "when the config is loaded and kept in the manifest; a change recomputes no cached unit.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Without `remove` while it is unset: releases built without one keep their bytes."""
+        data = handler(self)
+        if data.get("remove", "") is None:
+            del data["remove"]
+        return data
 
     @model_validator(mode="after")
     def _limits_fit_together(self) -> BuildSection:

@@ -57,3 +57,21 @@ def test_the_card_publish_renders_from_the_manifest_file_is_the_build_card(tmp_p
     card = render_card(config(), read_manifest(report.out / "manifest.json"))
     assert card == (report.out / "README.md").read_text(encoding="utf-8")
     assert "|  | min | p10 | p50 | p90 | p99 | max |" in card
+
+
+def test_the_card_tags_exactly_the_languages_with_rows(tmp_path):
+    """dataset.languages is ["en", "it"]; with English rows only, `it` is no tag (the Hub would
+    list the dataset under Italian) and the build warns of it."""
+    write(tmp_path / "raw" / "a.txt", seed_text("2021-02", ENGLISH))
+    report = run_build(tmp_path / "raw", tmp_path / "dist")
+    card = DatasetCard((report.out / "README.md").read_text(encoding="utf-8"))
+    assert card.data.to_dict()["language"] == ["en"]
+    assert [c["config_name"] for c in card.data.to_dict()["configs"]] == ["default", "en"]
+    assert report.warnings == [
+        "dataset.languages lists 'it', but no article is in that language: the card does not tag it"
+    ]
+    write(tmp_path / "raw" / "b.txt", seed_text("2021-03", ITALIAN))
+    report = run_build(tmp_path / "raw", tmp_path / "dist")
+    assert report.warnings == []
+    card = DatasetCard((report.out / "README.md").read_text(encoding="utf-8"))
+    assert card.data.to_dict()["language"] == ["en", "it"]

@@ -10,7 +10,16 @@ import pytest
 from PIL import Image
 
 from builder.layout import UNDATED
-from builder.writers.stats import CHART_FILE, compute_stats, palette, write_chart
+from builder.writers.stats import (
+    CHART_FILE,
+    TimeAxis,
+    compute_stats,
+    month_number,
+    palette,
+    time_axis,
+    write_chart,
+    x_ticks,
+)
 from schema.languages import ISO_639_1
 from tests.support import SEED, run_build, write
 
@@ -115,3 +124,79 @@ def test_one_article_build(tmp_path):
     assert report.accounting.rows == 1 and seconds < 60
     with Image.open(report.out / CHART_FILE) as image:
         assert image.format == "PNG"
+
+
+def _bar_columns(path, colours) -> list[int]:
+    """The x of every pixel column with a bar on the axis (the lowest row holding a bar colour:
+    the legend's swatches are at the top)."""
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+        width, height = rgb.size
+        pixels = rgb.load()
+        y = max(y for y in range(height) for x in range(width) if pixels[x, y] in colours)
+        return [x for x in range(width) if pixels[x, y] in colours]
+
+
+@pytest.mark.parametrize("months", [1, 2, 13, 59, 120, 599, 600, 601, 1200, 5000, 12312])
+def test_the_image_stays_a_readable_size_whatever_the_span(tmp_path, months):
+    write_chart(chart_stats(months, 3, undated=True), tmp_path / CHART_FILE)
+    with Image.open(tmp_path / CHART_FILE) as image:
+        assert 400 <= image.width <= 1400 and 250 <= image.height <= 450
+
+
+def test_the_x_axis_is_time_an_empty_month_is_a_gap(tmp_path):
+    """2013-09 and 2013-11 with nothing between them: three slots, the middle one empty."""
+    stats = {
+        "by_month": {"2013-09": {"it": 5}, "2013-11": {"it": 5}},
+        "by_language": {"it": 10},
+    }
+    write_chart(stats, tmp_path / CHART_FILE)
+    columns = _bar_columns(tmp_path / CHART_FILE, set(palette(1)))
+    runs = [[columns[0]]]
+    for x in columns[1:]:
+        if x == runs[-1][-1] + 1:
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+    assert len(runs) == 2  # two bars
+    first, second = runs
+    width = len(first)
+    assert len(second) == width
+    gap = second[0] - first[-1] - 1
+    assert gap > width  # a whole slot (the empty month) between them, not just the bars' spacing
+
+
+def test_ticks_are_months_up_to_600_months_then_years():
+    def labels(months: int) -> list[str]:
+        axis = time_axis([2000 * 12, 2000 * 12 + months - 1])
+        assert axis is not None
+        slot = min(40.0, 1200 / axis.bars)
+        return [label for _, label in x_ticks(axis, slot, 60)]
+
+    assert labels(1) == ["2000-01"]
+    assert labels(12) == [f"2000-{m:02d}" for m in range(1, 13, 2)]
+    assert labels(24)[:3] == ["2000-01", "2000-03", "2000-05"]  # 40 px a month: 80 apart
+    assert labels(60)[:3] == ["2000-01", "2000-04", "2000-07"]  # 20 px a month: 60 apart
+    assert labels(120)[:3] == ["2000-01", "2000-07", "2001-01"]  # 10 px a month
+    assert labels(240) == [str(y) for y in range(2000, 2020)]  # 5 px a month: a year is 60
+    assert labels(600) == [str(y) for y in range(2000, 2050, 5)]
+    for months in (1, 7, 12, 36, 100, 240, 599, 600, 601, 2000, 12312):
+        axis = time_axis([2000 * 12, 2000 * 12 + months - 1])
+        assert axis is not None
+        assert (axis.width == 1) == (months <= 600) and axis.bars <= 600
+        slot = min(40.0, 1200 / axis.bars)
+        ticks = x_ticks(axis, slot, 60)
+        assert 1 <= len(ticks) <= 20, months
+        xs = [x for x, _ in ticks]
+        assert all(b - a >= 60 for a, b in zip(xs, xs[1:], strict=False))  # never overlap
+        assert all(0 <= x <= axis.bars * slot for x in xs)  # inside the span
+        if months > 600:
+            assert all(len(label) == 4 for _, label in ticks)  # years
+
+
+def test_a_span_of_12312_months_draws_a_bar_per_2_years(tmp_path):
+    axis = time_axis([1000 * 12 + 3, 2026 * 12 + 2])
+    assert axis == TimeAxis(first=1000 * 12, width=24, bars=514) and axis.unit == "2 years"
+    assert axis.bar_of(2026 * 12 + 2) == 513
+    assert month_number("2021-02") == 2021 * 12 + 1
+    assert month_number("2021") is None and month_number(UNDATED) is None

@@ -241,7 +241,7 @@ def test_a_validator_without_a_compiled_check_stops_at_start_up():
 def test_table_schemas_are_derived_from_their_records():
     assert REJECT_SCHEMA.names == [f.name for f in dataclasses.fields(Reject)]
     assert DUPLICATE_SCHEMA.names == [f.name for f in dataclasses.fields(Duplicate)]
-    assert not any(f.nullable for f in REJECT_SCHEMA)
+    assert [f.name for f in REJECT_SCHEMA if f.nullable] == ["domain"]  # unknown for some
 
 
 def test_the_working_schema_is_the_published_one_plus_internal_columns():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from builder.publish.hub import Hub, PublishError
 from builder.publish.plan import published_manifest
+from builder.rules.removals import Removals
 from builder.writers.card import DEFAULT_DATASET_CONFIG, SPLIT
 from schema import SCHEMA_VERSION, hf_features
 
@@ -28,8 +29,9 @@ class VerifyReport:
         return "\n".join(lines + [f"  ok  {c}" for c in self.checks])
 
 
-def verify(repo_id: str, revision: str) -> VerifyReport:
-    """Raise PublishError on the first mismatch; return what was checked otherwise."""
+def verify(repo_id: str, revision: str, removals: Removals | None = None) -> VerifyReport:
+    """Raise PublishError on the first mismatch; return what was checked otherwise. With a
+    takedown list (`removals`), also that no article it names is in the version."""
     from datasets import load_dataset_builder
 
     hub = Hub.connect(repo_id, need_write=False)
@@ -107,7 +109,25 @@ def verify(repo_id: str, revision: str) -> VerifyReport:
     if len(set(dataset.data.column("id").to_pylist())) != dataset.num_rows:
         raise PublishError(f"{revision} has repeated ids")
     report.checks.append(f"rows per language {languages}; ids unique")
+    if removals is not None:
+        report.checks.append(_takedowns(dataset.data, removals, revision))
     return report
+
+
+def _takedowns(data, removals: Removals, revision: str) -> str:
+    """That no row of the version is named by the takedown list (its URL, id, text or domain)."""
+    columns = {name: data.column(name).to_pylist() for name in ("id", "text_sha256", "domain")}
+    named = removals.matches(
+        columns["id"], columns["text_sha256"], columns["domain"], data.column("url").to_pylist()
+    )
+    listed = [(id_, entries) for id_, entries in zip(columns["id"], named, strict=True) if entries]
+    if listed:
+        id_, entries = listed[0]
+        raise PublishError(
+            f"{revision} holds {len(listed)} article(s) that build.remove ({removals.file}) "
+            f"lists, e.g. id {id_} (listed as {' '.join(entries)})"
+        )
+    return f"no article listed in {removals.file} ({len(removals.entries)} line(s))"
 
 
 __all__ = ["VerifyReport", "verify"]

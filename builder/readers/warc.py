@@ -30,7 +30,7 @@ from builder.inputs.compression import (
 )
 from builder.inputs.discover import Source
 from builder.inputs.files import CHUNK, InputFile
-from builder.outcomes import RejectError, RejectReason, excerpt
+from builder.outcomes import RejectError, RejectReason, domain_of, excerpt
 from builder.readers.base import WEB_PAGE_COST, Reader
 from builder.readers.cuts import Boundaries, MemberEnds, RecordEnds, block_length
 from builder.readers.http import (
@@ -117,9 +117,9 @@ class WarcReader(Reader):
         if parsed is None:
             _finish(record, len(head))
             detail = "the HTTP response headers do not end (within the block's first 64 KiB)"
-            return RawRecord(
-                source.rel, number, "", RejectError(RejectReason.UNDECODABLE, detail, excerpt(head))
-            )
+            target = domain_of(_target(record.headers.get("WARC-Target-URI")))
+            reject = RejectError(RejectReason.UNDECODABLE, detail, excerpt(head), domain=target)
+            return RawRecord(source.rel, number, "", reject)
         status, headers, body_start = parsed
         content_type = headers.get("content-type")
         media = media_type(content_type)
@@ -133,7 +133,9 @@ class WarcReader(Reader):
                 f"HTTP payload of {record.content_length - body_start} bytes is over "
                 f"build.max_record_bytes={limit}"
             )
-            return RawRecord(source.rel, number, "", RejectError(RejectReason.TOO_LARGE, detail))
+            target = domain_of(_target(record.headers.get("WARC-Target-URI")))
+            reject = RejectError(RejectReason.TOO_LARGE, detail, domain=target)
+            return RawRecord(source.rel, number, "", reject)
         body = head[body_start:] + _read(record, record.content_length - len(head))
         _finish(record, body_start + len(body))
         response = Response(
@@ -159,9 +161,15 @@ class WarcReader(Reader):
         response = piece.payload
         if isinstance(response, RejectError):
             raise response
-        html = (
-            response.body if response.decoded else payload(response, self.settings.max_record_bytes)
-        )
+        try:
+            html = (
+                response.body
+                if response.decoded
+                else payload(response, self.settings.max_record_bytes)
+            )
+        except RejectError as exc:  # the response's target still says whose page it was
+            exc.domain = exc.domain or domain_of(response.url)
+            raise
         page = WebPage(
             html=html,
             url=response.url,

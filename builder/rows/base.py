@@ -41,6 +41,10 @@ class RowMaker(Transform[RawBatch]):
         """Work on whole columns of the rows made: in Arrow it costs less than per row."""
         return table
 
+    def domain(self, record: RawRecord) -> str | None:
+        """The domain of a record rejected here, where its payload says (for per-domain counts)."""
+        return None
+
     def process(self, batch: RawBatch) -> Batch:
         names = ("source_path", "source_record", "source_sha256", *self.columns)
         values: dict[str, list] = {name: [] for name in names}
@@ -49,7 +53,8 @@ class RowMaker(Transform[RawBatch]):
             try:
                 row = self.row(record)
             except RejectError as exc:
-                rejects.append(exc.reject(record.source_path, record.source_record))
+                where = (record.source_path, record.source_record)
+                rejects.append(exc.reject(*where, self.domain(record)))
                 continue
             values["source_path"].append(record.source_path)
             values["source_record"].append(record.source_record)

@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from builder.outcomes import RejectError, RejectReason, excerpt
+from builder.outcomes import RejectError, RejectReason, excerpt, record_domain
 from builder.records import RawRecord
 from builder.rows.base import RowMaker, line_paragraphs
 from schema import DateSource
@@ -210,3 +210,12 @@ class CrawlerFields(RowMaker):
 
     def finish(self, table: pa.Table) -> pa.Table:
         return line_paragraphs(table)
+
+    def domain(self, record: RawRecord) -> str | None:
+        value = record.payload
+        if not isinstance(value, dict):
+            return None
+        domain, url = (_first(value, field)[1] for field in ("domain", "url"))
+        return record_domain(
+            domain if isinstance(domain, str) else None, url if isinstance(url, str) else None
+        )

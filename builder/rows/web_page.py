@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from builder.outcomes import domain_of
 from builder.records import RawRecord, WebPage
 from builder.rows.base import RowMaker, line_paragraphs
 
@@ -63,3 +64,6 @@ class WebPageFields(RowMaker):
 
     def finish(self, table: pa.Table) -> pa.Table:
         return line_paragraphs(table)
+
+    def domain(self, record: RawRecord) -> str | None:
+        return domain_of(record.payload.url)

@@ -1,7 +1,8 @@
 """The build's stages, in order: decisions over the whole input (see `builder.stages.base`).
 
 A stage is one more entry in STAGES: the driver (`builder.stages.driver`) does not change.
-Ids come first (`builder.stages.exact`), so no exact copy names a record rejected after it;
+Takedowns come first (`builder.stages.remove`): a listed article is removed wherever it is, and
+no copy or conflict is judged against it. Then ids (`builder.stages.exact`), so no exact copy names a record rejected after it;
 near-duplicates (`builder.stages.near`) come after the exact stages, so exact copies are
 `same_text`.
 """
@@ -12,8 +13,9 @@ from builder.config import BuildSection
 from builder.stages.base import WHERE, Stage
 from builder.stages.exact import SameId, SameText
 from builder.stages.near import NearDuplicates
+from builder.stages.remove import Remove
 
-STAGES: tuple[Stage, ...] = (SameId(), SameText(), NearDuplicates())
+STAGES: tuple[Stage, ...] = (Remove(), SameId(), SameText(), NearDuplicates())
 
 
 def active(settings: BuildSection | None) -> tuple[Stage, ...]:

@@ -54,7 +54,7 @@ class SameId(Stage):
 
     name = "same_id"
     key = "id"
-    columns = ("text_sha256",)
+    columns = ("text_sha256", "domain")  # the domain: of its rejects, for per-domain counts
 
     def decide(self, keys: pa.Table, work: Storage) -> Decision:
         first = first_of(keys[self.key])
@@ -79,6 +79,7 @@ class SameId(Stage):
                 "reason": pa.array([RejectReason.ID_CONFLICT.value] * len(conflicts), pa.string()),
                 "detail": pa.array(detail, pa.string()),
                 "excerpt": pa.array(_excerpts(work, conflicts), pa.string()),
+                "domain": conflicts["domain"],
             },
             schema=REJECT_SCHEMA,
         )

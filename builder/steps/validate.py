@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
@@ -11,25 +10,10 @@ import pyarrow.compute as pc
 
 from builder.batch import Batch, Verdicts, with_columns
 from builder.constraints import compile_checks
-from builder.outcomes import RejectReason
+from builder.outcomes import RejectReason, article_id, domain_of
 from builder.steps.base import Step
 from builder.text.word_batch import word_counts
 from schema import Article
-
-
-def article_id(url: str | None, source_path: str, source_record: int) -> str:
-    """Stable id: from the URL when there is one, else from where the record sits in the input."""
-    key = f"url:{url}" if url else f"path:{source_path}#{source_record}"
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-def domain_of(url: str | None) -> str | None:
-    try:
-        host = urlsplit(url).hostname if url else None
-    except ValueError:
-        return None
-    return host or None
-
 
 _CHECKS = compile_checks(Article)
 

@@ -19,7 +19,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from builder.dates import DateFound, page_date
-from builder.outcomes import RejectError, RejectReason, excerpt
+from builder.outcomes import RejectError, RejectReason, domain_of, excerpt
 from builder.records import WebPage
 from builder.text.decode import UndecodableError
 from builder.web.charset import page_text
@@ -95,6 +95,22 @@ def _extract(text: str, url: str | None, latest: dt.date, by_today: bool) -> Ext
         )
     meta, notes = _metadata(tree)
     address = url or meta.url  # the fetched URL, else the page's canonical one
+    try:
+        return _article(text, tree, address, meta, notes, latest, by_today)
+    except RejectError as exc:  # a page that is not an article still counts for its domain
+        exc.domain = exc.domain or domain_of(address)
+        raise
+
+
+def _article(
+    text: str,
+    tree: HtmlElement,
+    address: str | None,
+    meta: Document,
+    notes: tuple[str, ...],
+    latest: dt.date,
+    by_today: bool,
+) -> Extracted:
     check_page(tree, address)
     titled = page_title(tree, address)
     late: list[str] = []

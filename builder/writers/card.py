@@ -32,7 +32,15 @@ _SIZE_CATEGORIES = [
 
 
 def languages_of(manifest: Manifest) -> list[str]:
+    """The languages that have rows: the card's configs and its `language:` tags."""
     return sorted({language_of(path) for path in manifest.shards})
+
+
+def missing_languages(config: Config, manifest: Manifest) -> list[str]:
+    """Languages `dataset.languages` names that have no row: the build warns of them, and the
+    card does not tag them (a tag promises rows in that language)."""
+    present = set(languages_of(manifest))
+    return sorted(set(config.dataset.languages) - present)
 
 
 def size_category(rows: int) -> str:
@@ -83,7 +91,7 @@ def card_metadata(config: Config, manifest: Manifest) -> dict:
     data = DatasetCardData(
         pretty_name=config.dataset.pretty_name or config.dataset.name,
         license=config.dataset.license,
-        language=sorted(set(languages) | set(config.dataset.languages)),
+        language=languages,
         task_categories=["text-generation", "text-classification"],
         size_categories=[size_category(manifest.accounting.rows)],
         tags=["news", "broadsheet"],
@@ -202,6 +210,67 @@ Text length (percentiles):
 """
 
 
+def _share(n: int, total: int) -> str:
+    return f"{n / total:.0%}" if total else "-"
+
+
+def _counted(total: int, by_reason: dict[str, int]) -> str:
+    """'3 (too_short 2, no_text 1)': a total and its reasons, the most first."""
+    if not total:
+        return "0"
+    reasons = sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    return f"{total:,} (" + ", ".join(f"{r} {n:,}" for r, n in reasons) + ")"
+
+
+def _domains_section(stats: Stats) -> str:
+    """The domains that gave the most records, from the manifest's statistics."""
+    if not stats.domains:
+        return ""
+    rows = []
+    for d in stats.domains:
+        dated = [_share(d.dated.get(p, 0), d.articles) for p in ("day", "month", "year", UNDATED)]
+        rows.append(
+            [
+                f"`{d.domain}`" if d.domain is not None else "_(none)_",
+                f"{d.records:,}",
+                f"{d.articles:,}",
+                _counted(sum(d.rejected.values()), d.rejected),
+                _counted(sum(d.duplicates.values()), d.duplicates),
+                " / ".join(dated),
+                ", ".join(d.languages),
+                f"{d.near_copies:,} in {d.near_copy_clusters:,}" if d.near_copy_clusters else "0",
+            ]
+        )
+    table = _table(
+        [
+            "domain",
+            "records",
+            "articles",
+            "rejected",
+            "duplicates",
+            "dated: day / month / year / undated",
+            "languages",
+            "near-copies (clusters)",
+        ],
+        rows,
+    )
+    shown = len(stats.domains)
+    which = (
+        f"All {shown:,} domains"
+        if shown == stats.domain_count
+        else f"The {shown:,} domains (of {stats.domain_count:,}) that gave the most records"
+    )
+    return f"""## Domains
+
+{which}. Every record read counts for one domain: an article's `domain`, a reject's or a
+duplicate's own (from its URL where it has no domain field); _(none)_ is the records that name
+neither. Each column sums to the totals under Provenance. Every domain, with a column per
+reject and duplicate reason, is in `accounting/domains.parquet`.
+
+{table}
+"""
+
+
 def _quality_section(stats: Stats, thresholds: dict[str, dict[str, float]]) -> str:
     """Each quality signal's percentiles per language, and the thresholds this build applied."""
     applied = (
@@ -299,6 +368,7 @@ Schema version {versions.schema_version}; the JSON Schema is in `article.schema.
 {schema_table()}
 
 {_stats_section(manifest.stats)}
+{_domains_section(manifest.stats)}
 {_quality_section(manifest.stats, manifest.build_settings.quality)}
 {_changelog_section(changelog)}
 ## Provenance

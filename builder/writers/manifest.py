@@ -77,9 +77,25 @@ class AccountingTotals(_Part):
     skipped_records: dict[str, int] = {}  # records passed over on purpose, by kind (WARC requests)
 
 
+class DomainStat(_Part):
+    """One domain of the top of accounting/domains.parquet (`builder.writers.domains`), with
+    the counts that are not zero: for the card and the build summary."""
+
+    domain: str | None  # None: the records that name no domain
+    records: int
+    articles: int
+    rejected: dict[str, int] = {}  # by reason
+    duplicates: dict[str, int] = {}  # by reason
+    dated: dict[str, int] = {}  # articles by date precision, and "undated"
+    languages: list[str] = []  # the most articles first
+    near_copies: int = 0
+    near_copy_clusters: int = 0
+
+
 class Stats(_Part):
     """Articles per language and month, length percentiles and quality signal percentiles per
-    language (`builder.writers.stats.compute_stats`)."""
+    language (`builder.writers.stats.compute_stats`), and the domains that gave the most records
+    (`builder.writers.domains`)."""
 
     articles: int
     by_language: dict[str, int]
@@ -89,6 +105,9 @@ class Stats(_Part):
     num_chars: dict[str, int]
     # per language, per quality signal, its percentiles; omitted from the JSON while empty
     quality: dict[str, dict[str, dict[str, float]]] = {}
+    # the domains with the most records, and how many domains there are; omitted while empty
+    domains: list[DomainStat] = []
+    domain_count: int = 0
 
     @field_validator("num_words", "num_chars")
     @classmethod
@@ -109,8 +128,9 @@ class Stats(_Part):
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
-        if not data["quality"]:
-            del data["quality"]
+        for key in ("quality", "domains", "domain_count"):
+            if not data[key]:
+                del data[key]
         return data
 
 

@@ -93,14 +93,17 @@ class RejectsFile:
     reasons: Counter
 
 
-def write_rejects(runs: list[Run], path: Path) -> RejectsFile:
-    """Merge the sorted runs into the Parquet file at `path` (spills go next to it)."""
+def write_rejects(
+    runs: list[Run], path: Path, rewrite: Callable[[pa.Table], pa.Table] | None = None
+) -> RejectsFile:
+    """Merge the sorted runs into the Parquet file at `path` (spills go next to it); `rewrite`,
+    if given, changes the merged rows' values on the way (never their number or order)."""
     with (
         tempfile.TemporaryDirectory(dir=path.parent, prefix="sort-rejects-") as spill_dir,
         _RowGroups(path, MAX_ROW_GROUP_BYTES) as writer,
     ):
         for table in merged(run() for run in _at_most(runs, MAX_RUNS, Path(spill_dir))):
-            writer.add(table)
+            writer.add(table if rewrite is None else rewrite(table))
     reasons: Counter = Counter()
     parquet = pq.ParquetFile(path)
     for batch in parquet.iter_batches(columns=["reason"]):
