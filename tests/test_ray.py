@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.support import ENGLISH, ITALIAN, cli, jsonl, make_config, seed_text, shard_bytes, write
@@ -121,8 +122,8 @@ def test_a_ray_cluster_build_is_byte_identical_to_a_local_one(ray_cluster, tmp_p
     _articles(tmp_path / "raw", 3000)
     config = make_config(tmp_path)
     config.write_text(
-        config.read_text() + "extraction_timeout = 1.0\n[build.near_duplicates]\nenabled = true\n"
-    )
+        config.read_text() + "extraction_timeout = 1.0\n"
+    )  # near-duplicates on, marking, as by default
     wire_corpus(tmp_path / "raw" / "wire")  # reprinted stories: the near-duplicate stage on Ray
     local = cli("build", "--out", "local", "--workers", "2", cwd=tmp_path)
     assert local.returncode == 0, local.stderr
@@ -147,7 +148,34 @@ def test_a_ray_cluster_build_is_byte_identical_to_a_local_one(ray_cluster, tmp_p
     accounting = on_ray.stdout.split("\n\n")[0]  # the step table after it has timings
     assert accounting == local.stdout.split("\n\n")[0] and "check" in accounting
     assert re.search(r"\n  extraction_timeout +1\n", accounting)
-    assert re.search(r"\n  near_duplicate +[1-9]", accounting)
+    marked = pq.read_table(tmp_path / "ray" / "data", columns=["cluster_id"])["cluster_id"]
+    assert marked.null_count < len(marked)  # the reprints' clusters, marked on Ray
+
+
+def test_a_ray_build_from_the_cache_is_byte_identical_to_one_without(ray_cluster, tmp_path):
+    """The cache on Ray: a second build reuses every unit the first stored, on the cluster's
+    workers, and both releases are the bytes of a local build that used no cache."""
+    address, _, ray_env = ray_cluster
+    _articles(tmp_path / "raw", 1000)
+    make_config(tmp_path)
+    ray_args = ["--executor", "ray", "--address", address]
+    runs = {}
+    for name, args in (
+        ("first", ["--out", "ray", *ray_args]),
+        ("cached", ["--out", "ray", *ray_args]),
+        ("clean", ["--out", "clean", "--no-cache", "--workers", "2"]),
+    ):
+        runs[name] = cli("build", *args, cwd=tmp_path, env_extra=ray_env, timeout=600)
+        assert runs[name].returncode == 0, runs[name].stderr[-3000:]
+        if name != "clean":
+            shutil.copytree(tmp_path / "ray", tmp_path / name)
+    (line,) = [x for x in runs["cached"].stderr.splitlines() if x.startswith("cache:")]
+    assert re.match(r"cache: [1-9]\d* unit\(s\) reused, 0 computed", line), line
+    for name in ("first", "cached"):
+        assert shard_bytes(tmp_path / name) == shard_bytes(tmp_path / "clean")
+        assert (tmp_path / name / "manifest.json").read_bytes() == (
+            tmp_path / "clean" / "manifest.json"
+        ).read_bytes()
 
 
 def _cmd(pid: int) -> str:
