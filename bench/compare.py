@@ -124,8 +124,10 @@ def datatrove_run(
     raw: Path,
     records: int,
     *options: str,
+    name: str = "datatrove",
 ) -> Run:
-    """Time one datatrove job on `raw` with WORKERS tasks and workers, as a row of the table."""
+    """Time one datatrove job on `raw` with WORKERS tasks and workers, as a row of the table
+    named `name`."""
 
     def command(scratch: Path) -> list[str]:
         return [
@@ -146,7 +148,7 @@ def datatrove_run(
 
     measured = bench._measure(command)
     outcome = measured.outcome
-    run = bench._run(size, "datatrove", layout, WORKERS, raw, records, outcome)
+    run = bench._run(size, name, layout, WORKERS, raw, records, outcome)
     run.rows = measured.rows
     if outcome.status == "ok":
         bench._speed(run, outcome.seconds)
@@ -179,7 +181,7 @@ def versus(
     ours = bench.build(
         size, "build", "sharded", raw, WORKERS, records, config=corpus_config(), keep=keep
     )
-    lean = theirs = None
+    lean = theirs = bare = None
     if datatrove is not None:
         lean = bench.build(
             size, "lean", "sharded", raw, WORKERS, records, config=corpus_config(LEAN_STEPS)
@@ -198,6 +200,20 @@ def versus(
                 "--min-words",
                 str(MIN_WORDS),
             )
+            bare = datatrove_run(  # the chain with no normalization: datatrove at its fastest
+                bench,
+                datatrove,
+                size,
+                "jsonl",
+                "sharded",
+                raw,
+                records,
+                "--min-words",
+                str(MIN_WORDS),
+                "--formatter",
+                "none",
+                name="datatrove bare",
+            )
     result = {
         "size_mb": size,
         "records": records,
@@ -205,9 +221,12 @@ def versus(
         "default": asdict(ours),
         "lean": asdict(lean) if lean else None,
         "datatrove": asdict(theirs) if theirs else None,
+        "datatrove_bare": asdict(bare) if bare else None,
         "datatrove_missing": datatrove.missing if datatrove else "not run",
         "default_ratio": ratio(theirs, ours),
         "lean_ratio": ratio(theirs, lean),
+        "default_ratio_bare": ratio(bare, ours),
+        "lean_ratio_bare": ratio(bare, lean),
         "release": str(keep) if ours.status == "ok" else None,
         "compared": datatrove is not None,  # else the default build only, for another part
     }
@@ -246,6 +265,7 @@ def versus_report(result: dict) -> str:
         ("default", "Broadsheet, default steps"),
         ("lean", "Broadsheet, lean steps"),
         ("datatrove", "datatrove, its chain"),
+        ("datatrove_bare", "datatrove, bare (no FTFYFormatter)"),
     ):
         run = result[key]
         if run is None:
@@ -262,6 +282,13 @@ def versus_report(result: dict) -> str:
         f"(target >= {TARGET_DEFAULT:g}, stretch {TARGET_STRETCH:g}), lean steps "
         f"{_fmt(result['lean_ratio'], '.2f')}x (target >= {TARGET_LEAN:g})"
     )
+    if result.get("datatrove_bare"):
+        lines.append(
+            f"  against datatrove's bare chain: default steps "
+            f"{_fmt(result['default_ratio_bare'], '.2f')}x, lean steps "
+            f"{_fmt(result['lean_ratio_bare'], '.2f')}x (Broadsheet still normalizes: NFC, "
+            "controls, spaces, and ftfy where a text shows mojibake)"
+        )
     return "\n".join(lines)
 
 
@@ -852,6 +879,22 @@ def targets(results: dict) -> list[dict]:
                 _why(lean, theirs, missing=v.get("datatrove_missing")),
             )
         )
+        for key, steps, target in (
+            ("default_ratio_bare", "default", TARGET_DEFAULT),
+            ("lean_ratio_bare", "lean", TARGET_LEAN),
+        ):
+            if v.get("datatrove_bare"):
+                value = v[key]
+                out.append(
+                    verdict(
+                        f"  {steps} steps against the bare chain (no FTFYFormatter) "
+                        f">= {target:g}, {size}",
+                        value,
+                        value is not None and value >= target,
+                        "{:.2f}x",
+                        _why(ours if steps == "default" else lean, v["datatrove_bare"]),
+                    )
+                )
         peaks = [
             r["peak_rss_mb"] for r in (ours, lean) if r and r["status"] == "ok" and r["peak_rss_mb"]
         ]

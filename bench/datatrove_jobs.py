@@ -7,7 +7,7 @@ datatrove only, never Broadsheet. Wall time, CPU and memory are measured from ou
 
     .venv-bench/bin/python bench/datatrove_jobs.py check
     .venv-bench/bin/python bench/datatrove_jobs.py jsonl --input DIR --output DIR --logs DIR \
-        [--tasks 2] [--workers 2] [--min-words 50]
+        [--tasks 2] [--workers 2] [--min-words 50] [--formatter ftfy|none]
     .venv-bench/bin/python bench/datatrove_jobs.py warc --input DIR --output DIR --logs DIR \
         [--tasks 2] [--workers 2]
 
@@ -16,7 +16,8 @@ python-magic needs the system library libmagic, and without it fails only when i
 
 jsonl (news-please-style records, text in `maintext`), three executor runs, each depending on
 the one before:
-  1. JsonlReader (id = `url`, else `<file>/<line>`) -> FTFYFormatter -> LambdaFilter (drop
+  1. JsonlReader (id = `url`, else `<file>/<line>`) -> FTFYFormatter (unless --formatter
+     none: the bare chain, with no normalization at all) -> LambdaFilter (drop
      texts of fewer than --min-words whitespace-separated words) -> JsonlWriter (uncompressed
      work copy) -> ExactDedupSignature (xxhash64 of the text)
   2. ExactFindDedups (one finder task per hash range, --tasks of them)
@@ -136,7 +137,7 @@ def jsonl_job(args: argparse.Namespace, work: Path) -> dict:
     prepared = executor(
         [
             JsonlReader(str(args.input), text_key="maintext", id_key="url", glob_pattern=args.glob),
-            FTFYFormatter(),
+            *([FTFYFormatter()] if args.formatter == "ftfy" else []),
             LambdaFilter(lambda doc: len(doc.text.split()) >= min_words),
             JsonlWriter(str(kept), compression=None),
             ExactDedupSignature(str(sigs), config=dedup, finder_workers=args.tasks),
@@ -243,6 +244,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         )
         if name == "jsonl":
             job.add_argument("--min-words", type=int, default=50)
+            job.add_argument(
+                "--formatter",
+                choices=("ftfy", "none"),
+                default="ftfy",
+                help="the texts' normalization: datatrove's FTFYFormatter (default), or none",
+            )
         else:
             job.add_argument(
                 "--extract-timeout",

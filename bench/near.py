@@ -193,11 +193,11 @@ def score(release: Path, truth: Truth) -> dict:
         return truth.cluster.get(url, url)
 
     right = sum(cluster(url) == cluster(kept) for url, kept in found)
-    found: dict[float, list[bool]] = defaultdict(list)  # by similarity, in steps of 0.05
+    joined: dict[float, list[bool]] = defaultdict(list)  # by similarity, in steps of 0.05
     for copy, original in truth.original.items():
         if copy in representative and original in representative:  # neither rejected
             level = int(truth.level[copy] * 20) / 20
-            found[level].append(representative[copy] == representative[original])
+            joined[level].append(representative[copy] == representative[original])
     at_target = [
         representative[c] == representative[o]
         for c, o in truth.original.items()
@@ -208,7 +208,7 @@ def score(release: Path, truth: Truth) -> dict:
         "precision": right / len(found) if found else 1.0,
         "recall": sum(at_target) / len(at_target) if at_target else 1.0,
         "copies": len(at_target),
-        "by_level": {level: sum(h) / len(h) for level, h in sorted(found.items(), reverse=True)},
+        "by_level": {level: sum(h) / len(h) for level, h in sorted(joined.items(), reverse=True)},
     }
 
 

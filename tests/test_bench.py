@@ -266,7 +266,7 @@ import pyarrow.parquet as pq
 
 parser = argparse.ArgumentParser()
 parser.add_argument("job")
-for option in ("--input", "--output", "--logs", "--tasks", "--workers", "--min-words"):
+for option in ("--input", "--output", "--logs", "--tasks", "--workers", "--min-words", "--formatter"):
     parser.add_argument(option)
 args = parser.parse_args()
 if args.job == "check":
@@ -488,12 +488,14 @@ def test_a_tiny_comparison_run_with_stub_builder_and_datatrove(tmp_path, capsys)
     figures = json.loads(results.read_text())
     assert figures["build_cache"] is True and figures["datatrove"]["version"] == "0.10.1"
     labels = {run["name"] + " " + run["layout"]: run for run in figures["runs"]}
-    for label in ("build sharded", "lean sharded", "datatrove sharded", "warc 2 files"):
+    labels_run = ("build sharded", "lean sharded", "datatrove sharded", "datatrove bare sharded")
+    for label in (*labels_run, "warc 2 files"):
         assert labels[label]["status"] == "ok" and labels[label]["cpu_seconds"] > 0
     assert labels["datatrove warc 2 files"]["counts"]["read"] == 2  # two WARC files
     issue = figures["issue16"]
     (versus,) = issue["versus"]
     assert versus["default_ratio"] > 0 and versus["lean_ratio"] > 0
+    assert versus["default_ratio_bare"] > 0 and versus["lean_ratio_bare"] > 0
     assert issue["warc"]["pages"] == 4 and issue["warc"]["files"] == [2, 2]
     assert issue["warc"]["ratio"] > 0
     assert [r["level"] for r in issue["compression"]["levels"]] == list(compare.LEVELS)
