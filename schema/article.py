@@ -17,7 +17,7 @@ from schema.languages import ISO_639_1, UNDETERMINED
 SCHEMA_VERSION = "1.3.0"
 """Semver of the record layout: major for removed/renamed/retyped fields, minor for additions
 and for values computed another way (1.3.0: `title_source` added; `num_words` cuts Thai, Lao,
-Khmer and Myanmar into words)."""
+Khmer and Myanmar into words, and counts no punctuation of the kana blocks)."""
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -223,7 +223,7 @@ class Article(BaseModel):
             ge=0,
             description=(
                 "Words in `text`: runs of letters or digits with their marks, each Han or kana "
-                "character counting as one; runs of Thai, Lao, Khmer and Myanmar (written "
+                "letter counting as one (not the middle dot ・); runs of Thai, Lao, Khmer and Myanmar (written "
                 "without spaces) are cut into words by ICU's word break iterator, and Tibetan "
                 "counts one word per tsheg-separated syllable."
             ),
@@ -280,7 +280,7 @@ class Article(BaseModel):
             default=None,
             ge=0,
             description=(
-                "Quality (Gopher): mean characters per word (a Han or kana character is a word "
+                "Quality (Gopher): mean characters per word (a Han or kana letter is a word "
                 "of one character)."
             ),
         ),

@@ -80,6 +80,13 @@ def test_samples_of_many_scripts():
     assert_same(samples)
 
 
+def test_the_punctuation_of_the_kana_blocks_is_no_word():
+    """The katakana middle dot and double hyphen are punctuation, as '·' and '-' are."""
+    texts = ["東京・大阪", "ジョン・スミス", "カ゠ナ", "ー"]
+    assert word_counts(pa.array(texts)).tolist() == [4, 6, 2, 1]
+    assert_same(texts)
+
+
 def test_nulls_chunks_and_empty_columns():
     chunked = pa.chunked_array([["one two", None], [], ["日本 x"]])
     assert word_counts(chunked).tolist() == [2, 0, 3]

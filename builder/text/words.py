@@ -2,8 +2,9 @@
 
 A word is a run of letters or digits with their combining marks (Hindi vowel signs, Arabic
 vowel points), except that
-- each Han or kana character is a word of its own (those scripts do not separate words with
-  spaces), a kana voicing mark after a letter staying in that letter's word;
+- each Han or kana letter is a word of its own (those scripts do not separate words with
+  spaces), a kana voicing mark after a letter staying in that letter's word; the punctuation
+  of those blocks (the katakana middle dot ・, the double hyphen ゠) is no word, as elsewhere;
 - a run of Thai, Lao, Khmer or Myanmar word characters is cut into words where ICU's word
   break iterator cuts it (`builder.text.segment`): those scripts do not separate words either.
 
@@ -27,9 +28,9 @@ PLANES = (range(0x30000), range(0xE0000, 0xE1000))
 MARK_SET = CodeSet.where(lambda ch: unicodedata.category(ch)[0] == "M", PLANES)
 MARKS = MARK_SET.re_class()
 
-# Han and kana: each character is a word of its own.
+# Han and kana: each of their word characters (\w or a mark) is a word of its own.
 CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-WORD = re.compile(f"[{CJK}]|(?:[^\\W{CJK}]|{MARKS})+")
+WORD = re.compile(f"(?=\\w|{MARKS})[{CJK}]|(?:[^\\W{CJK}]|{MARKS})+")
 
 LETTER_PLANES = (range(0x40000),)  # every letter is in planes 0 to 3 (a test checks the rest)
 
@@ -42,4 +43,5 @@ def word_characters() -> CodeSet:
 
 @cache
 def cjk_set() -> CodeSet:
-    return CodeSet.matching(f"[{CJK}]")
+    """The Han and kana characters that are words of their own: the blocks' word characters."""
+    return CodeSet.matching(f"[{CJK}]") & word_characters()
