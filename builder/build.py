@@ -13,9 +13,7 @@ work storage are copied into it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
-import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
@@ -25,15 +23,23 @@ from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from builder.accounting import READ_STEP, Accounting, StepCounters
 from builder.batch import reject_table
-from builder.cache import Cache, CacheDamaged
-from builder.config import BuildSection, Config
+from builder.build_cache import (
+    SHARDS,
+    CacheReport,
+    ShardShares,
+    cache_salt,
+    open_cache,
+    reused_shards,
+    store_shards,
+)
+from builder.cache import Cache
+from builder.config import Config
 from builder.digests import file_sha256
-from builder.errors import BroadsheetError, ConfigError, InputError, OutputError, StrictModeError
+from builder.errors import BroadsheetError, ConfigError, InputError, StrictModeError
 from builder.executors import Executor, open_executor
 from builder.inputs.discover import discover
 from builder.layout import (
@@ -58,9 +64,8 @@ from builder.rules.removals import Removals
 from builder.stages import active
 from builder.stages.base import SOURCE_ORDER, KeyFile
 from builder.stages.driver import StagePlan, bucket_count, run_stages
-from builder.stages.remove import matched
+from builder.stages.remove import blank_listed_excerpts, matched
 from builder.storage import Storage
-from builder.version import fingerprint
 from builder.writers.card import missing_languages, render_card
 from builder.writers.domains import check_totals, domain_table, duplicate_domains, top_domains
 from builder.writers.manifest import Manifest, build_manifest, input_fingerprint, write_manifest
@@ -75,36 +80,6 @@ from builder.writers.parquet import (
 from builder.writers.rejects import RejectsFile, Run, table_run, write_rejects
 from builder.writers.stats import CHART_FILE, compute_stats, write_chart
 from schema.derive import features_dict, json_schema_text
-
-SHARDS = "shards"  # the build cache's kind of entry holding a partition's shards
-
-
-@dataclass(frozen=True)
-class CacheReport:
-    """What the build cache gave a build: units reused and computed (and computed because their
-    entry was damaged), units that could not be cached, entries evicted, and the cache's size."""
-
-    reused: int
-    computed: int
-    uncached: int
-    damaged: int
-    partitions_reused: int
-    partitions_written: int
-    evicted: int
-    size: int
-
-    def line(self) -> str:
-        damaged = (
-            f" ({self.damaged} damaged entr{'y' if self.damaged == 1 else 'ies'} recomputed)"
-            if self.damaged
-            else ""
-        )
-        uncached = f", {self.uncached} not cacheable" if self.uncached else ""
-        return (
-            f"cache: {self.reused} unit(s) reused, {self.computed} computed{damaged}{uncached}; "
-            f"{self.partitions_reused} partition(s) reused, {self.partitions_written} written; "
-            f"{self.evicted} evicted ({self.size / 1e6:,.1f} MB cached)"
-        )
 
 
 @dataclass
@@ -165,7 +140,7 @@ def build(
             )
     salt = cache_salt(config.build)
     with staged(out) as stage, _work_storage(where, stage) as workspace, runner as pool:
-        store = _open_cache(config, cache, out, input_storage, executor, workers)
+        store = open_cache(config, cache, out, input_storage, executor, workers)
         buckets = bucket_count(input_bytes(sources))
 
         def task(number: int, pieces: list[Piece]) -> UnitTask:
@@ -270,70 +245,6 @@ def _judged(rejects: RejectsFile) -> Counter:
     return Counter({k: n for k, n in rejects.reasons.items() if k != RejectReason.REMOVED.value})
 
 
-def _without_listed_text(removals: Removals | None, rejects: pa.Table) -> pa.Table:
-    """The rejects, with no excerpt for a record of a domain the takedown list names (a reject
-    made before the stages, too short say): a removed publisher's text stays out of the release.
-    Rejects carry no id or URL: an entry of those kinds reaches only the records it removes."""
-    if removals is None or not removals.listed("domain") or not len(rejects):
-        return rejects
-    domains = pc.unique(rejects["domain"].combine_chunks()).drop_null().to_pylist()
-    named = pa.array(list(removals.domains(domains)), pa.string())
-    listed = pc.fill_null(pc.is_in(rejects["domain"], value_set=named), False)
-    excerpts = pc.if_else(listed, pa.scalar("", pa.string()), rejects["excerpt"])
-    at = rejects.schema.get_field_index("excerpt")
-    return rejects.set_column(at, rejects.schema.field(at), excerpts)  # its field: not null
-
-
-def cache_salt(settings: BuildSection) -> str:
-    """What every cache key of a build shares: the settings that can change a row (the [build]
-    section: limits, steps, rules, thresholds) and the builder's fingerprint (its code and its
-    libraries). The run section never changes a row, and is left out; so is `build.remove`, the
-    takedown list, which only the `remove` stage reads: a new list recomputes no unit (a
-    partition's shards are keyed by the rows the stages leave out, so they follow the list)."""
-    settings_hashed = settings.model_dump(mode="json", exclude={"remove"})
-    body = json.dumps([fingerprint(), settings_hashed], sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def _open_cache(
-    config: Config,
-    use: bool,
-    out: Path,
-    input_storage: Storage,
-    executor: str,
-    workers: int,
-) -> Cache | None:
-    """The build cache (None with --no-cache): run.cache, else `.<release>.cache` beside the
-    release. It may not lie inside the input or the release."""
-    if not use:
-        return None
-    where = Storage.of(config.run.cache or out.parent / f".{out.name}.cache")
-    if where.local:
-        path = Path(where.root)
-        inside = [
-            p
-            for p in (out, *([Path(input_storage.root)] if input_storage.local else []))
-            if path == p or p in path.parents
-        ]
-        if inside:
-            raise ConfigError(
-                f"run.cache: {path} is inside {inside[0]}; put the cache outside the input and "
-                "the release"
-            )
-    if where.in_process and (executor != "local" or workers > 1):
-        raise ConfigError(
-            f"run.cache: {where} lives in the build's process only, where worker processes "
-            "cannot see it; use --workers 1 with the local executor"
-        )
-    try:
-        return Cache.open(where)
-    except OSError as exc:
-        raise OutputError(
-            f"run.cache: cannot write the build cache at {where}: {exc.strerror or exc}; give "
-            "run.cache a writable folder, or build with --no-cache"
-        ) from exc
-
-
 @contextlib.contextmanager
 def _work_storage(where: str | None, stage: Path) -> Iterator[Storage]:
     """The build's work folder: `.work` in the staging folder by default, else a new folder
@@ -406,7 +317,7 @@ def _write_shards(
     shares.keys.update(key for key in keys.values() if key is not None)
     todo = []
     for task in tasks:
-        reused = _reused_shards(store, keys.get(task.partition), stage)
+        reused = reused_shards(store, keys.get(task.partition), stage)
         if reused is None:
             todo.append(task)
         else:
@@ -420,65 +331,9 @@ def _write_shards(
         shards += written
         if written:
             partition = written[0].path.rsplit("/", 1)[0]
-            _store_shards(store, keys.get(partition), written, stage)
+            store_shards(store, keys.get(partition), written, stage)
         shares.written += 1
     return sorted(shards, key=lambda s: s.path)
-
-
-@dataclass
-class ShardShares:
-    """Which partitions' shards can come from the cache: those whose every part is a cached
-    unit's (its name is that unit's key), with the same rows left out and marked. The key is a
-    sha256 of all of that, the writer's settings and the build's salt."""
-
-    salt: str
-    keyed_parts: set[str]
-    reused: int = 0
-    written: int = 0
-    keys: set[str] = field(default_factory=set)  # this build's shard entries, kept by eviction
-
-    def key(self, task: PartitionTask) -> str | None:
-        if not all(part in self.keyed_parts for part in task.parts):
-            return None
-        digest = hashlib.sha256(self.salt.encode())
-        for value in (task.partition, task.max_shard_bytes, task.max_row_group_bytes):
-            digest.update(f"{value}\0".encode())
-        digest.update(json.dumps(sorted(task.schema_metadata.items()), default=bytes.hex).encode())
-        for part in task.parts:
-            digest.update(f"{part}\0".encode())
-            dropped = task.dropped.get(part)
-            digest.update(b"-" if dropped is None else dropped.astype("<i8").tobytes())
-            rows, ids = task.clusters.get(part, (None, []))
-            digest.update(b"-" if rows is None else rows.astype("<i8").tobytes())
-            digest.update("\0".join(ids).encode() + b"\1")
-        return digest.hexdigest()
-
-
-def _reused_shards(store: Cache | None, key: str | None, stage: Path) -> list[ShardInfo] | None:
-    """A partition's shards copied from the cache into the staging folder; None when not there."""
-    if store is None or key is None:
-        return None
-    try:
-        entry = store.get(SHARDS, key)
-        if entry is None:
-            return None
-        shards = [ShardInfo(**s) for s in entry.meta["shards"]]
-        for shard in shards:
-            store.copy_out(entry, shard.path, Storage.of(stage), shard.path)
-    except CacheDamaged:
-        store.discard(SHARDS, key)
-        return None
-    store.touch(entry)
-    return shards
-
-
-def _store_shards(
-    store: Cache | None, key: str | None, shards: list[ShardInfo], stage: Path
-) -> None:
-    if store is None or key is None:
-        return
-    files = {shard.path: (Storage.of(stage), shard.path) for shard in shards}
-    store.put(SHARDS, key, files, {"shards": [dataclasses.asdict(s) for s in shards]})
 
 
 def _fetch_shard(work: Storage, shard: ShardInfo, stage: Path) -> None:
@@ -502,7 +357,7 @@ def _write_rejects(
     path.parent.mkdir(parents=True, exist_ok=True)
     runs: list[Run] = [partial(work.part_batches, part) for part in read.rejects_parts]
     runs += [table_run(reject_table(read.file_rejects)), table_run(staged)]
-    return write_rejects(runs, path, partial(_without_listed_text, removals))
+    return write_rejects(runs, path, partial(blank_listed_excerpts, removals))
 
 
 def _write_accounting_tables(

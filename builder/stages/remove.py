@@ -80,3 +80,17 @@ def matched(details: Iterable[str | None]) -> set[str]:
         if detail and detail.startswith(DETAIL)
         for entry in detail.removeprefix(DETAIL).split()
     }
+
+
+def blank_listed_excerpts(removals: Removals | None, rejects: pa.Table) -> pa.Table:
+    """The rejects, with no excerpt for a record of a domain the takedown list names (a reject
+    made before the stages, too short say): a removed publisher's text stays out of the release.
+    Rejects carry no id or URL: an entry of those kinds reaches only the records it removes."""
+    if removals is None or not removals.listed("domain") or not len(rejects):
+        return rejects
+    domains = pc.unique(rejects["domain"].combine_chunks()).drop_null().to_pylist()
+    named = pa.array(list(removals.domains(domains)), pa.string())
+    listed = pc.fill_null(pc.is_in(rejects["domain"], value_set=named), False)
+    excerpts = pc.if_else(listed, pa.scalar("", pa.string()), rejects["excerpt"])
+    at = rejects.schema.get_field_index("excerpt")
+    return rejects.set_column(at, rejects.schema.field(at), excerpts)  # its field: not null
