@@ -3,8 +3,12 @@ accepts, and no typing escape hatch hides a bent interface."""
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import get_args
 
@@ -53,3 +57,39 @@ def test_no_type_checking_escape_hatch_in_the_package():
         if "type: ignore" in line
     ]
     assert not found, found
+
+
+def _third_party_imports() -> set[str]:
+    """The top-level names of what builder/ and schema/ import from outside the project and the
+    standard library (at any depth: a lazy import inside a function counts too)."""
+    names: set[str] = set()
+    for path in [*ROOT.joinpath("builder").rglob("*.py"), *ROOT.joinpath("schema").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"builder", "schema", "__future__"}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_package_the_builder_imports_is_a_pinned_runtime_dependency():
+    """`make build` installs only requirements.lock: a module imported by the builder whose
+    package is pinned for the tests alone works under `make test` and fails a user's build.
+    Ray is the one optional import (the `ray` extra, `--executor ray`)."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = {
+        _key(re.split(r"[ ;<>=!~\[]", d, maxsplit=1)[0])
+        for d in pyproject["project"]["dependencies"]
+    }
+    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+    pinned = {_key(line.split("==")[0]) for line in lock if "==" in line}
+    distributions = importlib.metadata.packages_distributions()
+    for module in sorted(_third_party_imports() - {"ray"}):
+        packages = {_key(d) for d in distributions.get(module, [])}
+        assert packages, f"{module}: imported by the builder, installed by no package here"
+        assert packages & declared, f"{module} ({packages}): not in pyproject's dependencies"
+        assert packages & pinned, f"{module} ({packages}): not pinned in requirements.lock"
