@@ -1,4 +1,4 @@
-"""Command line: a thin layer over `builder.build` (and, later, publishing); see `--help`."""
+"""Command line: a thin layer over the library API (`builder.build`, `builder.publish`); see `--help`."""
 
 from __future__ import annotations
 

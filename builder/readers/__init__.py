@@ -1,4 +1,4 @@
-"""Containers turn one raw file into raw records (or rejects); the file's format suffix picks one."""
+"""Readers turn one raw file into raw records (or rejects); the file's format suffix picks one."""
 
 from __future__ import annotations
 
