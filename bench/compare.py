@@ -189,31 +189,13 @@ def versus(
         if datatrove.missing:
             bench.echo(f"  datatrove: not run ({datatrove.missing})")
         else:
-            theirs = datatrove_run(
-                bench,
-                datatrove,
-                size,
-                "jsonl",
-                "sharded",
-                raw,
-                records,
-                "--min-words",
-                str(MIN_WORDS),
-            )
-            bare = datatrove_run(  # the chain with no normalization: datatrove at its fastest
-                bench,
-                datatrove,
-                size,
-                "jsonl",
-                "sharded",
-                raw,
-                records,
-                "--min-words",
-                str(MIN_WORDS),
-                "--formatter",
-                "none",
-                name="datatrove bare",
-            )
+            theirs, bare = (  # its chain with FTFYFormatter, then with no normalization at all
+                datatrove_run(
+                    bench, datatrove, size, "jsonl", "sharded", raw, records,
+                    "--min-words", str(MIN_WORDS), "--formatter", formatter, name=name,
+                )
+                for formatter, name in (("ftfy", "datatrove"), ("none", "datatrove bare"))
+            )  # fmt: skip
     result = {
         "size_mb": size,
         "records": records,
