@@ -588,6 +588,22 @@ def test_a_truncated_json_array_keeps_the_elements_before_the_damage(tmp_path):
     assert f"elements from {len(kept) + 1} on are lost" in last.detail
 
 
+def _in_a_child(*args: str, timeout: int = 300) -> list[int]:
+    """The integers a Python run (`-c CODE ...` or `SCRIPT ...`) prints, run in a process of its
+    own with the project importable: a process's peak memory is measured there, a child
+    inheriting its parent's."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=True,
+    )
+    return [int(value) for value in done.stdout.split()]
+
+
 _ARRAY_RSS = """
 import json, sys
 from pathlib import Path
@@ -612,16 +628,7 @@ def _array_peak_rss_kib(tmp_path, name, count):
         for _ in range(count - 1):
             f.write(",\n" + record)
         f.write("]")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", _ARRAY_RSS, str(raw)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=True,
-    )
-    records, peak = map(int, done.stdout.split())
+    records, peak = _in_a_child("-c", _ARRAY_RSS, str(raw))
     assert records == count
     return peak
 
@@ -732,16 +739,8 @@ def _peak_rss_kib(tmp_path, name, content):
     raw, work = tmp_path / name / "raw", tmp_path / name / "work"
     write(raw / "a.jsonl.gz", content)
     work.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", _PEAK_RSS, str(raw), str(work)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=True,
-    )
-    return int(done.stdout)
+    (peak,) = _in_a_child("-c", _PEAK_RSS, str(raw), str(work))
+    return peak
 
 
 def test_many_rejects_keep_memory_flat(tmp_path):
@@ -772,16 +771,7 @@ def _build_peak_kib(tmp_path, name, count):
     write(raw / "other.txt", seed_text("2021-02", ENGLISH))
     script = tmp_path / "peak.py"
     script.write_text(_BUILD_PEAK, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, str(script), str(raw), str(tmp_path / name / "out")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=True,
-    )
-    rejected, peak = map(int, done.stdout.split())
+    rejected, peak = _in_a_child(str(script), str(raw), str(tmp_path / name / "out"), timeout=600)
     assert rejected == count
     return peak
 

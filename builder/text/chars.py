@@ -98,6 +98,24 @@ class Chars:
         return ends - starts - (np.searchsorted(inner, ends) - np.searchsorted(inner, starts))
 
 
+@dataclass(frozen=True, slots=True)
+class Spans:
+    """Pieces of the texts of a Chars (its words, its lines), in text order."""
+
+    starts: np.ndarray  # int64 position in Chars.codes of each piece's first byte
+    ends: np.ndarray  # and one past its last
+    first: np.ndarray  # int64, rows + 1: the pieces of text i are first[i] .. first[i + 1] - 1
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.first)
+
+    @property
+    def owner(self) -> np.ndarray:
+        """The text of each piece."""
+        return np.repeat(np.arange(len(self.first) - 1), self.counts)
+
+
 def chars_of(texts: pa.Array) -> Chars:
     """The bytes of `texts` (a string array without nulls), classified."""
     if len(texts) == 0:

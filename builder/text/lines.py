@@ -4,27 +4,14 @@ feeds, each line stripped of white space at both ends (`str.strip`), blank lines
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from builder.text.chars import LINE_FEED, Chars, Kind
+from builder.text.chars import LINE_FEED, Chars, Kind, Spans
 
 
-@dataclass(frozen=True, slots=True)
-class Lines:
-    """The non-blank lines of a Chars, stripped, in text order."""
-
-    starts: np.ndarray  # int64 position in Chars.codes of each line's first byte
-    ends: np.ndarray  # and one past its last
-    first: np.ndarray  # int64, rows + 1: the lines of text i are first[i] .. first[i + 1] - 1
-
-    @property
-    def counts(self) -> np.ndarray:
-        return np.diff(self.first)
-
-
-def lines_of(chars: Chars) -> Lines:
+def lines_of(chars: Chars) -> Spans:
+    """The non-blank lines of the texts, stripped, in text order."""
     feeds = np.flatnonzero(chars.codes == LINE_FEED)  # every text ends with one
     first = np.searchsorted(feeds, chars.starts)
     starts, ends = np.concatenate(([0], feeds[:-1] + 1)), feeds
@@ -36,7 +23,7 @@ def lines_of(chars: Chars) -> Lines:
     ends = skip(space, ends - 1, starts - 1, -1) + 1
     kept = starts < ends
     before = np.concatenate(([0], np.cumsum(kept)))
-    return Lines(starts[kept], ends[kept], before[first])
+    return Spans(starts[kept], ends[kept], before[first])
 
 
 def skip(

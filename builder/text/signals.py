@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builder.text.chars import Chars, Kind, chars_of, chunks, code_points
-from builder.text.lines import Lines, lines_of, skip
+from builder.text.chars import Chars, Kind, Spans, chars_of, chunks, code_points
+from builder.text.lines import lines_of, skip
 from builder.text.ngrams import top_ngram_chars
 from builder.text.stopwords import stop_languages
 from builder.text.vocabulary import vocabulary
@@ -101,7 +101,7 @@ def _signals(chars: Chars, languages: pa.Array) -> dict[str, pa.Array]:
     return out
 
 
-def _line_signals(chars: Chars, lines: Lines) -> dict[str, pa.Array]:
+def _line_signals(chars: Chars, lines: Spans) -> dict[str, pa.Array]:
     codes, starts, ends = chars.codes, lines.starts, lines.ends
 
     def of(kind: Kind) -> Callable[[np.ndarray], np.ndarray]:
@@ -134,7 +134,7 @@ def _line_signals(chars: Chars, lines: Lines) -> dict[str, pa.Array]:
     }
 
 
-def _repeated(chars: Chars, lines: Lines) -> np.ndarray:
+def _repeated(chars: Chars, lines: Spans) -> np.ndarray:
     """Which lines repeat an earlier line of their text exactly. Lines are first told apart by
     their text, length and first and last bytes; only those sharing all four with another line
     (mostly true repeats) are compared whole."""

@@ -13,9 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builder.text.chars import Chars, Kind, classify
+from builder.text.chars import Chars, Kind, Spans, classify
 from builder.text.stopwords import lower_table, stop_table
-from builder.text.word_batch import Words
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +27,7 @@ class Vocabulary:
     stop_lists: np.ndarray  # int64 per distinct word: bit i for stop_languages()[i]'s list
 
 
-def vocabulary(chars: Chars, words: Words, look_up_stop_words: bool) -> Vocabulary:
+def vocabulary(chars: Chars, words: Spans, look_up_stop_words: bool) -> Vocabulary:
     """The vocabulary of these words. Their stop-word lists are looked up only when some text
     of the chunk has a language with a list (`look_up_stop_words`); else they are left empty."""
     # The words partition the word characters: their bytes in a row are every word byte's.

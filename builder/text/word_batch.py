@@ -9,37 +9,17 @@ signals read the same spans, so both count the same words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from builder.text.chars import CHUNK_BYTES, Chars, Kind, char_sizes, chars_of, chunks
+from builder.text.chars import CHUNK_BYTES, Chars, Kind, Spans, char_sizes, chars_of, chunks
 from builder.text.segment import breaks
 
 _NONE = np.zeros(0, np.int64)
 
 
-@dataclass(frozen=True, slots=True)
-class Words:
-    """The words of a Chars, in text order."""
-
-    starts: np.ndarray  # int64 position in Chars.codes of each word's first byte
-    ends: np.ndarray  # and one past its last
-    first: np.ndarray  # int64, rows + 1: the words of text i are first[i] .. first[i + 1] - 1
-
-    @property
-    def counts(self) -> np.ndarray:
-        return np.diff(self.first)
-
-    @property
-    def owner(self) -> np.ndarray:
-        """The text of each word."""
-        return np.repeat(np.arange(len(self.first) - 1), self.counts)
-
-
-def words_of(chars: Chars) -> Words:
+def words_of(chars: Chars) -> Spans:
     """The words of every text of `chars`."""
     inside = chars.has(Kind.WORD)
     edges = np.flatnonzero(inside[1:] != inside[:-1]) + 1  # starts and ends, alternating
@@ -51,7 +31,7 @@ def words_of(chars: Chars) -> Words:
     if len(cuts):
         edges = np.sort(np.concatenate([edges, cuts, cuts]))
     starts = edges[0::2]
-    return Words(starts, edges[1::2], np.searchsorted(starts, chars.starts))
+    return Spans(starts, edges[1::2], np.searchsorted(starts, chars.starts))
 
 
 def word_counts(texts: pa.Array | pa.ChunkedArray) -> np.ndarray:
