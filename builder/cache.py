@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from builder.errors import ConfigError
+from builder.processes import process_exists
 from builder.storage import COPY_CHUNK, Storage
 
 MARKER = ".broadsheet-cache"
@@ -192,7 +193,7 @@ class Cache:
         for name in _listdir(self.storage, "tmp"):
             pid = name.split("-", 1)[0]
             path = self.storage.path(f"tmp/{name}")
-            gone = not pid.isdigit() or not _alive(int(pid))
+            gone = not pid.isdigit() or not process_exists(int(pid))
             if gone or time.time() - os.stat(path).st_mtime > STALE_TMP_SECONDS:
                 shutil.rmtree(path, ignore_errors=True)
 
@@ -203,15 +204,6 @@ def _entry_dir(kind: str, key: str) -> str:
 
 def _now() -> bytes:
     return f"{time.time():.6f}".encode()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 

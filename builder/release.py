@@ -24,6 +24,7 @@ from pathlib import Path
 
 from builder.errors import STOP_SIGNALS, InputError, Interrupted, OutputError
 from builder.layout import MANIFEST_FILE
+from builder.processes import process_exists
 from builder.writers.manifest import is_broadsheet_manifest
 
 MARKER_FILE = ".broadsheet-staging"
@@ -237,14 +238,7 @@ def _remove(folder: Path) -> None:
 
 def _alive(pid: int) -> bool:
     """Whether another process with this id exists (our own id is a leftover of a dead build)."""
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
+    return pid != os.getpid() and process_exists(pid)
     return True
 
 
