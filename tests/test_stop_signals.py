@@ -29,8 +29,8 @@ FILES, RECORDS = (
 TIMEOUT = 120
 
 
-def session_processes(sid: int) -> dict[int, str]:
-    """The live (not zombie) processes of a session: pid -> command line."""
+def session_processes(sid: int, zombies: bool = False) -> dict[int, str]:
+    """The processes of a session, live ones (and zombies, if asked): pid -> command line."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -41,7 +41,7 @@ def session_processes(sid: int) -> dict[int, str]:
         except OSError:  # it ended meanwhile
             continue
         state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
-        if int(session) == sid and state != "Z":
+        if int(session) == sid and (zombies or state != "Z"):
             found[int(entry.name)] = command
     return found
 
@@ -263,27 +263,11 @@ def test_no_process_of_a_finished_build_outlives_it(project):
     )
     try:
         assert build.wait(timeout=TIMEOUT) == 0
-        assert group_members(build.pid) == {}  # zombies included
+        assert session_processes(build.pid, zombies=True) == {}  # zombies included
     finally:
-        for pid in group_members(build.pid):
+        for pid in session_processes(build.pid, zombies=True):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def group_members(sid: int) -> dict[int, str]:
-    """Every process of a session, zombies included: pid -> state."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, _pgrp, session = stat[stat.rindex(")") + 2 :].split()[:4]
-        if int(session) == sid:
-            found[int(entry.name)] = state
-    return found
 
 
 def test_ctrl_c_pressed_twice_is_still_one_line(project, building):
