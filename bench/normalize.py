@@ -13,13 +13,13 @@ import argparse
 import itertools
 import random
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 
 from bench import corpus as benchgen
+from bench.timing import per_article
 from builder.text.normalize_batch import batch_patterns, normalize_column
 from tests.reference import normalize_text
 
@@ -43,25 +43,15 @@ def corpora(count: int) -> dict[str, list[str]]:
     }
 
 
-def _per_article(function: Callable[[], object], articles: int, repeat: int) -> float:
-    """Microseconds per article, the best of `repeat` runs (the machine is shared)."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best / articles * 1e6
-
-
 def bench(count: int = 2000, reference_count: int = 300) -> dict[str, dict[str, float]]:
-    """µs per article for `normalize_text` (on the first `reference_count`) and the batch path."""
+    """CPU µs per article for `normalize_text` (on the first `reference_count`) and the batch path."""
     batch_patterns()  # built once per process, not per batch
     figures = {}
     for name, texts in corpora(count).items():
         some = texts[:reference_count]
-        reference = _per_article(lambda some=some: [normalize_text(t) for t in some], len(some), 1)
+        reference = per_article(lambda some=some: [normalize_text(t) for t in some], len(some), 1)
         batches = [pa.array(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
-        batch = _per_article(lambda b=batches: [normalize_column(x) for x in b], len(texts), 3)
+        batch = per_article(lambda b=batches: [normalize_column(x) for x in b], len(texts), 3)
         figures[name] = {"reference_us": reference, "batch_us": batch, "speedup": reference / batch}
     return figures
 
@@ -88,10 +78,10 @@ def main() -> None:
     if args.check:
         print(f"{check(args.check)} texts from {args.check}: batch == reference on every one")
         return
-    print(f"{'text':18} {'reference µs':>13} {'batch µs':>9} {'speedup':>8}")
+    print(f"{'text':18} {'reference CPU µs':>17} {'batch CPU µs':>13} {'speedup':>8}")
     for name, row in bench(args.articles).items():
         print(
-            f"{name:18} {row['reference_us']:13.0f} {row['batch_us']:9.0f} {row['speedup']:7.1f}x"
+            f"{name:18} {row['reference_us']:17.0f} {row['batch_us']:13.0f} {row['speedup']:7.1f}x"
         )
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench import corpus as benchgen
+from bench.timing import per_article
 from builder.text.signals import signals
 from builder.text.word_batch import word_counts
 
@@ -37,25 +36,15 @@ def released(folder: Path) -> pa.Table:
     return pa.concat_tables(pq.read_table(p, columns=["text", "language"]) for p in shards)
 
 
-def _per_article(function: Callable[[], object], articles: int, repeat: int = 3) -> float:
-    """CPU microseconds per article, the best of `repeat` runs."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.process_time()
-        function()
-        best = min(best, time.process_time() - start)
-    return best / articles * 1e6
-
-
 def bench(table: pa.Table) -> dict[str, float]:
     """µs per article of `word_counts` and of `signals`, batch by batch."""
     batches = [table.slice(i, BATCH) for i in range(0, table.num_rows, BATCH)]
     signals(batches[0]["text"][:10], batches[0]["language"][:10])  # tables built once a process
     return {
-        "word_counts": _per_article(
+        "word_counts": per_article(
             lambda: [word_counts(b["text"]) for b in batches], table.num_rows
         ),
-        "signals": _per_article(
+        "signals": per_article(
             lambda: [signals(b["text"], b["language"]) for b in batches], table.num_rows
         ),
     }
