@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -126,16 +126,27 @@ def _words(n: int) -> str:
 STRICT_INT = Field(strict=True)  # a limit must be an integer: `true` or 1.5 are refused
 
 
+_T = TypeVar("_T")
+
+
+def _read_beside_config(
+    value: str, info: ValidationInfo, read: Callable[[Path, str], _T], error: str
+) -> _T:
+    """A file the config names, read by `read` from the config file's folder when the loader says
+    where it is (else the current directory); its ValueError becomes a validation error."""
+    base = Path((info.context or {}).get("config_dir", "."))
+    try:
+        return read(base / value, value)
+    except ValueError as exc:
+        raise PydanticCustomError(error, str(exc)) from exc
+
+
 def _rule_file(value: object, info: ValidationInfo) -> object:
     """A path (relative to the config file's folder when the loader says where it is, else to
     the current directory) becomes its rules; a RuleFile from a manifest stays as it is."""
     if not isinstance(value, str):
         return value
-    base = Path((info.context or {}).get("config_dir", "."))
-    try:
-        rules = read_rules(base / value, value)
-    except ValueError as exc:
-        raise PydanticCustomError("bad_rules", str(exc)) from exc
+    rules = _read_beside_config(value, info, read_rules, "bad_rules")
     shipped = {rule.key for rule in shipped_rules()}
     clash = next((rule.key for rule in rules if rule.key in shipped), None)
     if clash:
@@ -150,11 +161,7 @@ def _removal_file(value: object, info: ValidationInfo) -> object:
     entries; Removals from a manifest stay as they are."""
     if not isinstance(value, str):
         return value
-    base = Path((info.context or {}).get("config_dir", "."))
-    try:
-        entries = read_removals(base / value, value)
-    except ValueError as exc:
-        raise PydanticCustomError("bad_removals", str(exc)) from exc
+    entries = _read_beside_config(value, info, read_removals, "bad_removals")
     return Removals(file=value, entries=entries)
 
 
